@@ -1,0 +1,264 @@
+"""The `ticker` command. Each command is a thin shell over library functions; this is the
+one place where errors become messages for people and exit statuses.
+
+Heavy imports (httpx, APScheduler, Apprise) happen inside the commands that need them,
+so `ticker tail` starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from ticker import __version__
+from ticker.config import Config, Source, load_config
+from ticker.errors import ConfigError, TickerError
+from ticker.logs import setup_logging
+from ticker.redact import redact_url, secrets_of_urls
+from ticker.store import Store
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+
+class UserError(click.ClickException):
+    """An error shown as one line, `ticker: error: ...`, with its own exit status."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"ticker: error: {self.format_message()}", err=True)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
+    raise UserError(str(exc), code) from None
+
+
+def _config(ctx: click.Context) -> Config:
+    try:
+        config = load_config(ctx.obj["config_path"])
+    except ConfigError as exc:
+        _fail(exc)
+    ctx.obj["redactor"].update(secrets_of_urls(u for c in config.channels for u in c.urls))
+    return config
+
+
+@contextmanager
+def _store(config: Config) -> Iterator[Store]:
+    try:
+        store = Store.open(config.settings.database)
+    except (OSError, RuntimeError) as exc:
+        raise UserError(f"{config.settings.database}: cannot open the database: {exc}") from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="config.toml to use (default: $TICKER_CONFIG, ./config.toml, "
+                   "~/.config/ticker/config.toml, /etc/ticker/config.toml).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@click.version_option(__version__, prog_name="ticker")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
+    """Follow news sites' BREAKING strips; get each new line once, on your channels."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    ctx.obj = {"config_path": config_path, "redactor": setup_logging(level)}
+
+
+@main.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """Run the daemon: poll every source on its interval and deliver new lines."""
+    from ticker.daemon import Daemon, run_until_signalled
+    from ticker.fetch import make_client
+    from ticker.notify import AppriseSender
+
+    config = _config(ctx)
+    with _store(config) as store:
+        async def _run() -> None:
+            async with make_client(config.settings) as client:
+                daemon = Daemon(config, store, client, AppriseSender(config.channels))
+                await run_until_signalled(daemon)
+
+        asyncio.run(_run())
+
+
+def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, ...]:
+    if not names:
+        return config.sources
+    known = {s.name for s in config.sources}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UserError(f"{config.path}: no source named {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(known)) or 'none'}", EXIT_CONFIG)
+    return tuple(s for s in config.sources if s.name in names)
+
+
+@main.command()
+@click.argument("url", required=False)
+@click.option("-s", "--source", "source_names", multiple=True, help="Only this source (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Fetch and print what was parsed; write nothing.")
+@click.option("--selector", help="With URL: CSS selector of one ticker line.")
+@click.option("--label", help='With URL: the text labelling the ticker, e.g. "BREAKING".')
+@click.pass_context
+def poll(ctx: click.Context, url: str | None, source_names: tuple[str, ...], dry_run: bool,
+         selector: str | None, label: str | None) -> None:
+    """Poll every source once, record and deliver what is new, print it and exit.
+
+    With --dry-run (and --source NAME or a URL) only fetch and print the parsed lines.
+    """
+    if url and not dry_run:
+        raise UserError("a URL can only be polled with --dry-run", EXIT_CONFIG)
+    if url:
+        _dry_run((Source(name="dry-run", url=url, selector=selector, label=label),),
+                 _config_or_defaults(ctx))
+        return
+    config = _config(ctx)
+    sources = _selected_sources(config, source_names)
+    if dry_run:
+        _dry_run(sources, config)
+        return
+    _poll_and_deliver(config, sources)
+
+
+def _config_or_defaults(ctx: click.Context) -> Config:
+    try:
+        return load_config(ctx.obj["config_path"])
+    except ConfigError:
+        from ticker.config import parse_config
+
+        return parse_config({}, Path("(defaults)"))
+
+
+def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
+    from ticker.fetch import make_client
+    from ticker.poll import fetch_lines
+
+    async def _fetch_all() -> list[tuple[Source, Any]]:
+        results: list[tuple[Source, Any]] = []
+        async with make_client(config.settings) as client:
+            for source in sources:
+                try:
+                    _page, lines = await fetch_lines(client, source,
+                                                     config.settings.max_page_bytes)
+                    results.append((source, lines))
+                except TickerError as exc:
+                    results.append((source, exc))
+        return results
+
+    failed = False
+    for source, lines in asyncio.run(_fetch_all()):
+        if isinstance(lines, Exception):
+            click.echo(f"{source.name}: error: {lines}", err=True)
+            failed = True
+            continue
+        click.echo(f"{source.name}: {len(lines)} line(s) from {source.url}")
+        for number, line in enumerate(lines, start=1):
+            who = f"[{line.attribution}] " if line.attribution else ""
+            click.echo(f"{number:3}. {who}{line.body}")
+            if line.url:
+                click.echo(f"     {line.url}")
+    if failed:
+        sys.exit(EXIT_FAILURE)
+
+
+def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
+    from ticker.daemon import poll_once
+    from ticker.notify import AppriseSender
+
+    with _store(config) as store:
+        outcomes = asyncio.run(poll_once(config, sources, store, AppriseSender(config.channels)))
+    failed = False
+    for outcome in outcomes:
+        if outcome.error:
+            click.echo(f"{outcome.source}: error: {outcome.error}", err=True)
+            failed = True
+        elif outcome.record is not None:
+            if outcome.record.baseline:
+                click.echo(f"{outcome.source}: first poll, {len(outcome.record.new)} line(s) "
+                           "recorded as the baseline", err=True)
+            for item in outcome.record.alerts:
+                click.echo(f"[{outcome.source}] {item.line.text}")
+                if item.line.url:
+                    click.echo(f"    {item.line.url}")
+    if failed:
+        sys.exit(EXIT_FAILURE)
+
+
+@main.command()
+@click.option("-n", "--lines", "count", default=20, show_default=True, type=click.IntRange(1),
+              help="How many recent alerts.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts as they arrive.")
+@click.option("-s", "--source", help="Only alerts of this source.")
+@click.option("--grep", help="Only alerts whose text contains this (case-insensitive).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
+@click.pass_context
+def tail(ctx: click.Context, count: int, follow: bool, source: str | None, grep: str | None,
+         as_json: bool) -> None:
+    """Show recent alerts and where each was delivered; newest last."""
+    from ticker import tail as tailing
+
+    config = _config(ctx)
+    try:
+        store = Store.open_readonly(config.settings.database)
+    except FileNotFoundError:
+        raise UserError(f"no database yet at {config.settings.database}; "
+                        "run `ticker poll` or `ticker run` first") from None
+    show = tailing.as_json if as_json else tailing.as_text
+    try:
+        alerts = store.recent_alerts(count, source=source, grep=grep)
+        for alert in alerts:
+            click.echo(show(alert))
+        if follow:
+            after = alerts[-1].id if alerts else store.last_alert_id()
+            for alert in tailing.follow(store, after, source=source, grep=grep):
+                click.echo(show(alert))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+
+
+@main.group(name="config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate the config and list its sources and channels (secrets hidden)."""
+    from ticker.notify import invalid_urls
+
+    config = _config(ctx)
+    for index, channel in enumerate(config.channels, start=1):
+        bad = invalid_urls(channel.urls)
+        if bad:
+            _fail(ConfigError(config.path, f'channel[{index}] ("{channel.name}").urls',
+                              f"Apprise cannot use {', '.join(bad)}"))
+    click.echo(f"{config.path}: OK")
+    click.echo(f"database: {config.settings.database}")
+    click.echo(f"sources ({len(config.sources)}):")
+    for source in config.sources:
+        how = f"selector {source.selector!r}" if source.selector else (
+            f"label {source.label!r}" if source.label else "preset")
+        click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {how}")
+    click.echo(f"channels ({len(config.channels)}):")
+    for channel in config.channels:
+        urls = ", ".join(redact_url(u) for u in channel.urls)
+        scope = ", ".join(channel.sources) if channel.sources is not None else "all sources"
+        click.echo(f"  {channel.name}: {urls} <- {scope}")

@@ -1,0 +1,303 @@
+"""Find, load and validate config.toml into frozen dataclasses.
+
+Pure standard library on purpose: `ticker tail` loads the config to find the
+database and must start fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ticker import __version__
+from ticker.errors import ConfigError
+from ticker.sources.registry import KIND_NAMES
+from ticker.sources.presets import preset_for
+
+DEFAULT_USER_AGENT = f"ticker/{__version__} (breaking-news monitor; +https://pypi.org/project/ticker/)"
+MIN_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The [ticker] table: settings shared by every source and channel."""
+
+    database: Path
+    interval: float = 30.0
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 20.0
+    max_page_bytes: int = 5_000_000
+    retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class Source:
+    """One [[source]]: a page whose BREAKING strip ticker polls."""
+
+    name: str
+    url: str
+    kind: str = "html"
+    selector: str | None = None
+    label: str | None = None
+    interval: float = 30.0
+    jitter: float = 3.0
+    backfill: int = 0
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One [[channel]]: Apprise URLs and the sources whose alerts they receive."""
+
+    name: str
+    urls: tuple[str, ...]
+    sources: tuple[str, ...] | None = None
+
+    def wants(self, source_name: str) -> bool:
+        """True if alerts of `source_name` go to this channel."""
+        return self.sources is None or source_name in self.sources
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration and the file it came from."""
+
+    path: Path
+    settings: Settings
+    sources: tuple[Source, ...]
+    channels: tuple[Channel, ...]
+
+    def source(self, name: str) -> Source:
+        """The source called `name`; KeyError if there is none."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def channels_for(self, source_name: str) -> tuple[Channel, ...]:
+        """The channels that receive alerts of `source_name`."""
+        return tuple(c for c in self.channels if c.wants(source_name))
+
+
+# --- finding the file -------------------------------------------------------------------
+
+
+def candidate_paths(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Where ticker looks for its config, in order."""
+    if explicit:
+        return [Path(explicit)]
+    if os.environ.get("TICKER_CONFIG"):
+        return [Path(os.environ["TICKER_CONFIG"])]
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return [
+        Path("config.toml"),
+        config_home / "ticker" / "config.toml",
+        Path("/etc/ticker/config.toml"),
+    ]
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: --config, else $TICKER_CONFIG, else the first that exists."""
+    candidates = candidate_paths(explicit)
+    if explicit or os.environ.get("TICKER_CONFIG"):
+        return candidates[0]
+    for path in candidates:
+        if path.is_file():
+            return path
+    tried = ", ".join(str(p) for p in candidates)
+    raise ConfigError(candidates[0], None, f"no config file found (tried {tried})")
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Find, read and validate the config. Raises ConfigError naming file and field."""
+    path = find_config(explicit)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(path, None, "not valid UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"invalid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+# --- validation -------------------------------------------------------------------------
+
+Check = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one key is validated: a check and the words that say what is expected."""
+
+    check: Check
+    expected: str
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _is_number(minimum: float) -> Check:
+    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= minimum
+
+
+def _is_int(minimum: int) -> Check:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
+def _is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) > 8
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_str(v) for v in value)
+
+
+def _is_url_list(value: Any) -> bool:
+    return _is_str_list(value) and len(value) > 0 and all("://" in v for v in value)
+
+
+TICKER_FIELDS: dict[str, Field] = {
+    "database": Field(_is_str, "a file path (string)"),
+    "interval": Field(_is_number(MIN_INTERVAL), f"a number of seconds >= {MIN_INTERVAL:g}"),
+    "user_agent": Field(_is_str, "a non-empty string"),
+    "timeout": Field(_is_number(1), "a number of seconds >= 1"),
+    "max_page_bytes": Field(_is_int(10_000), "an integer number of bytes >= 10000"),
+    "retention_days": Field(_is_int(1), "an integer number of days >= 1"),
+}
+SOURCE_FIELDS: dict[str, Field] = {
+    "name": Field(_is_str, "a non-empty string"),
+    "url": Field(_is_http_url, "an http:// or https:// URL"),
+    "kind": Field(lambda v: v in KIND_NAMES, "one of: " + ", ".join(sorted(KIND_NAMES))),
+    "selector": Field(_is_str, "a CSS selector (string)"),
+    "label": Field(_is_str, 'the text that labels the ticker, e.g. "BREAKING"'),
+    "interval": Field(_is_number(MIN_INTERVAL), f"a number of seconds >= {MIN_INTERVAL:g}"),
+    "jitter": Field(_is_number(0), "a number of seconds >= 0"),
+    "backfill": Field(_is_int(0), "an integer >= 0 (lines to alert on the first poll)"),
+}
+CHANNEL_FIELDS: dict[str, Field] = {
+    "name": Field(_is_str, "a non-empty string"),
+    "urls": Field(_is_url_list, 'a non-empty list of Apprise URLs, e.g. ["mailto://..."]'),
+    "sources": Field(_is_str_list, "a list of source names"),
+}
+TOP_LEVEL = {"ticker", "source", "channel"}
+
+
+def _check_keys(table: Mapping[str, Any], allowed: Mapping[str, Any] | set[str], path: Path,
+                where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            known = ", ".join(sorted(allowed))
+            raise ConfigError(path, f"{where}{key}", f"unknown key{hint}; known keys: {known}")
+
+
+def _validated(table: Any, fields: dict[str, Field], required: set[str], path: Path,
+               where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(path, where.rstrip("."), "expected a table")
+    _check_keys(table, fields, path, where)
+    for key in sorted(required - table.keys()):
+        raise ConfigError(path, f"{where}{key}", f"missing; expected {fields[key].expected}")
+    for key, value in table.items():
+        if not fields[key].check(value):
+            raise ConfigError(path, f"{where}{key}",
+                              f"expected {fields[key].expected}, got {value!r}")
+    return dict(table)
+
+
+def _array_of_tables(data: Mapping[str, Any], key: str, path: Path) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(path, key, f"expected [[{key}]] tables")
+    return value
+
+
+def default_database() -> Path:
+    """$STATE_DIRECTORY/ticker.db under systemd, else the XDG data directory."""
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0]) / "ticker.db"
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return data_home / "ticker" / "ticker.db"
+
+
+def _database_path(value: str | None, config_path: Path) -> Path:
+    if value is None:
+        return default_database()
+    database = Path(os.path.expandvars(value)).expanduser()
+    if database.is_absolute():
+        return database
+    state = os.environ.get("STATE_DIRECTORY")
+    base = Path(state.split(":")[0]) if state else config_path.resolve().parent
+    return base / database
+
+
+def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
+    table = _validated(data.get("ticker", {}), TICKER_FIELDS, set(), path, "ticker.")
+    database = _database_path(table.pop("database", None), path)
+    return Settings(database=database, **{k: v for k, v in table.items()})
+
+
+def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Source:
+    where = f"source[{index}]."
+    if isinstance(table, dict) and _is_str(table.get("name")):
+        where = f'source[{index}] ("{table["name"]}").'
+    values = _validated(table, SOURCE_FIELDS, {"name", "url"}, path, where)
+    values.setdefault("kind", "html")
+    values.setdefault("interval", settings.interval)
+    values.setdefault("jitter", min(3.0, values["interval"] / 10))
+    if values["kind"] == "html" and "selector" not in values and "label" not in values \
+            and preset_for(values["url"]) is None:
+        raise ConfigError(path, f"{where}selector",
+                          "missing; expected a CSS selector of one ticker line "
+                          '(or label = "BREAKING"); only known sites have a preset')
+    return Source(**values)
+
+
+def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -> Channel:
+    where = f"channel[{index}]."
+    if isinstance(table, dict) and _is_str(table.get("name")):
+        where = f'channel[{index}] ("{table["name"]}").'
+    values = _validated(table, CHANNEL_FIELDS, {"name", "urls"}, path, where)
+    for name in values.get("sources", []):
+        if name not in source_names:
+            raise ConfigError(path, f"{where}sources",
+                              f'unknown source "{name}"; known: {", ".join(sorted(source_names))}')
+    sources = values.get("sources")
+    return Channel(name=values["name"], urls=tuple(values["urls"]),
+                   sources=tuple(sources) if sources is not None else None)
+
+
+def _unique_names(items: tuple[Source, ...] | tuple[Channel, ...], kind: str, path: Path) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items, start=1):
+        if item.name in seen:
+            raise ConfigError(path, f"{kind}[{index}].name",
+                              f'duplicate name "{item.name}"; each {kind} needs its own')
+        seen.add(item.name)
+
+
+def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+    """Validate already-parsed TOML. Raises ConfigError on the first problem found."""
+    _check_keys(data, TOP_LEVEL, path, "")
+    settings = _parse_settings(data, path)
+    sources = tuple(_parse_source(t, i, settings, path)
+                    for i, t in enumerate(_array_of_tables(data, "source", path), start=1))
+    _unique_names(sources, "source", path)
+    names = {s.name for s in sources}
+    channels = tuple(_parse_channel(t, i, names, path)
+                     for i, t in enumerate(_array_of_tables(data, "channel", path), start=1))
+    _unique_names(channels, "channel", path)
+    return Config(path=path, settings=settings, sources=sources, channels=channels)

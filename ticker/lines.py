@@ -1,0 +1,83 @@
+"""Line: one ticker item, its attribution, and the normalisation behind its fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+MAX_LINE_CHARS = 2000  # a ticker line is one sentence; anything longer is cut, not trusted
+MAX_ATTRIBUTION_CHARS = 60
+MAX_ATTRIBUTION_WORDS = 8
+
+# Zero-width and bidi control characters: invisible, but they break equality.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_SPACES = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([:;,.!?])(?=\s|$)")
+_ATTRIBUTION = re.compile(r"^(?P<attribution>[^:]{2,%d}?)\s*:\s+(?P<body>\S.*)$" % MAX_ATTRIBUTION_CHARS,
+                          re.DOTALL)
+_QUOTES = re.compile("[\"'`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a]")
+_DASHES = re.compile("[\u2010-\u2015\u2212-]")
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def clean_text(raw: str, limit: int = MAX_LINE_CHARS) -> str:
+    """Text as a reader sees it: NFC, no invisible characters, single spaces, capped."""
+    text = unicodedata.normalize("NFC", raw)
+    text = _INVISIBLE.sub("", text)
+    text = _SPACES.sub(" ", text).strip()
+    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "\u2026"
+    return text
+
+
+def split_attribution(text: str) -> tuple[str | None, str]:
+    """Split "Hamas: The two delegations..." into ("Hamas", "The two delegations...").
+
+    Only a short prefix (a few words, no sentence punctuation) counts as an attribution;
+    otherwise the attribution is None and the body is the whole line.
+    """
+    match = _ATTRIBUTION.match(text)
+    if not match:
+        return None, text
+    attribution = match["attribution"].strip()
+    words = attribution.split()
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS or re.search(r"[.!?\"\u201c\u201d]", attribution):
+        return None, text
+    return attribution, match["body"].strip()
+
+
+def match_key(text: str) -> str:
+    """The form two lines share when they are the same line: case, quotes, dashes,
+    punctuation and spacing ignored; digits and letters of every script kept."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _QUOTES.sub("", text)
+    text = _DASHES.sub(" ", text)
+    text = _PUNCT.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def fingerprint(text: str) -> str:
+    """A stable 128-bit hex digest of `match_key(text)`."""
+    return hashlib.blake2b(match_key(text).encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Line:
+    """One ticker line: the whole text, its attribution split off, and its link if any."""
+
+    text: str
+    attribution: str | None = None
+    body: str = ""
+    url: str | None = None
+    fingerprint: str = field(default="", compare=False)
+
+    @classmethod
+    def from_text(cls, raw: str, url: str | None = None) -> Line:
+        """Clean `raw`, split its attribution and compute its fingerprint."""
+        text = clean_text(raw)
+        attribution, body = split_attribution(text)
+        return cls(text=text, attribution=attribution, body=body, url=url,
+                   fingerprint=fingerprint(text))

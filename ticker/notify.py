@@ -1,0 +1,85 @@
+"""Apprise: turn an alert into a message and send it to a channel's URLs.
+
+Site text is untrusted. Messages are handed to Apprise as plain TEXT, and Apprise
+converts (escapes) them for each service's own markup, so `<b>` or `&` in a ticker line
+arrives literally. Sizes are capped here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import apprise
+
+from ticker.config import Channel
+from ticker.redact import Redactor, redact_url, secrets_of_urls
+from ticker.store import Delivery
+
+MAX_TITLE_CHARS = 200
+MAX_BODY_CHARS = 3500
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one channel receives for one alert."""
+
+    title: str
+    body: str
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def format_message(delivery: Delivery) -> Message:
+    """Title: source and attribution. Body: the line's text and its link."""
+    title = f"{delivery.source}: {delivery.attribution}" if delivery.attribution else delivery.source
+    text = delivery.body if delivery.attribution else delivery.text
+    body = f"{text}\n{delivery.url}" if delivery.url else text
+    return Message(title=_cap(title, MAX_TITLE_CHARS), body=_cap(body, MAX_BODY_CHARS))
+
+
+def invalid_urls(urls: tuple[str, ...]) -> list[str]:
+    """The URLs Apprise cannot use (unknown scheme, missing parts), redacted for display."""
+    return [redact_url(url) for url in urls if apprise.Apprise.instantiate(url) is None]
+
+
+class AppriseSender:
+    """Sends messages through Apprise, one Apprise object per channel, and keeps the reason
+    of each failure (Apprise's notify only answers yes or no)."""
+
+    def __init__(self, channels: tuple[Channel, ...]) -> None:
+        self._redactor = Redactor(secrets_of_urls(u for c in channels for u in c.urls))
+        self._apprise: dict[str, apprise.Apprise] = {}
+        self._broken: dict[str, str] = {}
+        for channel in channels:
+            self._add(channel)
+
+    def _add(self, channel: Channel) -> None:
+        obj = apprise.Apprise()
+        bad = [redact_url(url) for url in channel.urls if not obj.add(url)]
+        if bad:
+            self._broken[channel.name] = "invalid Apprise URL: " + ", ".join(bad)
+        self._apprise[channel.name] = obj
+
+    def send(self, channel: str, message: Message) -> str | None:
+        """Send `message` to every URL of `channel`. None on success, else why it failed."""
+        obj = self._apprise.get(channel)
+        if obj is None:
+            return f'channel "{channel}" is not in the config'
+        if channel in self._broken:
+            return self._broken[channel]
+        with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as logs:
+            ok = obj.notify(title=message.title, body=message.body,
+                            body_format=apprise.NotifyFormat.TEXT)
+        if ok:
+            return None
+        return self._redactor.scrub(_failure_reason(logs.getvalue()))
+
+
+def _failure_reason(captured: str) -> str:
+    lines = [line for line in captured.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    reason = "; ".join(line.split(" ", 1)[1] for line in lines[-3:])
+    return reason or "the channel refused the message (no reason given)"

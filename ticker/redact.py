@@ -1,0 +1,101 @@
+"""Keep secrets out of everything ticker prints or logs.
+
+Apprise URLs carry passwords and tokens (mailto://user:PASSWORD@host, tgram://TOKEN/chat).
+`redact_url` shows a URL safely; `secrets_in` lists the parts to hide; `Redactor` scrubs
+them from any text, and is installed as a logging filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote
+
+MASK = "***"
+_URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>[^?#]*)(?P<query>\?[^#]*)?")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9.-]*\.[A-Za-z]{2,}$|^\d+\.\d+\.\d+\.\d+$|^localhost$")
+_MIN_SECRET = 4  # shorter fragments would mask ordinary words in log lines
+
+
+def _split(url: str) -> tuple[str, str, str, str] | None:
+    match = _URL.match(url.strip())
+    if not match:
+        return None
+    rest = match["rest"]
+    authority, _, path = rest.partition("/")
+    return match["scheme"], authority, path, (match["query"] or "")[1:]
+
+
+def secrets_in(url: str) -> list[str]:
+    """The parts of `url` that may be secret: password, tokens in host or path, query values."""
+    parts = _split(url)
+    if parts is None:
+        return [url] if len(url) >= _MIN_SECRET else []
+    _, authority, path, query = parts
+    found: list[str] = []
+    userinfo, at, host = authority.rpartition("@")
+    if at:
+        _user, colon, password = userinfo.partition(":")
+        if colon and password:
+            found.append(password)
+    host = host.split(":")[0] if _HOSTNAME.match(host.split(":")[0]) else host
+    if not _HOSTNAME.match(host):
+        found.append(host)
+    found.extend(segment for segment in path.split("/") if segment)
+    for pair in query.split("&"):
+        _key, eq, value = pair.partition("=")
+        if eq and value and "@" not in value:
+            found.append(value)
+    found += [unquote(s) for s in found if unquote(s) != s]
+    return [s for s in found if len(s) >= _MIN_SECRET]
+
+
+def redact_url(url: str) -> str:
+    """`url` with its secrets masked: scheme, user and host name stay readable."""
+    parts = _split(url)
+    if parts is None:
+        return MASK
+    scheme, authority, path, query = parts
+    userinfo, at, host = authority.rpartition("@")
+    user = userinfo.partition(":")[0]
+    shown_host = host if _HOSTNAME.match(host.split(":")[0]) else (MASK if host else "")
+    shown = f"{scheme}://"
+    if at:
+        shown += f"{user}:{MASK}@" if ":" in userinfo else f"{user}@"
+    shown += shown_host
+    if path:
+        shown += "/" + MASK
+    if query:
+        keys = [pair.partition("=")[0] for pair in query.split("&") if pair]
+        shown += "?" + "&".join(f"{key}={MASK}" for key in keys)
+    return shown
+
+
+class Redactor(logging.Filter):
+    """Replaces every known secret in a text (and in log records) by ***."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._pattern: re.Pattern[str] | None = None
+        self.update(secrets)
+
+    def update(self, secrets: Iterable[str]) -> None:
+        """Replace the set of secrets to hide."""
+        unique = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, unique))) if unique else None
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret masked."""
+        return self._pattern.sub(MASK, text) if self._pattern else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._pattern is not None:
+            record.msg = self.scrub(record.getMessage())
+            record.args = None
+        return True
+
+
+def secrets_of_urls(urls: Iterable[str]) -> list[str]:
+    """Every secret part of every URL."""
+    return [secret for url in urls for secret in secrets_in(url)]
