@@ -82,6 +82,8 @@ class Daemon:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
         scheduler = AsyncIOScheduler(timezone=UTC)
+        if retried := self.store.retry_pending_now(self.clock()):
+            log.info("%d pending deliveries from before the restart are due now", retried)
         self.schedule(scheduler)
         scheduler.start()
         log.info("watching %d source(s), %d channel(s); database %s",

@@ -298,6 +298,12 @@ class Store:
             "WHERE d.status = 'pending' ORDER BY d.id LIMIT ?", (limit,))
         return [Delivery(**dict(row)) for row in rows]
 
+    def retry_pending_now(self, now: float) -> int:
+        """Make every pending delivery due now (a restart is a good moment to retry)."""
+        with self.transaction() as conn:
+            return conn.execute("UPDATE deliveries SET next_attempt = ? WHERE status = 'pending' "
+                                "AND next_attempt > ?", (now, now)).rowcount
+
     def mark_sent(self, delivery_id: int, now: float) -> None:
         """The channel accepted the message."""
         with self.transaction() as conn:

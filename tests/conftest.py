@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ticker.lines import Line
+from ticker.store import Store
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def seed_lines() -> list[str]:
+    """The ten lines of the seed page's BREAKING block, in page order."""
+    return (DATA / "seed_breaking_lines.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    db = Store.open(tmp_path / "ticker.db")
+    yield db
+    db.close()
+
+
+def lines(*texts: str) -> list[Line]:
+    """Lines in page order (newest first), as a parser returns them."""
+    return [Line.from_text(text) for text in texts]

@@ -1,0 +1,154 @@
+"""The log and the diff: baseline, new lines, scroll-off and reappearance, shared lines."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import lines
+
+from ticker.store import SCHEMA_VERSION, Store
+
+URL = "https://example.org/"
+
+
+def alert_texts(store: Store) -> list[str]:
+    return [alert.text for alert in store.recent_alerts(100)]
+
+
+def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
+    db = Store.open(tmp_path / "sub" / "ticker.db")
+    assert db.schema_version() == SCHEMA_VERSION
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sources", "items", "alerts", "deliveries"} <= tables
+    db.close()
+    # Re-opening does not migrate again, and keeps the data.
+    again = Store.open(tmp_path / "sub" / "ticker.db")
+    assert again.schema_version() == SCHEMA_VERSION
+    again.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ticker.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer than this ticker"):
+        Store.open(path)
+
+
+def test_first_poll_is_a_silent_baseline(store: Store) -> None:
+    record = store.record_poll("src", URL, lines("C", "B", "A"), 100.0, ["me"])
+    assert record.baseline
+    assert [item.line.text for item in record.new] == ["A", "B", "C"]  # oldest first
+    assert record.alerts == ()
+    assert store.pending_deliveries() == []
+    assert store.counts()["items"] == 3
+
+
+def test_backfill_alerts_the_newest_lines_of_the_first_poll(store: Store) -> None:
+    record = store.record_poll("src", URL, lines("C", "B", "A"), 100.0, ["me"], backfill=2)
+    assert [item.line.text for item in record.alerts] == ["B", "C"]
+    assert alert_texts(store) == ["B", "C"]
+
+
+def test_only_never_seen_lines_alert_and_scroll_off_is_not_new(store: Store) -> None:
+    store.record_poll("src", URL, lines("C", "B", "A"), 100.0, ["me"])
+    second = store.record_poll("src", URL, lines("E", "D", "C", "B"), 130.0, ["me"])
+    assert [item.line.text for item in second.alerts] == ["D", "E"]
+    assert second.seen == 2
+    # A scrolled off, comes back between new lines: only F is new.
+    third = store.record_poll("src", URL, lines("F", "A", "E"), 160.0, ["me"])
+    assert [item.line.text for item in third.alerts] == ["F"]
+    assert alert_texts(store) == ["D", "E", "F"]
+    row = store.conn.execute(
+        "SELECT first_seen, last_seen, times_seen FROM items WHERE text = 'A'").fetchone()
+    assert tuple(row) == (100.0, 160.0, 2)
+
+
+def test_cosmetic_differences_are_the_same_line(store: Store) -> None:
+    store.record_poll("src", URL, lines("Hamas: \u2018Israel\u2019 must withdraw"), 1.0, [])
+    record = store.record_poll("src", URL, lines("hamas:  'Israel' must withdraw."), 2.0, [])
+    assert record.alerts == ()
+    changed_number = store.record_poll("src", URL, lines("Hamas: 5 killed"), 3.0, [])
+    assert len(changed_number.alerts) == 1
+
+
+def test_two_sources_that_share_a_line_each_alert_once(store: Store) -> None:
+    store.record_poll("one", URL, lines("A"), 1.0, ["me"])
+    store.record_poll("two", URL, lines("B"), 1.0, ["me"])
+    first = store.record_poll("one", URL, lines("Shared line", "A"), 2.0, ["me"])
+    second = store.record_poll("two", URL, lines("Shared line", "B"), 2.0, ["me"])
+    assert len(first.alerts) == 1 and len(second.alerts) == 1
+    again = store.record_poll("one", URL, lines("Shared line", "A"), 3.0, ["me"])
+    assert again.alerts == ()
+    assert [(a.source, a.text) for a in store.recent_alerts()] == [
+        ("one", "Shared line"), ("two", "Shared line")]
+
+
+def test_each_alert_gets_one_pending_delivery_per_channel(store: Store) -> None:
+    store.record_poll("src", URL, lines("A"), 1.0, ["mail", "phone"])
+    store.record_poll("src", URL, lines("B", "A"), 2.0, ["mail", "phone"])
+    pending = store.pending_deliveries()
+    assert sorted(d.channel for d in pending) == ["mail", "phone"]
+    assert {d.text for d in pending} == {"B"}
+    assert store.recent_alerts()[0].deliveries == {"mail": "pending", "phone": "pending"}
+
+
+def test_a_failing_write_leaves_nothing_half_written(store: Store, monkeypatch) -> None:
+    store.record_poll("src", URL, lines("A"), 1.0, ["me"])
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "_insert_alert", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        store.record_poll("src", URL, lines("B", "A"), 2.0, ["me"])
+    assert store.counts() == {"items": 1, "alerts": 0, "pending": 0, "failed": 0}
+    monkeypatch.undo()
+    # The line is still new on the next poll: nothing was lost.
+    assert len(store.record_poll("src", URL, lines("B", "A"), 3.0, ["me"]).alerts) == 1
+
+
+def test_failures_are_counted_and_reset_by_success(store: Store) -> None:
+    assert store.record_failure("src", URL, 1.0, "HTTP 503") == 1
+    assert store.record_failure("src", URL, 2.0, "HTTP 503") == 2
+    state = store.source_state("src")
+    assert state is not None and state.last_error == "HTTP 503" and state.last_success is None
+    # A failed first poll is not a baseline: the first success still is.
+    record = store.record_poll("src", URL, lines("A"), 3.0, ["me"], etag='"v1"')
+    assert record.baseline
+    state = store.source_state("src")
+    assert state is not None
+    assert (state.consecutive_failures, state.last_error, state.etag) == (0, None, '"v1"')
+
+
+def test_prune_keeps_pending_deliveries_and_recent_lines(store: Store) -> None:
+    store.record_poll("src", URL, lines("A"), 1.0, ["me"])
+    store.record_poll("src", URL, lines("B", "A"), 2.0, ["me"])
+    store.record_poll("src", URL, lines("C", "B"), 3.0, ["me"])
+    b, c = store.pending_deliveries()
+    store.mark_sent(b.id, 4.0)
+    removed = store.prune(before=10.0)
+    # B's alert and delivery are gone; C is still pending so C, its alert and item stay;
+    # A (not seen since t=2) is forgotten.
+    assert removed == {"deliveries": 1, "alerts": 1, "items": 2}
+    assert [d.id for d in store.pending_deliveries()] == [c.id]
+    assert store.counts()["items"] == 1
+
+
+def test_readonly_store_reads_while_a_writer_holds_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "ticker.db"
+    writer = Store.open(path)
+    writer.record_poll("src", URL, lines("A"), 1.0, ["me"])
+    writer.record_poll("src", URL, lines("B", "A"), 2.0, ["me"])
+    reader = Store.open_readonly(path)
+    assert [a.text for a in reader.recent_alerts()] == ["B"]
+    with pytest.raises(sqlite3.OperationalError):
+        reader.conn.execute("DELETE FROM alerts")
+    reader.close()
+    writer.close()
+    with pytest.raises(FileNotFoundError):
+        Store.open_readonly(tmp_path / "missing.db")
