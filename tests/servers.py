@@ -27,11 +27,15 @@ def ticker_page(lines: Sequence[str], *, title: str = "Al Mayadeen English") -> 
     """A page with a BREAKING list in the markup the Al Mayadeen preset selects."""
     import html
 
-    items = "\n".join(f'<li><a href="/news/{abs(hash(text)) % 10**8}">{html.escape(text)}</a></li>'
-                      for text in lines)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
-            f"<body><div class='breaking-news'><span>BREAKING</span><ul>{items}</ul></div>"
-            f"<main><p>Article text.</p></main></body></html>")
+    items = "\n".join(
+        f'<li><a href="/news/{abs(hash(text)) % 10**8}">{html.escape(text)}</a></li>'
+        for text in lines
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><div class='breaking-news'><span>BREAKING</span><ul>{items}</ul></div>"
+        f"<main><p>Article text.</p></main></body></html>"
+    )
 
 
 class PageServer:
@@ -102,8 +106,7 @@ class SmtpSink:
     @property
     def url(self) -> str:
         """The Apprise URL that delivers to this sink."""
-        return (f"mailto://{LOOPBACK}:{self.port}?from=ticker@example.com"
-                f"&to=reader@example.com")
+        return f"mailto://{LOOPBACK}:{self.port}?from=ticker@example.com&to=reader@example.com"
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()

@@ -23,7 +23,8 @@ DEADLINE = 40.0  # seconds; every wait below is bounded by it
 
 def write_config(tmp_path: Path, page_url: str, mail_url: str) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [ticker]
 database = "ticker.db"
 interval = 1
@@ -36,13 +37,20 @@ selector = ".breaking-news li"
 [[channel]]
 name = "mail"
 urls = ["{mail_url}"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
 def ticker(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ticker", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=60, env=_env())
+    return subprocess.run(
+        [sys.executable, "-m", "ticker", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+    )
 
 
 def _env() -> dict[str, str]:
@@ -52,9 +60,13 @@ def _env() -> dict[str, str]:
 
 
 def start_daemon(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "ticker", "--config", str(config), "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=_env())
+    return subprocess.Popen(
+        [sys.executable, "-m", "ticker", "--config", str(config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )
 
 
 def stop_daemon(daemon: subprocess.Popen[str]) -> str:
@@ -92,12 +104,12 @@ def test_exactly_the_new_lines_arrive_by_email_once_each(tmp_path: Path, seed_li
     new2 = "Hamas: The delegation arrived in Cairo for talks"
     new3 = "Al Mayadeen's correspondent: Israeli drone strikes a car near Tyre"
     script = [
-        old,                                  # baseline: no alert
-        old,                                  # nothing new
-        [new1, *old],                         # new1
-        [new2, new1, *old[:3]],               # new2; old[3] scrolls off
-        [old[3], new2, new1, *old[:2]],       # old[3] comes back: not new
-        [new3, old[3], new2, new1, old[0]],   # new3
+        old,  # baseline: no alert
+        old,  # nothing new
+        [new1, *old],  # new1
+        [new2, new1, *old[:3]],  # new2; old[3] scrolls off
+        [old[3], new2, new1, *old[:2]],  # old[3] comes back: not new
+        [new3, old[3], new2, new1, old[0]],  # new3
     ]
     with PageServer([ticker_page(p) for p in script]) as site, SmtpSink() as smtp:
         config = write_config(tmp_path, site.url, smtp.url)
@@ -110,8 +122,11 @@ def test_exactly_the_new_lines_arrive_by_email_once_each(tmp_path: Path, seed_li
     for text, body in zip([new1, new2, new3], bodies, strict=True):
         assert text.split(": ", 1)[1] in body
     subjects = [str(m["Subject"]) for m in smtp.messages]
-    assert subjects == [f"{SOURCE}: Gaza Civil Defense spokesman", f"{SOURCE}: Hamas",
-                        f"{SOURCE}: Al Mayadeen's correspondent"]
+    assert subjects == [
+        f"{SOURCE}: Gaza Civil Defense spokesman",
+        f"{SOURCE}: Hamas",
+        f"{SOURCE}: Al Mayadeen's correspondent",
+    ]
     alerts = tail_json(config)
     assert [a["text"] for a in alerts] == [new1, new2, new3]
     assert all(a["deliveries"] == {"mail": "sent"} for a in alerts)

@@ -82,7 +82,9 @@ def test_a_channel_that_fails_then_recovers_receives_every_alert_in_order(store:
     assert sender.received["mail"] == ["one", "two", "three"]
     assert store.pending_deliveries() == []
     assert {a.text: a.deliveries for a in store.recent_alerts()}["one"] == {
-        "mail": "sent", "phone": "sent"}
+        "mail": "sent",
+        "phone": "sent",
+    }
 
 
 def test_failure_reason_is_kept_and_delivery_gives_up_after_a_day(store: Store) -> None:

@@ -21,7 +21,9 @@ def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
     db = Store.open(tmp_path / "sub" / "ticker.db")
     assert db.schema_version() == SCHEMA_VERSION
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = {row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = {
+        row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
     assert {"sources", "items", "alerts", "deliveries"} <= tables
     db.close()
     # Re-opening does not migrate again, and keeps the data.
@@ -64,7 +66,8 @@ def test_only_never_seen_lines_alert_and_scroll_off_is_not_new(store: Store) -> 
     assert [item.line.text for item in third.alerts] == ["F"]
     assert alert_texts(store) == ["D", "E", "F"]
     row = store.conn.execute(
-        "SELECT first_seen, last_seen, times_seen FROM items WHERE text = 'A'").fetchone()
+        "SELECT first_seen, last_seen, times_seen FROM items WHERE text = 'A'"
+    ).fetchone()
     assert tuple(row) == (100.0, 160.0, 2)
 
 
@@ -85,7 +88,9 @@ def test_two_sources_that_share_a_line_each_alert_once(store: Store) -> None:
     again = store.record_poll("one", URL, lines("Shared line", "A"), 3.0, ["me"])
     assert again.alerts == ()
     assert [(a.source, a.text) for a in store.recent_alerts()] == [
-        ("one", "Shared line"), ("two", "Shared line")]
+        ("one", "Shared line"),
+        ("two", "Shared line"),
+    ]
 
 
 def test_each_alert_gets_one_pending_delivery_per_channel(store: Store) -> None:

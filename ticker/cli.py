@@ -1,13 +1,12 @@
 """The `ticker` command. Each command is a thin shell over library functions; this is the
 one place where errors become messages for people and exit statuses.
 
-Heavy imports (httpx, APScheduler, Apprise) happen inside the commands that need them,
-so `ticker tail` starts fast.
+Heavy imports (asyncio, httpx, APScheduler, Apprise) happen inside the commands that need
+them, so `ticker tail` starts fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ class UserError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: Any = None) -> None:
         click.echo(f"ticker: error: {self.format_message()}", err=True)
@@ -66,9 +65,14 @@ def _store(config: Config) -> Iterator[Store]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="config.toml to use (default: $TICKER_CONFIG, ./config.toml, "
-                   "~/.config/ticker/config.toml, /etc/ticker/config.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="config.toml to use (default: $TICKER_CONFIG, ./config.toml, "
+    "~/.config/ticker/config.toml, /etc/ticker/config.toml).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
 @click.version_option(__version__, prog_name="ticker")
@@ -83,12 +87,15 @@ def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool)
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the daemon: poll every source on its interval and deliver new lines."""
+    import asyncio
+
     from ticker.daemon import Daemon, run_until_signalled
     from ticker.fetch import make_client
     from ticker.notify import AppriseSender
 
     config = _config(ctx)
     with _store(config) as store:
+
         async def _run() -> None:
             async with make_client(config.settings) as client:
                 daemon = Daemon(config, store, client, AppriseSender(config.channels))
@@ -103,20 +110,31 @@ def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, .
     known = {s.name for s in config.sources}
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise UserError(f"{config.path}: no source named {', '.join(unknown)}; "
-                        f"known: {', '.join(sorted(known)) or 'none'}", EXIT_CONFIG)
+        raise UserError(
+            f"{config.path}: no source named {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known)) or 'none'}",
+            EXIT_CONFIG,
+        )
     return tuple(s for s in config.sources if s.name in names)
 
 
 @main.command()
 @click.argument("url", required=False)
-@click.option("-s", "--source", "source_names", multiple=True, help="Only this source (repeatable).")
+@click.option(
+    "-s", "--source", "source_names", multiple=True, help="Only this source (repeatable)."
+)
 @click.option("--dry-run", is_flag=True, help="Fetch and print what was parsed; write nothing.")
 @click.option("--selector", help="With URL: CSS selector of one ticker line.")
 @click.option("--label", help='With URL: the text labelling the ticker, e.g. "BREAKING".')
 @click.pass_context
-def poll(ctx: click.Context, url: str | None, source_names: tuple[str, ...], dry_run: bool,
-         selector: str | None, label: str | None) -> None:
+def poll(
+    ctx: click.Context,
+    url: str | None,
+    source_names: tuple[str, ...],
+    dry_run: bool,
+    selector: str | None,
+    label: str | None,
+) -> None:
     """Poll every source once, record and deliver what is new, print it and exit.
 
     With --dry-run (and --source NAME or a URL) only fetch and print the parsed lines.
@@ -124,8 +142,10 @@ def poll(ctx: click.Context, url: str | None, source_names: tuple[str, ...], dry
     if url and not dry_run:
         raise UserError("a URL can only be polled with --dry-run", EXIT_CONFIG)
     if url:
-        _dry_run((Source(name="dry-run", url=url, selector=selector, label=label),),
-                 _config_or_defaults(ctx))
+        _dry_run(
+            (Source(name="dry-run", url=url, selector=selector, label=label),),
+            _config_or_defaults(ctx),
+        )
         return
     config = _config(ctx)
     sources = _selected_sources(config, source_names)
@@ -145,6 +165,8 @@ def _config_or_defaults(ctx: click.Context) -> Config:
 
 
 def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
+    import asyncio
+
     from ticker.fetch import make_client
     from ticker.poll import fetch_lines
 
@@ -153,8 +175,7 @@ def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
         async with make_client(config.settings) as client:
             for source in sources:
                 try:
-                    _page, lines = await fetch_lines(client, source,
-                                                     config.settings.max_page_bytes)
+                    _page, lines = await fetch_lines(client, source, config.settings.max_page_bytes)
                     results.append((source, lines))
                 except TickerError as exc:
                     results.append((source, exc))
@@ -177,6 +198,8 @@ def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
 
 
 def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
+    import asyncio
+
     from ticker.daemon import poll_once
     from ticker.notify import AppriseSender
 
@@ -189,8 +212,11 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
             failed = True
         elif outcome.record is not None:
             if outcome.record.baseline:
-                click.echo(f"{outcome.source}: first poll, {len(outcome.record.new)} line(s) "
-                           "recorded as the baseline", err=True)
+                click.echo(
+                    f"{outcome.source}: first poll, {len(outcome.record.new)} line(s) "
+                    "recorded as the baseline",
+                    err=True,
+                )
             for item in outcome.record.alerts:
                 click.echo(f"[{outcome.source}] {item.line.text}")
                 if item.line.url:
@@ -200,15 +226,28 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
 
 
 @main.command()
-@click.option("-n", "--lines", "count", default=20, show_default=True, type=click.IntRange(1),
-              help="How many recent alerts.")
+@click.option(
+    "-n",
+    "--lines",
+    "count",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many recent alerts.",
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts as they arrive.")
 @click.option("-s", "--source", help="Only alerts of this source.")
 @click.option("--grep", help="Only alerts whose text contains this (case-insensitive).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
 @click.pass_context
-def tail(ctx: click.Context, count: int, follow: bool, source: str | None, grep: str | None,
-         as_json: bool) -> None:
+def tail(
+    ctx: click.Context,
+    count: int,
+    follow: bool,
+    source: str | None,
+    grep: str | None,
+    as_json: bool,
+) -> None:
     """Show recent alerts and where each was delivered; newest last."""
     from ticker import tail as tailing
 
@@ -216,8 +255,10 @@ def tail(ctx: click.Context, count: int, follow: bool, source: str | None, grep:
     try:
         store = Store.open_readonly(config.settings.database)
     except FileNotFoundError:
-        raise UserError(f"no database yet at {config.settings.database}; "
-                        "run `ticker poll` or `ticker run` first") from None
+        raise UserError(
+            f"no database yet at {config.settings.database}; "
+            "run `ticker poll` or `ticker run` first"
+        ) from None
     show = tailing.as_json if as_json else tailing.as_text
     try:
         alerts = store.recent_alerts(count, source=source, grep=grep)
@@ -248,14 +289,22 @@ def check(ctx: click.Context) -> None:
     for index, channel in enumerate(config.channels, start=1):
         bad = invalid_urls(channel.urls)
         if bad:
-            _fail(ConfigError(config.path, f'channel[{index}] ("{channel.name}").urls',
-                              f"Apprise cannot use {', '.join(bad)}"))
+            _fail(
+                ConfigError(
+                    config.path,
+                    f'channel[{index}] ("{channel.name}").urls',
+                    f"Apprise cannot use {', '.join(bad)}",
+                )
+            )
     click.echo(f"{config.path}: OK")
     click.echo(f"database: {config.settings.database}")
     click.echo(f"sources ({len(config.sources)}):")
     for source in config.sources:
-        how = f"selector {source.selector!r}" if source.selector else (
-            f"label {source.label!r}" if source.label else "preset")
+        how = (
+            f"selector {source.selector!r}"
+            if source.selector
+            else (f"label {source.label!r}" if source.label else "preset")
+        )
         click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {how}")
     click.echo(f"channels ({len(config.channels)}):")
     for channel in config.channels:

@@ -9,17 +9,19 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ticker import __version__
 from ticker.errors import ConfigError
-from ticker.sources.registry import KIND_NAMES
 from ticker.sources.presets import preset_for
+from ticker.sources.registry import KIND_NAMES
 
-DEFAULT_USER_AGENT = f"ticker/{__version__} (breaking-news monitor; +https://pypi.org/project/ticker/)"
+DEFAULT_USER_AGENT = (
+    f"ticker/{__version__} (breaking-news monitor; +https://pypi.org/project/ticker/)"
+)
 MIN_INTERVAL = 1.0
 
 
@@ -193,8 +195,9 @@ CHANNEL_FIELDS: dict[str, Field] = {
 TOP_LEVEL = {"ticker", "source", "channel"}
 
 
-def _check_keys(table: Mapping[str, Any], allowed: Mapping[str, Any] | set[str], path: Path,
-                where: str) -> None:
+def _check_keys(
+    table: Mapping[str, Any], allowed: Mapping[str, Any] | set[str], path: Path, where: str
+) -> None:
     for key in table:
         if key not in allowed:
             close = difflib.get_close_matches(key, list(allowed), n=1)
@@ -203,8 +206,9 @@ def _check_keys(table: Mapping[str, Any], allowed: Mapping[str, Any] | set[str],
             raise ConfigError(path, f"{where}{key}", f"unknown key{hint}; known keys: {known}")
 
 
-def _validated(table: Any, fields: dict[str, Field], required: set[str], path: Path,
-               where: str) -> dict[str, Any]:
+def _validated(
+    table: Any, fields: dict[str, Field], required: set[str], path: Path, where: str
+) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(path, where.rstrip("."), "expected a table")
     _check_keys(table, fields, path, where)
@@ -212,8 +216,9 @@ def _validated(table: Any, fields: dict[str, Field], required: set[str], path: P
         raise ConfigError(path, f"{where}{key}", f"missing; expected {fields[key].expected}")
     for key, value in table.items():
         if not fields[key].check(value):
-            raise ConfigError(path, f"{where}{key}",
-                              f"expected {fields[key].expected}, got {value!r}")
+            raise ConfigError(
+                path, f"{where}{key}", f"expected {fields[key].expected}, got {value!r}"
+            )
     return dict(table)
 
 
@@ -258,11 +263,18 @@ def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Sou
     values.setdefault("kind", "html")
     values.setdefault("interval", settings.interval)
     values.setdefault("jitter", min(3.0, values["interval"] / 10))
-    if values["kind"] == "html" and "selector" not in values and "label" not in values \
-            and preset_for(values["url"]) is None:
-        raise ConfigError(path, f"{where}selector",
-                          "missing; expected a CSS selector of one ticker line "
-                          '(or label = "BREAKING"); only known sites have a preset')
+    if (
+        values["kind"] == "html"
+        and "selector" not in values
+        and "label" not in values
+        and preset_for(values["url"]) is None
+    ):
+        raise ConfigError(
+            path,
+            f"{where}selector",
+            "missing; expected a CSS selector of one ticker line "
+            '(or label = "BREAKING"); only known sites have a preset',
+        )
     return Source(**values)
 
 
@@ -273,19 +285,28 @@ def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -
     values = _validated(table, CHANNEL_FIELDS, {"name", "urls"}, path, where)
     for name in values.get("sources", []):
         if name not in source_names:
-            raise ConfigError(path, f"{where}sources",
-                              f'unknown source "{name}"; known: {", ".join(sorted(source_names))}')
+            raise ConfigError(
+                path,
+                f"{where}sources",
+                f'unknown source "{name}"; known: {", ".join(sorted(source_names))}',
+            )
     sources = values.get("sources")
-    return Channel(name=values["name"], urls=tuple(values["urls"]),
-                   sources=tuple(sources) if sources is not None else None)
+    return Channel(
+        name=values["name"],
+        urls=tuple(values["urls"]),
+        sources=tuple(sources) if sources is not None else None,
+    )
 
 
-def _unique_names(items: tuple[Source, ...] | tuple[Channel, ...], kind: str, path: Path) -> None:
+def _unique_names(items: Sequence[Source | Channel], kind: str, path: Path) -> None:
     seen: set[str] = set()
     for index, item in enumerate(items, start=1):
         if item.name in seen:
-            raise ConfigError(path, f"{kind}[{index}].name",
-                              f'duplicate name "{item.name}"; each {kind} needs its own')
+            raise ConfigError(
+                path,
+                f"{kind}[{index}].name",
+                f'duplicate name "{item.name}"; each {kind} needs its own',
+            )
         seen.add(item.name)
 
 
@@ -293,11 +314,15 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     """Validate already-parsed TOML. Raises ConfigError on the first problem found."""
     _check_keys(data, TOP_LEVEL, path, "")
     settings = _parse_settings(data, path)
-    sources = tuple(_parse_source(t, i, settings, path)
-                    for i, t in enumerate(_array_of_tables(data, "source", path), start=1))
+    sources = tuple(
+        _parse_source(t, i, settings, path)
+        for i, t in enumerate(_array_of_tables(data, "source", path), start=1)
+    )
     _unique_names(sources, "source", path)
     names = {s.name for s in sources}
-    channels = tuple(_parse_channel(t, i, names, path)
-                     for i, t in enumerate(_array_of_tables(data, "channel", path), start=1))
+    channels = tuple(
+        _parse_channel(t, i, names, path)
+        for i, t in enumerate(_array_of_tables(data, "channel", path), start=1)
+    )
     _unique_names(channels, "channel", path)
     return Config(path=path, settings=settings, sources=sources, channels=channels)

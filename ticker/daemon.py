@@ -28,8 +28,14 @@ log = logging.getLogger(__name__)
 class Daemon:
     """Polls every source on its own interval and drains the outbox after each poll."""
 
-    def __init__(self, config: Config, store: Store, client: httpx.AsyncClient, sender: Sender,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        client: httpx.AsyncClient,
+        sender: Sender,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.store = store
         self.client = client
@@ -50,7 +56,8 @@ class Daemon:
     async def poll(self, source: Source) -> PollOutcome:
         """Poll one source, then send what became due."""
         outcome = await self._tracked(
-            poll_source(self.config, source, self.client, self.store, self.clock))
+            poll_source(self.config, source, self.client, self.store, self.clock)
+        )
         if outcome.record is not None and outcome.record.alerts:
             await self.drain()
         return outcome
@@ -70,14 +77,36 @@ class Daemon:
         """Add one job per source, the drain timer and housekeeping to `scheduler`."""
         now = datetime.now(UTC)
         for source in self.config.sources:
-            scheduler.add_job(self.poll, "interval", args=[source], id=f"poll:{source.name}",
-                              seconds=source.interval, jitter=source.jitter, next_run_time=now,
-                              max_instances=1, coalesce=True, misfire_grace_time=None)
-        scheduler.add_job(self.drain, "interval", id="drain", seconds=DRAIN_EVERY,
-                          next_run_time=now, max_instances=1, coalesce=True)
-        scheduler.add_job(self.housekeeping, "interval", id="housekeeping",
-                          seconds=HOUSEKEEPING_EVERY, max_instances=1, coalesce=True,
-                          next_run_time=now + timedelta(seconds=60))
+            scheduler.add_job(
+                self.poll,
+                "interval",
+                args=[source],
+                id=f"poll:{source.name}",
+                seconds=source.interval,
+                jitter=source.jitter,
+                next_run_time=now,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        scheduler.add_job(
+            self.drain,
+            "interval",
+            id="drain",
+            seconds=DRAIN_EVERY,
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self.housekeeping,
+            "interval",
+            id="housekeeping",
+            seconds=HOUSEKEEPING_EVERY,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now + timedelta(seconds=60),
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
@@ -86,8 +115,12 @@ class Daemon:
             log.info("%d pending deliveries from before the restart are due now", retried)
         self.schedule(scheduler)
         scheduler.start()
-        log.info("watching %d source(s), %d channel(s); database %s",
-                 len(self.config.sources), len(self.config.channels), self.store.path)
+        log.info(
+            "watching %d source(s), %d channel(s); database %s",
+            len(self.config.sources),
+            len(self.config.channels),
+            self.store.path,
+        )
         try:
             await stop.wait()
         finally:
@@ -105,15 +138,21 @@ class Daemon:
             task.cancel()
 
 
-async def poll_once(config: Config, sources: tuple[Source, ...], store: Store, sender: Sender,
-                    clock: Callable[[], float] = time.time) -> list[PollOutcome]:
+async def poll_once(
+    config: Config,
+    sources: tuple[Source, ...],
+    store: Store,
+    sender: Sender,
+    clock: Callable[[], float] = time.time,
+) -> list[PollOutcome]:
     """`ticker poll`: poll `sources` once each, concurrently, then send what is due."""
     from ticker.fetch import make_client
 
     async with make_client(config.settings) as client:
         daemon = Daemon(config, store, client, sender, clock)
         outcomes = await asyncio.gather(
-            *(poll_source(config, s, client, store, clock) for s in sources))
+            *(poll_source(config, s, client, store, clock) for s in sources)
+        )
         await daemon.drain()
     return list(outcomes)
 

@@ -66,15 +66,23 @@ def _error_for_status(response: httpx.Response) -> FetchError:
     status = response.status_code
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status == 403:
-        return FetchError("HTTP 403 Forbidden: the site is blocking ticker (bot protection?); "
-                          "try another user_agent or a slower interval",
-                          reason="blocked", status=status)
+        return FetchError(
+            "HTTP 403 Forbidden: the site is blocking ticker (bot protection?); "
+            "try another user_agent or a slower interval",
+            reason="blocked",
+            status=status,
+        )
     if status == 429:
-        return FetchError("HTTP 429 Too Many Requests: rate limited",
-                          reason="rate-limited", status=status, retry_after=retry_after)
+        return FetchError(
+            "HTTP 429 Too Many Requests: rate limited",
+            reason="rate-limited",
+            status=status,
+            retry_after=retry_after,
+        )
     phrase = response.reason_phrase or "error"
-    return FetchError(f"HTTP {status} {phrase}", reason="http", status=status,
-                      retry_after=retry_after)
+    return FetchError(
+        f"HTTP {status} {phrase}", reason="http", status=status, retry_after=retry_after
+    )
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
@@ -88,8 +96,14 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes,
     return b"".join(chunks), False
 
 
-async def fetch_page(client: httpx.AsyncClient, url: str, *, max_bytes: int,
-                     etag: str | None = None, last_modified: str | None = None) -> Page:
+async def fetch_page(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Page:
     """GET `url`, conditionally if `etag`/`last_modified` are known; body cut at `max_bytes`.
 
     Raises FetchError for network errors, timeouts, too many redirects and HTTP errors.
@@ -103,8 +117,14 @@ async def fetch_page(client: httpx.AsyncClient, url: str, *, max_bytes: int,
     try:
         async with client.stream("GET", url, headers=headers) as response:
             if response.status_code == 304:
-                return Page(url=url, status=304, text=None, etag=etag,
-                            last_modified=last_modified, elapsed=time.perf_counter() - started)
+                return Page(
+                    url=url,
+                    status=304,
+                    text=None,
+                    etag=etag,
+                    last_modified=last_modified,
+                    elapsed=time.perf_counter() - started,
+                )
             if response.status_code >= 400:
                 raise _error_for_status(response)
             body, truncated = await _read_capped(response, max_bytes)
@@ -112,15 +132,21 @@ async def fetch_page(client: httpx.AsyncClient, url: str, *, max_bytes: int,
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out ({type(exc).__name__})", reason="timeout") from None
     except httpx.TooManyRedirects:
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects",
-                         reason="too-many-redirects") from None
+        raise FetchError(
+            f"more than {MAX_REDIRECTS} redirects", reason="too-many-redirects"
+        ) from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}", reason="connect") from None
     try:
         text = body.decode(encoding, errors="replace")
     except LookupError:
         text = body.decode("utf-8", errors="replace")
-    return Page(url=url, status=response.status_code, text=text,
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
-                elapsed=time.perf_counter() - started, truncated=truncated)
+    return Page(
+        url=url,
+        status=response.status_code,
+        text=text,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        elapsed=time.perf_counter() - started,
+        truncated=truncated,
+    )

@@ -15,9 +15,12 @@ MAX_ATTRIBUTION_WORDS = 8
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SPACES = re.compile(r"\s+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([:;,.!?])(?=\s|$)")
-_ATTRIBUTION = re.compile(r"^(?P<attribution>[^:]{2,%d}?)\s*:\s+(?P<body>\S.*)$" % MAX_ATTRIBUTION_CHARS,
-                          re.DOTALL)
-_QUOTES = re.compile("[\"'`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a]")
+_ATTRIBUTION = re.compile(
+    rf"^(?P<attribution>[^:]{{2,{MAX_ATTRIBUTION_CHARS}}}?)\s*:\s+(?P<body>\S.*)$", re.DOTALL
+)
+_QUOTES = re.compile(
+    "[\"'`\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a]"
+)
 _DASHES = re.compile("[\u2010-\u2015\u2212-]")
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -44,7 +47,11 @@ def split_attribution(text: str) -> tuple[str | None, str]:
         return None, text
     attribution = match["attribution"].strip()
     words = attribution.split()
-    if not words or len(words) > MAX_ATTRIBUTION_WORDS or re.search(r"[.!?\"\u201c\u201d]", attribution):
+    if (
+        not words
+        or len(words) > MAX_ATTRIBUTION_WORDS
+        or re.search(r"[.!?\"\u201c\u201d]", attribution)
+    ):
         return None, text
     return attribution, match["body"].strip()
 
@@ -79,5 +86,6 @@ class Line:
         """Clean `raw`, split its attribution and compute its fingerprint."""
         text = clean_text(raw)
         attribution, body = split_attribution(text)
-        return cls(text=text, attribution=attribution, body=body, url=url,
-                   fingerprint=fingerprint(text))
+        return cls(
+            text=text, attribution=attribution, body=body, url=url, fingerprint=fingerprint(text)
+        )

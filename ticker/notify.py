@@ -35,7 +35,9 @@ def _cap(text: str, limit: int) -> str:
 
 def format_message(delivery: Delivery) -> Message:
     """Title: source and attribution. Body: the line's text and its link."""
-    title = f"{delivery.source}: {delivery.attribution}" if delivery.attribution else delivery.source
+    title = (
+        f"{delivery.source}: {delivery.attribution}" if delivery.attribution else delivery.source
+    )
     text = delivery.body if delivery.attribution else delivery.text
     body = f"{text}\n{delivery.url}" if delivery.url else text
     return Message(title=_cap(title, MAX_TITLE_CHARS), body=_cap(body, MAX_BODY_CHARS))
@@ -72,8 +74,9 @@ class AppriseSender:
         if channel in self._broken:
             return self._broken[channel]
         with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as logs:
-            ok = obj.notify(title=message.title, body=message.body,
-                            body_format=apprise.NotifyFormat.TEXT)
+            ok = obj.notify(
+                title=message.title, body=message.body, body_format=apprise.NotifyFormat.TEXT
+            )
         if ok:
             return None
         return self._redactor.scrub(_failure_reason(logs.getvalue()))

@@ -34,8 +34,9 @@ def retry_delay(failed_attempts: int) -> float:
     return min(RETRY_FIRST * 2 ** max(0, failed_attempts - 1), RETRY_CAP)
 
 
-def due_in_order(pending: list[Delivery], now: float,
-                 channels: set[str]) -> dict[str, list[Delivery]]:
+def due_in_order(
+    pending: list[Delivery], now: float, channels: set[str]
+) -> dict[str, list[Delivery]]:
     """Per channel, the deliveries to send now: oldest first, stopping at the first one
     still waiting for a retry, so a channel never receives alerts out of order."""
     due: dict[str, list[Delivery]] = {}
@@ -62,8 +63,9 @@ class DrainResult:
 class Outbox:
     """Drains pending deliveries through a Sender, off the event loop."""
 
-    def __init__(self, store: Store, sender: Sender, channels: set[str],
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, store: Store, sender: Sender, channels: set[str], clock: Callable[[], float]
+    ) -> None:
         self.store = store
         self.sender = sender
         self.channels = channels
@@ -103,12 +105,23 @@ class Outbox:
         if now - delivery.created >= GIVE_UP_AFTER:
             self.store.mark_failed(delivery.id, now, error)
             result.failed += 1
-            log.error("alert %d to %s failed for good after %d attempts: %s",
-                      delivery.alert_id, delivery.channel, delivery.attempts + 1, error)
+            log.error(
+                "alert %d to %s failed for good after %d attempts: %s",
+                delivery.alert_id,
+                delivery.channel,
+                delivery.attempts + 1,
+                error,
+            )
             return True
         delay = retry_delay(delivery.attempts + 1)
         self.store.mark_retry(delivery.id, now, error, now + delay)
         result.retrying += 1
-        log.warning("alert %d to %s failed (attempt %d), retrying in %.0f s: %s",
-                    delivery.alert_id, delivery.channel, delivery.attempts + 1, delay, error)
+        log.warning(
+            "alert %d to %s failed (attempt %d), retrying in %.0f s: %s",
+            delivery.alert_id,
+            delivery.channel,
+            delivery.attempts + 1,
+            delay,
+            error,
+        )
         return False

@@ -29,20 +29,29 @@ class PollOutcome:
     not_modified: bool = False
 
 
-async def fetch_lines(client: httpx.AsyncClient, source: Source, max_bytes: int,
-                      etag: str | None = None,
-                      last_modified: str | None = None) -> tuple[Page, list[Line] | None]:
+async def fetch_lines(
+    client: httpx.AsyncClient,
+    source: Source,
+    max_bytes: int,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> tuple[Page, list[Line] | None]:
     """Fetch `source` and parse its ticker; lines is None on a 304.
 
     Raises FetchError or ParseError.
     """
-    page = await fetch_page(client, source.url, max_bytes=max_bytes, etag=etag,
-                            last_modified=last_modified)
+    page = await fetch_page(
+        client, source.url, max_bytes=max_bytes, etag=etag, last_modified=last_modified
+    )
     if page.text is None:
         return page, None
     if page.truncated:
-        log.warning("%s: page larger than %d bytes, parsed the first %d only",
-                    source.name, max_bytes, max_bytes)
+        log.warning(
+            "%s: page larger than %d bytes, parsed the first %d only",
+            source.name,
+            max_bytes,
+            max_bytes,
+        )
     return page, parser_for(source.kind)(page.text, source)
 
 
@@ -55,16 +64,24 @@ def _failed(store: Store, source: Source, now: float, error: str) -> PollOutcome
     return PollOutcome(source=source.name, error=error)
 
 
-async def poll_source(config: Config, source: Source, client: httpx.AsyncClient, store: Store,
-                      clock: Callable[[], float]) -> PollOutcome:
+async def poll_source(
+    config: Config,
+    source: Source,
+    client: httpx.AsyncClient,
+    store: Store,
+    clock: Callable[[], float],
+) -> PollOutcome:
     """Poll `source` once and record the result; new lines get deliveries for its channels."""
     state = store.source_state(source.name)
     baselined = state is not None and state.last_success is not None
     try:
         page, lines = await fetch_lines(
-            client, source, config.settings.max_page_bytes,
+            client,
+            source,
+            config.settings.max_page_bytes,
             etag=state.etag if baselined and state else None,
-            last_modified=state.last_modified if baselined and state else None)
+            last_modified=state.last_modified if baselined and state else None,
+        )
     except (FetchError, ParseError) as exc:
         return _failed(store, source, clock(), str(exc))
     if state is not None and state.consecutive_failures:
@@ -73,17 +90,28 @@ async def poll_source(config: Config, source: Source, client: httpx.AsyncClient,
         store.record_not_modified(source.name, source.url, clock())
         return PollOutcome(source=source.name, not_modified=True)
     channels = [channel.name for channel in config.channels_for(source.name)]
-    record = store.record_poll(source.name, source.url, lines, clock(), channels,
-                               backfill=source.backfill, etag=page.etag,
-                               last_modified=page.last_modified)
+    record = store.record_poll(
+        source.name,
+        source.url,
+        lines,
+        clock(),
+        channels,
+        backfill=source.backfill,
+        etag=page.etag,
+        last_modified=page.last_modified,
+    )
     _log_record(record)
     return PollOutcome(source=source.name, record=record)
 
 
 def _log_record(record: PollRecord) -> None:
     if record.baseline:
-        log.info("%s: first poll, %d lines recorded as the baseline (%d alerted)",
-                 record.source, len(record.new), len(record.alerts))
+        log.info(
+            "%s: first poll, %d lines recorded as the baseline (%d alerted)",
+            record.source,
+            len(record.new),
+            len(record.alerts),
+        )
     for item in record.new:
         state = "new" if item.alert_id is not None else "baseline"
         log.info("%s: %s: %s", record.source, state, item.line.text)

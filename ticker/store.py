@@ -96,31 +96,69 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
-    db["sources"].create({
-        "name": str, "url": str, "first_poll": float, "last_poll": float,
-        "last_success": float, "consecutive_failures": int, "last_error": str,
-        "etag": str, "last_modified": str, "lines_last_poll": int,
-    }, pk="name", not_null={"url"}, defaults={"consecutive_failures": 0})
-    db["items"].create({
-        "id": int, "source": str, "fingerprint": str, "text": str, "attribution": str,
-        "body": str, "url": str, "first_seen": float, "last_seen": float, "times_seen": int,
-    }, pk="id", not_null={"source", "fingerprint", "text", "first_seen", "last_seen"},
-        defaults={"times_seen": 1})
-    db["items"].create_index(["source", "fingerprint"], unique=True)
-    db["items"].create_index(["last_seen"])
-    db["alerts"].create({"id": int, "item_id": int, "source": str, "created": float},
-                        pk="id", not_null={"item_id", "source", "created"},
-                        foreign_keys=[("item_id", "items", "id")])
-    db["alerts"].create_index(["source", "id"])
-    db["deliveries"].create({
-        "id": int, "alert_id": int, "channel": str, "status": str, "attempts": int,
-        "created": float, "next_attempt": float, "last_attempt": float, "last_error": str,
-        "sent_at": float,
-    }, pk="id", not_null={"alert_id", "channel", "status", "created", "next_attempt"},
+    db.table("sources").create(
+        {
+            "name": str,
+            "url": str,
+            "first_poll": float,
+            "last_poll": float,
+            "last_success": float,
+            "consecutive_failures": int,
+            "last_error": str,
+            "etag": str,
+            "last_modified": str,
+            "lines_last_poll": int,
+        },
+        pk="name",
+        not_null={"url"},
+        defaults={"consecutive_failures": 0},
+    )
+    db.table("items").create(
+        {
+            "id": int,
+            "source": str,
+            "fingerprint": str,
+            "text": str,
+            "attribution": str,
+            "body": str,
+            "url": str,
+            "first_seen": float,
+            "last_seen": float,
+            "times_seen": int,
+        },
+        pk="id",
+        not_null={"source", "fingerprint", "text", "first_seen", "last_seen"},
+        defaults={"times_seen": 1},
+    )
+    db.table("items").create_index(["source", "fingerprint"], unique=True)
+    db.table("items").create_index(["last_seen"])
+    db.table("alerts").create(
+        {"id": int, "item_id": int, "source": str, "created": float},
+        pk="id",
+        not_null={"item_id", "source", "created"},
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db.table("alerts").create_index(["source", "id"])
+    db.table("deliveries").create(
+        {
+            "id": int,
+            "alert_id": int,
+            "channel": str,
+            "status": str,
+            "attempts": int,
+            "created": float,
+            "next_attempt": float,
+            "last_attempt": float,
+            "last_error": str,
+            "sent_at": float,
+        },
+        pk="id",
+        not_null={"alert_id", "channel", "status", "created", "next_attempt"},
         defaults={"attempts": 0, "status": "pending"},
-        foreign_keys=[("alert_id", "alerts", "id")])
-    db["deliveries"].create_index(["alert_id", "channel"], unique=True)
-    db["deliveries"].create_index(["status", "next_attempt"])
+        foreign_keys=[("alert_id", "alerts", "id")],
+    )
+    db.table("deliveries").create_index(["alert_id", "channel"], unique=True)
+    db.table("deliveries").create_index(["status", "next_attempt"])
 
 
 MIGRATIONS = {1: _migration_1}
@@ -185,8 +223,10 @@ class Store:
         """Apply every migration newer than the database's user_version, each atomically."""
         version = self.schema_version()
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path} has schema {version}, newer than this ticker "
-                               f"({SCHEMA_VERSION}); upgrade ticker")
+            raise RuntimeError(
+                f"{self.path} has schema {version}, newer than this ticker "
+                f"({SCHEMA_VERSION}); upgrade ticker"
+            )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as conn:
                 MIGRATIONS[target](conn)
@@ -198,64 +238,95 @@ class Store:
         """The stored state of source `name`, or None if it was never polled."""
         row = self.conn.execute(
             "SELECT name, url, last_poll, last_success, consecutive_failures, last_error, "
-            "etag, last_modified FROM sources WHERE name = ?", (name,)).fetchone()
+            "etag, last_modified FROM sources WHERE name = ?",
+            (name,),
+        ).fetchone()
         return SourceState(**dict(row)) if row else None
 
     def _touch_source(self, conn: sqlite3.Connection, name: str, url: str, now: float) -> None:
         conn.execute(
             "INSERT INTO sources (name, url, first_poll, last_poll) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET url = excluded.url, last_poll = excluded.last_poll",
-            (name, url, now, now))
+            (name, url, now, now),
+        )
 
     def record_failure(self, name: str, url: str, now: float, error: str) -> int:
         """Count a failed poll; returns the number of consecutive failures."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
-            conn.execute("UPDATE sources SET consecutive_failures = consecutive_failures + 1, "
-                         "last_error = ? WHERE name = ?", (error, name))
-            row = conn.execute("SELECT consecutive_failures FROM sources WHERE name = ?",
-                               (name,)).fetchone()
+            conn.execute(
+                "UPDATE sources SET consecutive_failures = consecutive_failures + 1, "
+                "last_error = ? WHERE name = ?",
+                (error, name),
+            )
+            row = conn.execute(
+                "SELECT consecutive_failures FROM sources WHERE name = ?", (name,)
+            ).fetchone()
         return int(row[0])
 
     def record_not_modified(self, name: str, url: str, now: float) -> None:
         """A 304: the page did not change; the poll succeeded."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
-            conn.execute("UPDATE sources SET last_success = ?, consecutive_failures = 0, "
-                         "last_error = NULL WHERE name = ?", (now, name))
+            conn.execute(
+                "UPDATE sources SET last_success = ?, consecutive_failures = 0, "
+                "last_error = NULL WHERE name = ?",
+                (now, name),
+            )
 
     # --- the diff ------------------------------------------------------------------------
 
-    def _known_items(self, conn: sqlite3.Connection, source: str,
-                     fingerprints: Sequence[str]) -> dict[str, int]:
+    def _known_items(
+        self, conn: sqlite3.Connection, source: str, fingerprints: Sequence[str]
+    ) -> dict[str, int]:
         if not fingerprints:
             return {}
         marks = ",".join("?" * len(fingerprints))
-        rows = conn.execute(f"SELECT fingerprint, id FROM items WHERE source = ? "
-                            f"AND fingerprint IN ({marks})", (source, *fingerprints))
+        rows = conn.execute(
+            f"SELECT fingerprint, id FROM items WHERE source = ? AND fingerprint IN ({marks})",
+            (source, *fingerprints),
+        )
         return {row[0]: row[1] for row in rows}
 
     def _insert_item(self, conn: sqlite3.Connection, source: str, line: Line, now: float) -> int:
         cursor = conn.execute(
             "INSERT INTO items (source, fingerprint, text, attribution, body, url, first_seen, "
             "last_seen, times_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            (source, line.fingerprint, line.text, line.attribution, line.body, line.url, now, now))
+            (source, line.fingerprint, line.text, line.attribution, line.body, line.url, now, now),
+        )
         return int(cursor.lastrowid or 0)
 
-    def _insert_alert(self, conn: sqlite3.Connection, source: str, item_id: int, now: float,
-                      channels: Sequence[str]) -> int:
-        cursor = conn.execute("INSERT INTO alerts (item_id, source, created) VALUES (?, ?, ?)",
-                              (item_id, source, now))
+    def _insert_alert(
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        item_id: int,
+        now: float,
+        channels: Sequence[str],
+    ) -> int:
+        cursor = conn.execute(
+            "INSERT INTO alerts (item_id, source, created) VALUES (?, ?, ?)", (item_id, source, now)
+        )
         alert_id = int(cursor.lastrowid or 0)
         conn.executemany(
             "INSERT INTO deliveries (alert_id, channel, status, attempts, created, next_attempt) "
             "VALUES (?, ?, 'pending', 0, ?, ?)",
-            [(alert_id, channel, now, now) for channel in channels])
+            [(alert_id, channel, now, now) for channel in channels],
+        )
         return alert_id
 
-    def record_poll(self, name: str, url: str, lines: Sequence[Line], now: float,
-                    channels: Sequence[str], *, backfill: int = 0, etag: str | None = None,
-                    last_modified: str | None = None) -> PollRecord:
+    def record_poll(
+        self,
+        name: str,
+        url: str,
+        lines: Sequence[Line],
+        now: float,
+        channels: Sequence[str],
+        *,
+        backfill: int = 0,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> PollRecord:
         """Diff a successful poll's lines against the log and record the result atomically.
 
         `lines` are in page order, newest first. A line whose fingerprint this source has
@@ -265,26 +336,33 @@ class Store:
         per channel. Items are inserted oldest first, so alert ids follow the story's order.
         """
         with self.transaction() as conn:
-            state = conn.execute("SELECT last_success FROM sources WHERE name = ?",
-                                 (name,)).fetchone()
+            state = conn.execute(
+                "SELECT last_success FROM sources WHERE name = ?", (name,)
+            ).fetchone()
             baseline = state is None or state[0] is None
             self._touch_source(conn, name, url, now)
             known = self._known_items(conn, name, [line.fingerprint for line in lines])
-            conn.executemany("UPDATE items SET last_seen = ?, times_seen = times_seen + 1 "
-                             "WHERE id = ?", [(now, item_id) for item_id in known.values()])
+            conn.executemany(
+                "UPDATE items SET last_seen = ?, times_seen = times_seen + 1 WHERE id = ?",
+                [(now, item_id) for item_id in known.values()],
+            )
             fresh = [line for line in lines if line.fingerprint not in known]
             alerting = len(fresh) if not baseline else min(backfill, len(fresh))
             new: list[NewItem] = []
             for index in range(len(fresh) - 1, -1, -1):
                 line = fresh[index]
                 item_id = self._insert_item(conn, name, line, now)
-                alert_id = (self._insert_alert(conn, name, item_id, now, channels)
-                            if index < alerting else None)
+                alert_id = (
+                    self._insert_alert(conn, name, item_id, now, channels)
+                    if index < alerting
+                    else None
+                )
                 new.append(NewItem(item_id=item_id, line=line, alert_id=alert_id))
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, last_error = NULL,"
                 " etag = ?, last_modified = ?, lines_last_poll = ? WHERE name = ?",
-                (now, etag, last_modified, len(lines), name))
+                (now, etag, last_modified, len(lines), name),
+            )
         return PollRecord(source=name, baseline=baseline, new=tuple(new), seen=len(known))
 
     # --- the outbox ----------------------------------------------------------------------
@@ -295,42 +373,60 @@ class Store:
             "SELECT d.id, d.alert_id, d.channel, d.attempts, d.created, d.next_attempt, "
             "a.source, i.text, i.attribution, i.body, i.url, i.first_seen "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN items i ON i.id = a.item_id "
-            "WHERE d.status = 'pending' ORDER BY d.id LIMIT ?", (limit,))
+            "WHERE d.status = 'pending' ORDER BY d.id LIMIT ?",
+            (limit,),
+        )
         return [Delivery(**dict(row)) for row in rows]
 
     def retry_pending_now(self, now: float) -> int:
         """Make every pending delivery due now (a restart is a good moment to retry)."""
         with self.transaction() as conn:
-            return conn.execute("UPDATE deliveries SET next_attempt = ? WHERE status = 'pending' "
-                                "AND next_attempt > ?", (now, now)).rowcount
+            return conn.execute(
+                "UPDATE deliveries SET next_attempt = ? WHERE status = 'pending' "
+                "AND next_attempt > ?",
+                (now, now),
+            ).rowcount
 
     def mark_sent(self, delivery_id: int, now: float) -> None:
         """The channel accepted the message."""
         with self.transaction() as conn:
-            conn.execute("UPDATE deliveries SET status = 'sent', sent_at = ?, last_attempt = ?, "
-                         "attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                         (now, now, delivery_id))
+            conn.execute(
+                "UPDATE deliveries SET status = 'sent', sent_at = ?, last_attempt = ?, "
+                "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (now, now, delivery_id),
+            )
 
     def mark_retry(self, delivery_id: int, now: float, error: str, next_attempt: float) -> None:
         """The channel failed; try again at `next_attempt`."""
         with self.transaction() as conn:
-            conn.execute("UPDATE deliveries SET attempts = attempts + 1, last_attempt = ?, "
-                         "last_error = ?, next_attempt = ? WHERE id = ?",
-                         (now, error, next_attempt, delivery_id))
+            conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_attempt = ?, "
+                "last_error = ?, next_attempt = ? WHERE id = ?",
+                (now, error, next_attempt, delivery_id),
+            )
 
     def mark_failed(self, delivery_id: int, now: float, error: str) -> None:
         """Give up on this delivery; the reason is kept."""
         with self.transaction() as conn:
-            conn.execute("UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
-                         "last_attempt = ?, last_error = ? WHERE id = ?",
-                         (now, error, delivery_id))
+            conn.execute(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
+                "last_attempt = ?, last_error = ? WHERE id = ?",
+                (now, error, delivery_id),
+            )
 
     # --- reading alerts ------------------------------------------------------------------
 
-    def recent_alerts(self, limit: int = 20, *, source: str | None = None,
-                      grep: str | None = None, after_id: int = 0) -> list[AlertView]:
+    def recent_alerts(
+        self,
+        limit: int = 20,
+        *,
+        source: str | None = None,
+        grep: str | None = None,
+        after_id: int = 0,
+    ) -> list[AlertView]:
         """The newest `limit` alerts after `after_id` matching the filters, oldest first."""
-        where, params = ["a.id > ?"], [after_id]
+        where: list[str] = ["a.id > ?"]
+        params: list[object] = [after_id]
         if source:
             where.append("a.source = ?")
             params.append(source)
@@ -341,7 +437,9 @@ class Store:
         rows = self.conn.execute(
             "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen "
             "FROM alerts a JOIN items i ON i.id = a.item_id "
-            f"WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?", (*params, limit)).fetchall()
+            f"WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
         alerts = [AlertView(**dict(row)) for row in reversed(rows)]
         self._attach_deliveries(alerts)
         return alerts
@@ -351,8 +449,11 @@ class Store:
             return
         by_id = {alert.id: alert for alert in alerts}
         marks = ",".join("?" * len(by_id))
-        rows = self.conn.execute(f"SELECT alert_id, channel, status FROM deliveries "
-                                 f"WHERE alert_id IN ({marks}) ORDER BY channel", tuple(by_id))
+        rows = self.conn.execute(
+            f"SELECT alert_id, channel, status FROM deliveries "
+            f"WHERE alert_id IN ({marks}) ORDER BY channel",
+            tuple(by_id),
+        )
         for alert_id, channel, status in rows:
             by_id[alert_id].deliveries[channel] = status
 
@@ -363,9 +464,11 @@ class Store:
 
     def counts(self) -> dict[str, Any]:
         """Row counts used by status lines and tests."""
-        query = ("SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM alerts), "
-                 "(SELECT count(*) FROM deliveries WHERE status = 'pending'), "
-                 "(SELECT count(*) FROM deliveries WHERE status = 'failed')")
+        query = (
+            "SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM alerts), "
+            "(SELECT count(*) FROM deliveries WHERE status = 'pending'), "
+            "(SELECT count(*) FROM deliveries WHERE status = 'failed')"
+        )
         items, alerts, pending, failed = self.conn.execute(query).fetchone()
         return {"items": items, "alerts": alerts, "pending": pending, "failed": failed}
 
@@ -379,12 +482,15 @@ class Store:
         """
         with self.transaction() as conn:
             deliveries = conn.execute(
-                "DELETE FROM deliveries WHERE status != 'pending' AND created < ?",
-                (before,)).rowcount
+                "DELETE FROM deliveries WHERE status != 'pending' AND created < ?", (before,)
+            ).rowcount
             alerts = conn.execute(
                 "DELETE FROM alerts WHERE created < ? AND id NOT IN "
-                "(SELECT alert_id FROM deliveries)", (before,)).rowcount
+                "(SELECT alert_id FROM deliveries)",
+                (before,),
+            ).rowcount
             items = conn.execute(
-                "DELETE FROM items WHERE last_seen < ? AND id NOT IN "
-                "(SELECT item_id FROM alerts)", (before,)).rowcount
+                "DELETE FROM items WHERE last_seen < ? AND id NOT IN (SELECT item_id FROM alerts)",
+                (before,),
+            ).rowcount
         return {"deliveries": deliveries, "alerts": alerts, "items": items}

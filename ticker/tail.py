@@ -28,24 +28,42 @@ def local_time(timestamp: float) -> str:
 
 def as_json(alert: AlertView) -> str:
     """One JSON Lines record of an alert."""
-    return json.dumps({
-        "id": alert.id, "source": alert.source, "attribution": alert.attribution,
-        "text": alert.text, "url": alert.url, "first_seen": iso_utc(alert.first_seen),
-        "deliveries": alert.deliveries,
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "id": alert.id,
+            "source": alert.source,
+            "attribution": alert.attribution,
+            "text": alert.text,
+            "url": alert.url,
+            "first_seen": iso_utc(alert.first_seen),
+            "deliveries": alert.deliveries,
+        },
+        ensure_ascii=False,
+    )
 
 
 def as_text(alert: AlertView) -> str:
     """A human line (and the link under it): time, source, text, delivery marks."""
-    marks = ", ".join(f"{channel}: {MARKS.get(status, status)}"
-                      for channel, status in alert.deliveries.items()) or "no channel"
+    marks = (
+        ", ".join(
+            f"{channel}: {MARKS.get(status, status)}"
+            for channel, status in alert.deliveries.items()
+        )
+        or "no channel"
+    )
     line = f"{local_time(alert.first_seen)}  {alert.source}  {alert.text}  [{marks}]"
     return f"{line}\n    {alert.url}" if alert.url else line
 
 
-def follow(store: Store, after_id: int, *, source: str | None, grep: str | None,
-           sleep: Callable[[float], None] = time.sleep,
-           rounds: int | None = None) -> Iterator[AlertView]:
+def follow(
+    store: Store,
+    after_id: int,
+    *,
+    source: str | None,
+    grep: str | None,
+    sleep: Callable[[float], None] = time.sleep,
+    rounds: int | None = None,
+) -> Iterator[AlertView]:
     """Yield alerts newer than `after_id` as they appear (forever, or `rounds` looks)."""
     looked = 0
     while rounds is None or looked < rounds:

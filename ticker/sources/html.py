@@ -19,8 +19,29 @@ from ticker.sources.presets import preset_for
 
 # Inline tags join their text to the neighbours' without a space ("Ha<b>mas</b>");
 # every other element is a word boundary ("<span>Hamas:</span><span>The...</span>").
-_INLINE = frozenset({"a", "abbr", "b", "bdi", "bdo", "em", "font", "i", "mark", "q", "s",
-                     "small", "strong", "sub", "sup", "u", "code", "time", "data"})
+_INLINE = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "em",
+        "font",
+        "i",
+        "mark",
+        "q",
+        "s",
+        "small",
+        "strong",
+        "sub",
+        "sup",
+        "u",
+        "code",
+        "time",
+        "data",
+    }
+)
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 _LIST_TAGS = frozenset({"ul", "ol"})
 MAX_LINES = 500  # a ticker has a handful of lines; a page that yields thousands is not one
@@ -113,7 +134,9 @@ def _is_label(node: LexborNode, labels: set[str]) -> bool:
     own = clean_text(node.text(deep=False)).casefold()
     if own in labels:
         return True
-    return not own and len(_children(node)) == 0 and clean_text(node_text(node)).casefold() in labels
+    return (
+        not own and len(_children(node)) == 0 and clean_text(node_text(node)).casefold() in labels
+    )
 
 
 def find_label(tree: LexborHTMLParser, labels: Iterable[str]) -> LexborNode | None:

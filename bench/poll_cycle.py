@@ -1,0 +1,120 @@
+"""CPU time of one poll cycle (fetch from loopback, parse, diff, store) on a ~250 KB page
+with a 10-line ticker. The page is served by a separate `python -m http.server` process, so
+only ticker's own CPU time is counted (time.process_time of this process).
+
+    .venv/bin/python -m bench.poll_cycle [--cycles 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ticker.config import Source, parse_config
+from ticker.fetch import make_client
+from ticker.poll import poll_source
+from ticker.sources.html import parse
+from ticker.store import Store
+
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "almayadeen_list.html"
+TARGET_BYTES = 250_000
+
+
+def big_page() -> str:
+    """The list fixture padded with article-like paragraphs to ~250 KB."""
+    page = FIXTURE.read_text(encoding="utf-8")
+    filler = (
+        "<div class='card'><h3><a href='/news/x'>Related headline about the region</a></h3>"
+        "<p>" + "Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 8 + "</p></div>\n"
+    )
+    count = (TARGET_BYTES - len(page)) // len(filler) + 1
+    return page.replace("</main>", filler * count + "</main>")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("page server did not start")
+
+
+async def measure(url: str, db: Path, cycles: int, *, expect_304: bool) -> list[float]:
+    """CPU seconds of each of `cycles` polls of `url` after a warm-up poll (the baseline)."""
+    config = parse_config({"ticker": {"database": str(db)}}, Path("bench"))
+    source = Source(name=url, url=url, selector=".breaking-news li")
+    store = Store.open(db)
+    samples = []
+    async with make_client(config.settings) as client:
+        await poll_source(config, source, client, store, time.time)
+        for _ in range(cycles):
+            started = time.process_time()
+            outcome = await poll_source(config, source, client, store, time.time)
+            samples.append(time.process_time() - started)
+            assert outcome.error is None, outcome.error
+            assert outcome.not_modified == expect_304
+    store.close()
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    return (
+        f"median {statistics.median(samples) * 1000:.2f} ms, "
+        f"p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.2f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cycles", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        page = big_page()
+        (Path(tmp) / "index.html").write_text(page, encoding="utf-8")
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bench.pageserver", str(port), str(Path(tmp) / "index.html")],
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        try:
+            wait_for(port)
+            base = f"http://127.0.0.1:{port}"
+            full = asyncio.run(
+                measure(f"{base}/", Path(tmp) / "bench.db", args.cycles, expect_304=False)
+            )
+            cached = asyncio.run(
+                measure(f"{base}/etag", Path(tmp) / "bench.db", args.cycles, expect_304=True)
+            )
+        finally:
+            server.terminate()
+            server.wait()
+        source = Source(name="bench", url="https://english.almayadeen.net/")
+        parse_times = []
+        for _ in range(50):
+            started = time.process_time()
+            assert len(parse(page, source)) == 10
+            parse_times.append(time.process_time() - started)
+    print(f"page: {len(page.encode()) / 1000:.0f} KB, ticker: 10 lines, cycles: {args.cycles}")
+    print(f"poll cycle CPU, 200 reply: {summary(full)}")
+    print(f"poll cycle CPU, 304 reply: {summary(cached)}")
+    print(f"parse alone:               {summary(parse_times)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Wall time of `ticker tail -n 20`, start to finish, as a new process, against a database
+holding N alerts; compared with a bare `python -c pass`.
+
+    .venv/bin/python -m bench.tail_startup [--alerts 100000] [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ticker.lines import Line
+from ticker.store import Store
+
+
+def fill(db: Path, alerts: int) -> None:
+    """`alerts` alerts of one source, each with a sent delivery, written in bulk."""
+    store = Store.open(db)
+    store.record_poll("bench", "https://example.org/", [Line.from_text("seed")], 0.0, ["mail"])
+    batch = 10_000
+    for start in range(0, alerts, batch):
+        page = [
+            Line.from_text(f"Al Mayadeen's correspondent: line number {n} of the bench")
+            for n in range(start + min(batch, alerts - start) - 1, start - 1, -1)
+        ]
+        store.record_poll("bench", "https://example.org/", page, 1.0 + start, ["mail"])
+    with store.transaction() as conn:
+        conn.execute("UPDATE deliveries SET status = 'sent', sent_at = created")
+    store.close()
+
+
+def timed(command: list[str], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--alerts", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "ticker.db"
+        config = Path(tmp) / "config.toml"
+        config.write_text(f'[ticker]\ndatabase = "{db}"\n', encoding="utf-8")
+        fill(db, args.alerts)
+        ticker = [sys.executable, "-m", "ticker", "--config", str(config), "tail", "-n", "20"]
+        tail = timed(ticker, args.runs)
+        bare = timed([sys.executable, "-c", "pass"], args.runs)
+    print(f"alerts in the database: {args.alerts}, runs: {args.runs}")
+    print(
+        f"ticker tail -n 20: median {statistics.median(tail) * 1000:.0f} ms "
+        f"(min {min(tail) * 1000:.0f}, max {max(tail) * 1000:.0f})"
+    )
+    print(f"python -c pass:    median {statistics.median(bare) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

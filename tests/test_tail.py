@@ -1,0 +1,141 @@
+"""`ticker tail`: recent alerts, filters, JSON Lines, follow, and a light import footprint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import lines
+
+from ticker import tail as tailing
+from ticker.cli import main
+from ticker.store import Store
+
+URL = "https://example.org/"
+
+
+def make_db(tmp_path: Path) -> tuple[Path, Store]:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[ticker]
+database = "ticker.db"
+[[source]]
+name = "site"
+url = "{URL}"
+selector = "li"
+[[source]]
+name = "other"
+url = "{URL}other"
+selector = "li"
+[[channel]]
+name = "mail"
+urls = ["mailto://127.0.0.1:2525?to=a@example.com"]
+""",
+        encoding="utf-8",
+    )
+    store = Store.open(tmp_path / "ticker.db")
+    store.record_poll("site", URL, lines("old"), 1_700_000_000.0, ["mail"])
+    store.record_poll(
+        "site", URL, lines("Hamas: First <b>news</b>", "old"), 1_700_000_060.0, ["mail"]
+    )
+    store.record_poll("other", URL, lines("x"), 1_700_000_000.0, ["mail"])
+    store.record_poll(
+        "other", URL, lines("Israeli media: Second news", "x"), 1_700_000_120.0, ["mail"]
+    )
+    first = store.pending_deliveries()[0]
+    store.mark_sent(first.id, 1_700_000_061.0)
+    return config, store
+
+
+def run_cli(config: Path, *args: str):
+    return CliRunner().invoke(main, ["--config", str(config), *args])
+
+
+def test_tail_prints_newest_last_with_delivery_marks(tmp_path: Path) -> None:
+    config, store = make_db(tmp_path)
+    result = run_cli(config, "tail")
+    assert result.exit_code == 0, result.output
+    out = result.output.splitlines()
+    assert len(out) == 2
+    assert "site  Hamas: First <b>news</b>  [mail: sent]" in out[0]
+    assert "other  Israeli media: Second news  [mail: pending]" in out[1]
+    assert run_cli(config, "tail", "-n", "1").output.count("\n") == 1
+
+
+def test_tail_filters_by_source_and_text(tmp_path: Path) -> None:
+    config, _ = make_db(tmp_path)
+    assert "Second" in run_cli(config, "tail", "--source", "other").output
+    assert "First" not in run_cli(config, "tail", "--source", "other").output
+    grep = run_cli(config, "tail", "--grep", "FIRST").output
+    assert "First" in grep and "Second" not in grep
+    assert run_cli(config, "tail", "--grep", "%").output == ""  # LIKE wildcards are literal
+
+
+def test_tail_json_lines(tmp_path: Path) -> None:
+    config, _ = make_db(tmp_path)
+    result = run_cli(config, "tail", "--json")
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert records[0] == {
+        "id": records[0]["id"],
+        "source": "site",
+        "attribution": "Hamas",
+        "text": "Hamas: First <b>news</b>",
+        "url": None,
+        "first_seen": "2023-11-14T22:14:20Z",
+        "deliveries": {"mail": "sent"},
+    }
+    assert records[1]["deliveries"] == {"mail": "pending"}
+
+
+def test_follow_yields_alerts_written_after_it_started(tmp_path: Path) -> None:
+    _, store = make_db(tmp_path)
+    reader = Store.open_readonly(store.path)
+    after = reader.last_alert_id()
+    looks: list[int] = []
+
+    def sleep(_seconds: float) -> None:
+        looks.append(1)
+        if len(looks) == 1:
+            store.record_poll(
+                "site",
+                URL,
+                lines("Third", "Hamas: First <b>news</b>", "old"),
+                1_700_000_200.0,
+                ["mail"],
+            )
+
+    seen = list(tailing.follow(reader, after, source=None, grep=None, sleep=sleep, rounds=3))
+    assert [a.text for a in seen] == ["Third"]
+    reader.close()
+
+
+def test_tail_without_a_database_says_what_to_do(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[ticker]\ndatabase = "none.db"\n', encoding="utf-8")
+    result = run_cli(config, "tail")
+    assert result.exit_code == 1
+    assert "no database yet" in result.output and "ticker poll" in result.output
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_tail_imports_neither_apprise_nor_the_scheduler_nor_httpx(tmp_path: Path) -> None:
+    config, store = make_db(tmp_path)
+    store.close()
+    probe = (
+        "import sys\n"
+        "from ticker.cli import main\n"
+        f"sys.argv = ['ticker', '--config', {str(config)!r}, 'tail']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in ('apprise', 'apscheduler', 'httpx', 'sqlite_utils',"
+        " 'selectolax') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert "Second news" in result.stdout, result.stderr
+    assert "HEAVY []" in result.stdout
