@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from servers import PageServer, SmtpSink, ticker_page
+from servers import PageServer, SmtpSink, free_port, ticker_page
 
 pytestmark = pytest.mark.e2e
 
@@ -174,3 +175,31 @@ def test_poll_prints_new_lines_and_exits(tmp_path: Path, seed_lines) -> None:
         assert "[Israeli media] Sirens sounded in the north" in dry.stdout
     # The dry run wrote nothing: still exactly one alert.
     assert len(tail_json(config)) == 1
+
+
+def test_a_channel_password_never_reaches_logs_output_or_the_database(
+    tmp_path: Path, seed_lines
+) -> None:
+    password = "S3cretPassw0rd"
+    closed = free_port()  # nothing listens: every delivery fails with a connection error
+    mail_url = (
+        f"mailto://user:{password}@127.0.0.1:{closed}?from=ticker@example.com&to=reader@example.com"
+    )
+    script = [seed_lines[:2], ["Hamas: A new statement", *seed_lines[:2]]]
+    with PageServer([ticker_page(p) for p in script]) as site:
+        config = write_config(tmp_path, site.url, mail_url)
+        results = [
+            ticker(config, "poll"),
+            ticker(config, "poll"),
+            ticker(config, "config", "check"),
+        ]
+    results.append(ticker(config, "tail", "--json"))
+    for result in results:
+        assert password not in result.stdout + result.stderr
+    assert "***" in results[2].stdout
+    assert "retrying" in results[1].stderr  # the failure was logged, without the secret
+    db = sqlite3.connect(tmp_path / "ticker.db")
+    (last_error,) = db.execute("SELECT last_error FROM deliveries").fetchone()
+    assert "Connection error" in last_error
+    assert password not in "\n".join(db.iterdump())
+    db.close()
