@@ -16,6 +16,7 @@ from typing import Any
 
 from ticker import __version__
 from ticker.errors import ConfigError
+from ticker.redact import redact_url
 from ticker.sources.presets import preset_for
 from ticker.sources.registry import KIND_NAMES
 
@@ -23,6 +24,7 @@ DEFAULT_USER_AGENT = (
     f"ticker/{__version__} (breaking-news monitor; +https://pypi.org/project/ticker/)"
 )
 MIN_INTERVAL = 1.0
+MAX_INTERVAL = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -143,18 +145,30 @@ class Field:
 
     check: Check
     expected: str
+    secret: bool = False  # the value may hold passwords: echo it only redacted
 
 
 def _is_str(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
 
-def _is_number(minimum: float) -> Check:
-    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= minimum
+def _number(minimum: float, maximum: float, what: str) -> Field:
+    """A finite number in [minimum, maximum]: an infinite interval would crash the scheduler."""
+
+    def check(value: Any) -> bool:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return is_number and minimum <= value <= maximum
+
+    return Field(check, f"{what} between {minimum:g} and {maximum:g}")
 
 
-def _is_int(minimum: int) -> Check:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+def _integer(minimum: int, maximum: int, what: str) -> Field:
+    def check(value: Any) -> bool:
+        return (
+            isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
+        )
+
+    return Field(check, f"{what} between {minimum} and {maximum}")
 
 
 def _is_http_url(value: Any) -> bool:
@@ -171,11 +185,11 @@ def _is_url_list(value: Any) -> bool:
 
 TICKER_FIELDS: dict[str, Field] = {
     "database": Field(_is_str, "a file path (string)"),
-    "interval": Field(_is_number(MIN_INTERVAL), f"a number of seconds >= {MIN_INTERVAL:g}"),
+    "interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
     "user_agent": Field(_is_str, "a non-empty string"),
-    "timeout": Field(_is_number(1), "a number of seconds >= 1"),
-    "max_page_bytes": Field(_is_int(10_000), "an integer number of bytes >= 10000"),
-    "retention_days": Field(_is_int(1), "an integer number of days >= 1"),
+    "timeout": _number(1, 600, "a number of seconds"),
+    "max_page_bytes": _integer(10_000, 100_000_000, "an integer number of bytes"),
+    "retention_days": _integer(1, 3650, "an integer number of days"),
 }
 SOURCE_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
@@ -183,13 +197,15 @@ SOURCE_FIELDS: dict[str, Field] = {
     "kind": Field(lambda v: v in KIND_NAMES, "one of: " + ", ".join(sorted(KIND_NAMES))),
     "selector": Field(_is_str, "a CSS selector (string)"),
     "label": Field(_is_str, 'the text that labels the ticker, e.g. "BREAKING"'),
-    "interval": Field(_is_number(MIN_INTERVAL), f"a number of seconds >= {MIN_INTERVAL:g}"),
-    "jitter": Field(_is_number(0), "a number of seconds >= 0"),
-    "backfill": Field(_is_int(0), "an integer >= 0 (lines to alert on the first poll)"),
+    "interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
+    "jitter": _number(0, 3600, "a number of seconds"),
+    "backfill": _integer(0, 500, "an integer (lines to alert on the first poll)"),
 }
 CHANNEL_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
-    "urls": Field(_is_url_list, 'a non-empty list of Apprise URLs, e.g. ["mailto://..."]'),
+    "urls": Field(
+        _is_url_list, 'a non-empty list of Apprise URLs, e.g. ["mailto://..."]', secret=True
+    ),
     "sources": Field(_is_str_list, "a list of source names"),
 }
 TOP_LEVEL = {"ticker", "source", "channel"}
@@ -206,6 +222,14 @@ def _check_keys(
             raise ConfigError(path, f"{where}{key}", f"unknown key{hint}; known keys: {known}")
 
 
+def _redacted(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(redact_url(value))
+    if isinstance(value, list):
+        return repr([redact_url(v) if isinstance(v, str) else v for v in value])
+    return repr(value)
+
+
 def _validated(
     table: Any, fields: dict[str, Field], required: set[str], path: Path, where: str
 ) -> dict[str, Any]:
@@ -216,8 +240,9 @@ def _validated(
         raise ConfigError(path, f"{where}{key}", f"missing; expected {fields[key].expected}")
     for key, value in table.items():
         if not fields[key].check(value):
+            shown = _redacted(value) if fields[key].secret else repr(value)
             raise ConfigError(
-                path, f"{where}{key}", f"expected {fields[key].expected}, got {value!r}"
+                path, f"{where}{key}", f"expected {fields[key].expected}, got {shown}"
             )
     return dict(table)
 

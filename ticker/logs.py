@@ -11,12 +11,22 @@ from ticker.redact import Redactor
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, traceback included, then masks every known secret in the result."""
+
+    def __init__(self, redactor: Redactor, fmt: str = FORMAT) -> None:
+        super().__init__(fmt, datefmt="%Y-%m-%d %H:%M:%S")
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.scrub(super().format(record))
+
+
 def setup_logging(level: int, secrets: Iterable[str] = ()) -> Redactor:
     """Send log records to stderr through a Redactor; returns it so secrets can be updated."""
     redactor = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT, datefmt="%Y-%m-%d %H:%M:%S"))
-    handler.addFilter(redactor)
+    handler.setFormatter(RedactingFormatter(redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

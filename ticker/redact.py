@@ -2,12 +2,11 @@
 
 Apprise URLs carry passwords and tokens (mailto://user:PASSWORD@host, tgram://TOKEN/chat).
 `redact_url` shows a URL safely; `secrets_in` lists the parts to hide; `Redactor` scrubs
-them from any text, and is installed as a logging filter.
+them from any text (ticker.logs applies it to every formatted log line).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote
@@ -72,11 +71,10 @@ def redact_url(url: str) -> str:
     return shown
 
 
-class Redactor(logging.Filter):
-    """Replaces every known secret in a text (and in log records) by ***."""
+class Redactor:
+    """Replaces every known secret in a text by ***."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
         self._pattern: re.Pattern[str] | None = None
         self.update(secrets)
 
@@ -88,12 +86,6 @@ class Redactor(logging.Filter):
     def scrub(self, text: str) -> str:
         """`text` with every secret masked."""
         return self._pattern.sub(MASK, text) if self._pattern else text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._pattern is not None:
-            record.msg = self.scrub(record.getMessage())
-            record.args = None
-        return True
 
 
 def secrets_of_urls(urls: Iterable[str]) -> list[str]:

@@ -196,6 +196,7 @@ def parse(page: str, source: Source) -> list[Line]:
         items = items_after_label(tree, labels)
         if items is not None:
             return lines_of(items, source.url)
-    tried = " or ".join(repr(s) for s in selectors) or "no selector"
+    tried = " or ".join(repr(s) for s in selectors)
+    tried = f"{tried} matched nothing" if tried else "no selector"
     label_note = f", no list after a {' / '.join(labels)} label" if labels else ""
-    raise ParseError(f"ticker not found: {tried} matched nothing{label_note}")
+    raise ParseError(f"ticker not found: {tried}{label_note}")

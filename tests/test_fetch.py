@@ -1,0 +1,304 @@
+"""fetch_page over a mocked transport (respx): conditional GET, size cap, charsets, and every
+failure turned into a FetchError with a short reason. No request leaves the process."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from ticker.config import Settings
+from ticker.errors import FetchError
+from ticker.fetch import MAX_REDIRECTS, Page, fetch_page, make_client, retry_after_seconds
+
+URL = "https://news.example.test/"
+SETTINGS = Settings(database=Path("unused.db"), user_agent="ticker-test/1.0", timeout=5)
+LAST_MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+def fetch(url: str = URL, *, max_bytes: int = 100_000, **kwargs: Any) -> Page:
+    async def _fetch() -> Page:
+        async with make_client(SETTINGS) as client:
+            return await fetch_page(client, url, max_bytes=max_bytes, **kwargs)
+
+    return asyncio.run(_fetch())
+
+
+def fetch_error(url: str = URL, **kwargs: Any) -> FetchError:
+    with pytest.raises(FetchError) as excinfo:
+        fetch(url, **kwargs)
+    return excinfo.value
+
+
+@pytest.fixture
+def mock() -> respx.MockRouter:
+    with respx.mock(assert_all_mocked=True, assert_all_called=True) as router:
+        yield router
+
+
+def test_ok_page_returns_text_and_validators(mock: respx.MockRouter) -> None:
+    route = mock.get(URL).respond(
+        200,
+        text="<p>BREAKING: hello</p>",
+        headers={"ETag": '"v1"', "Last-Modified": LAST_MODIFIED},
+    )
+
+    page = fetch()
+
+    assert page.status == 200
+    assert page.url == URL
+    assert page.text == "<p>BREAKING: hello</p>"
+    assert page.etag == '"v1"'
+    assert page.last_modified == LAST_MODIFIED
+    assert not page.not_modified
+    assert not page.truncated
+    assert page.elapsed >= 0
+    request = route.calls.last.request
+    assert request.headers["User-Agent"] == "ticker-test/1.0"
+    assert "If-None-Match" not in request.headers
+    assert "If-Modified-Since" not in request.headers
+
+
+def test_ok_page_without_validators(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(200, text="plain")
+    page = fetch()
+    assert page.text == "plain"
+    assert page.etag is None
+    assert page.last_modified is None
+
+
+def test_conditional_get_sends_validators_and_304_is_not_modified(
+    mock: respx.MockRouter,
+) -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        fresh = (
+            request.headers.get("If-None-Match") == '"v1"'
+            and request.headers.get("If-Modified-Since") == LAST_MODIFIED
+        )
+        return httpx.Response(304) if fresh else httpx.Response(200, text="changed")
+
+    route = mock.get(URL).mock(side_effect=reply)
+
+    page = fetch(etag='"v1"', last_modified=LAST_MODIFIED)
+
+    assert page.status == 304
+    assert page.not_modified
+    assert page.text is None
+    assert page.etag == '"v1"'
+    assert page.last_modified == LAST_MODIFIED
+    headers = route.calls.last.request.headers
+    assert headers["If-None-Match"] == '"v1"'
+    assert headers["If-Modified-Since"] == LAST_MODIFIED
+
+    changed = fetch(etag='"v0"', last_modified=LAST_MODIFIED)
+    assert changed.status == 200
+    assert changed.text == "changed"
+
+
+def test_only_the_known_validator_is_sent(mock: respx.MockRouter) -> None:
+    route = mock.get(URL).respond(304)
+    page = fetch(last_modified=LAST_MODIFIED)
+    assert page.not_modified
+    headers = route.calls.last.request.headers
+    assert headers["If-Modified-Since"] == LAST_MODIFIED
+    assert "If-None-Match" not in headers
+
+
+def test_403_is_blocked_with_advice(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(403, text="go away")
+    error = fetch_error()
+    assert error.reason == "blocked"
+    assert error.status == 403
+    assert "403" in str(error)
+    assert "user_agent" in str(error)
+    assert "interval" in str(error)
+
+
+def test_429_is_rate_limited_with_retry_after_seconds(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(429, headers={"Retry-After": "120"})
+    error = fetch_error()
+    assert error.reason == "rate-limited"
+    assert error.status == 429
+    assert error.retry_after == 120.0
+
+
+def test_429_with_an_unreadable_retry_after_is_still_a_fetch_error(
+    mock: respx.MockRouter,
+) -> None:
+    # "²" is a digit to str.isdigit() but not to float(); it must not escape as ValueError.
+    mock.get(URL).respond(429, headers={"Retry-After": "\u00b2".encode()})
+    error = fetch_error()
+    assert error.reason == "rate-limited"
+    assert error.retry_after is None
+
+
+def test_503_with_http_date_retry_after(mock: respx.MockRouter) -> None:
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    mock.get(URL).respond(503, headers={"Retry-After": when})
+    error = fetch_error()
+    assert error.reason == "http"
+    assert error.status == 503
+    assert "HTTP 503 Service Unavailable" in str(error)
+    assert error.retry_after is not None
+    assert 100 <= error.retry_after <= 121
+
+
+def test_500_without_retry_after(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(500)
+    error = fetch_error()
+    assert error.reason == "http"
+    assert error.status == 500
+    assert error.retry_after is None
+
+
+def test_body_larger_than_max_bytes_is_cut(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(200, content=b"a" * 5000)
+    page = fetch(max_bytes=1000)
+    assert page.truncated
+    assert page.text == "a" * 1000
+
+
+def test_body_of_exactly_max_bytes_is_not_truncated(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(200, content=b"b" * 1000)
+    page = fetch(max_bytes=1000)
+    assert not page.truncated
+    assert page.text == "b" * 1000
+
+
+def test_endless_body_stops_at_max_bytes(mock: respx.MockRouter) -> None:
+    chunks_sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal chunks_sent
+        while True:
+            chunks_sent += 1
+            yield b"x" * 1024
+
+    mock.get(URL).mock(return_value=httpx.Response(200, content=endless()))
+
+    page = fetch(max_bytes=10_000)
+
+    assert page.truncated
+    assert page.text == "x" * 10_000
+    assert chunks_sent <= 11
+
+
+def test_read_timeout(mock: respx.MockRouter) -> None:
+    mock.get(URL).mock(side_effect=httpx.ReadTimeout)
+    error = fetch_error()
+    assert error.reason == "timeout"
+    assert "ReadTimeout" in str(error)
+    assert error.status is None
+
+
+def test_connect_timeout_is_a_timeout(mock: respx.MockRouter) -> None:
+    mock.get(URL).mock(side_effect=httpx.ConnectTimeout)
+    assert fetch_error().reason == "timeout"
+
+
+def test_connect_error(mock: respx.MockRouter) -> None:
+    mock.get(URL).mock(side_effect=httpx.ConnectError("connection refused"))
+    error = fetch_error()
+    assert error.reason == "connect"
+    assert "ConnectError" in str(error)
+    assert "connection refused" in str(error)
+
+
+def test_endless_redirects(mock: respx.MockRouter) -> None:
+    route = mock.get(URL).respond(302, headers={"Location": URL})
+    error = fetch_error()
+    assert error.reason == "too-many-redirects"
+    assert str(MAX_REDIRECTS) in str(error)
+    assert route.call_count == MAX_REDIRECTS + 1
+
+
+def test_a_few_redirects_are_followed(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(301, headers={"Location": URL + "a"})
+    mock.get(URL + "a").respond(302, headers={"Location": URL + "b"})
+    mock.get(URL + "b").respond(200, text="arrived", headers={"ETag": '"b"'})
+    page = fetch()
+    assert page.text == "arrived"
+    assert page.etag == '"b"'
+
+
+def test_latin1_charset_is_decoded(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(
+        200,
+        content="Caf\u00e9 na\u00efve \u00bd".encode("iso-8859-1"),
+        headers={"Content-Type": "text/html; charset=iso-8859-1"},
+    )
+    assert fetch().text == "Caf\u00e9 na\u00efve \u00bd"
+
+
+def test_no_charset_means_utf8(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(
+        200,
+        content="Caf\u00e9 \u2014 \u0639\u0627\u062c\u0644".encode(),
+        headers={"Content-Type": "text/html"},
+    )
+    assert fetch().text == "Caf\u00e9 \u2014 \u0639\u0627\u062c\u0644"
+
+
+def test_unknown_charset_falls_back_to_utf8(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(
+        200,
+        content="Caf\u00e9".encode(),
+        headers={"Content-Type": "text/html; charset=x-no-such-charset"},
+    )
+    assert fetch().text == "Caf\u00e9"
+
+
+def test_undecodable_bytes_are_replaced_not_raised(mock: respx.MockRouter) -> None:
+    mock.get(URL).respond(
+        200, content=b"ok \xff\xfe end", headers={"Content-Type": "text/html; charset=utf-8"}
+    )
+    assert fetch().text == "ok \ufffd\ufffd end"
+
+
+# --- retry_after_seconds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("   ", None),
+        ("0", 0.0),
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("-5", None),
+        ("1.5", None),
+        ("soon", None),
+        ("\u00b2", None),
+    ],
+)
+def test_retry_after_seconds_delta(value: str | None, expected: float | None) -> None:
+    assert retry_after_seconds(value) == expected
+
+
+def test_retry_after_seconds_http_date() -> None:
+    when = email.utils.parsedate_to_datetime(LAST_MODIFIED).timestamp()
+    assert retry_after_seconds(LAST_MODIFIED, now=when - 90) == pytest.approx(90.0)
+    assert retry_after_seconds("Wed, 21 Oct 2015 08:28:00 +0100", now=when - 30) == (
+        pytest.approx(30.0)
+    )
+
+
+def test_retry_after_seconds_past_date_is_zero() -> None:
+    when = email.utils.parsedate_to_datetime(LAST_MODIFIED).timestamp()
+    assert retry_after_seconds(LAST_MODIFIED, now=when + 3600) == 0.0
+
+
+def test_retry_after_seconds_uses_the_clock_by_default() -> None:
+    when = email.utils.formatdate(time.time() + 60, usegmt=True)
+    result = retry_after_seconds(when)
+    assert result is not None
+    assert 55 <= result <= 61
