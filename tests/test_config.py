@@ -67,7 +67,7 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
         "unknown-top-level-key",
         '[[sources]]\nname = "x"\n',
         "sources",
-        ['unknown key (did you mean "source"?)', "known keys: channel, source, ticker"],
+        ['unknown key (did you mean "source"?)', "known keys: channel, dedupe, source, ticker"],
     ),
     (
         "unknown-ticker-key",

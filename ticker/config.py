@@ -60,10 +60,20 @@ class Channel:
     name: str
     urls: tuple[str, ...]
     sources: tuple[str, ...] | None = None
+    updates: str = "notify"  # "notify": send updates of a story, marked; "silent": only log
+    group_window: float = 0.0  # seconds to hold alerts so a burst of one attribution is one message
 
     def wants(self, source_name: str) -> bool:
         """True if alerts of `source_name` go to this channel."""
         return self.sources is None or source_name in self.sources
+
+
+@dataclass(frozen=True)
+class Dedupe:
+    """The [dedupe] table: how re-posted lines are recognised as one story."""
+
+    window_hours: float = 48.0
+    threshold: float = 75.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class Config:
     settings: Settings
     sources: tuple[Source, ...]
     channels: tuple[Channel, ...]
+    dedupe: Dedupe = Dedupe()
 
     def source(self, name: str) -> Source:
         """The source called `name`; KeyError if there is none."""
@@ -207,8 +218,14 @@ CHANNEL_FIELDS: dict[str, Field] = {
         _is_url_list, 'a non-empty list of Apprise URLs, e.g. ["mailto://..."]', secret=True
     ),
     "sources": Field(_is_str_list, "a list of source names"),
+    "updates": Field(lambda v: v in ("notify", "silent"), '"notify" or "silent"'),
+    "group_window": _number(0, 3600, "a number of seconds"),
 }
-TOP_LEVEL = {"ticker", "source", "channel"}
+DEDUPE_FIELDS: dict[str, Field] = {
+    "window_hours": _number(0, 24 * 365, "a number of hours"),
+    "threshold": _number(50, 100, "a similarity from 0 to 100"),
+}
+TOP_LEVEL = {"ticker", "source", "channel", "dedupe"}
 
 
 def _check_keys(
@@ -315,10 +332,9 @@ def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -
                 f"{where}sources",
                 f'unknown source "{name}"; known: {", ".join(sorted(source_names))}',
             )
-    sources = values.get("sources")
+    sources = values.pop("sources", None)
     return Channel(
-        name=values["name"],
-        urls=tuple(values["urls"]),
+        **{**values, "urls": tuple(values["urls"])},
         sources=tuple(sources) if sources is not None else None,
     )
 
@@ -350,4 +366,5 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
         for i, t in enumerate(_array_of_tables(data, "channel", path), start=1)
     )
     _unique_names(channels, "channel", path)
-    return Config(path=path, settings=settings, sources=sources, channels=channels)
+    dedupe = Dedupe(**_validated(data.get("dedupe", {}), DEDUPE_FIELDS, set(), path, "dedupe."))
+    return Config(path, settings, sources, channels, dedupe)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from ticker.config import Config, Source
+from ticker.dedupe import Judge
 from ticker.errors import FetchError, ParseError
 from ticker.fetch import Page, fetch_page
 from ticker.lines import Line
@@ -55,6 +56,11 @@ async def fetch_lines(
     return page, parser_for(source.kind)(page.text, source)
 
 
+def judge_for(config: Config) -> Judge:
+    """The de-duplication settings of `config` as the store uses them."""
+    return Judge(window=config.dedupe.window_hours * 3600, threshold=config.dedupe.threshold)
+
+
 def _failed(store: Store, source: Source, now: float, error: str) -> PollOutcome:
     failures = store.record_failure(source.name, source.url, now, error)
     if failures == 1:
@@ -89,13 +95,15 @@ async def poll_source(
     if lines is None:
         store.record_not_modified(source.name, source.url, clock())
         return PollOutcome(source=source.name, not_modified=True)
-    channels = [channel.name for channel in config.channels_for(source.name)]
+    channels = config.channels_for(source.name)
     record = store.record_poll(
         source.name,
         source.url,
         lines,
         clock(),
-        channels,
+        [c.name for c in channels],
+        update_channels=[c.name for c in channels if c.updates == "notify"],
+        judge=judge_for(config),
         backfill=source.backfill,
         etag=page.etag,
         last_modified=page.last_modified,
@@ -113,5 +121,6 @@ def _log_record(record: PollRecord) -> None:
             len(record.alerts),
         )
     for item in record.new:
-        state = "new" if item.alert_id is not None else "baseline"
-        log.info("%s: %s: %s", record.source, state, item.line.text)
+        state = "baseline" if record.baseline and item.alert_id is None else item.kind
+        detail = f" ({'; '.join(item.changes)})" if item.changes else ""
+        log.info("%s: %s: %s%s", record.source, state, item.line.text, detail)

@@ -7,16 +7,24 @@ deliveries land together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ticker.lines import Line
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from ticker.dedupe import Candidate, Judge, Verdict
+
+SCHEMA_VERSION = 2
+MAX_ANCHORS = 5  # rarest terms of a new line whose postings are read
+MAX_POSTINGS = 200  # most recent items read per anchor term
+MAX_CANDIDATES = 12  # items compared with a new line
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -27,6 +35,9 @@ class NewItem:
     item_id: int
     line: Line
     alert_id: int | None
+    kind: str = "new"
+    of_item: int | None = None
+    changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,8 @@ class Delivery:
     body: str
     url: str | None
     first_seen: float
+    kind: str = "new"
+    changes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,11 @@ class AlertView:
     body: str
     url: str | None
     first_seen: float
+    created: float = 0.0
+    kind: str = "new"
+    changes: str | None = None
+    updates_id: int | None = None
+    updates_text: str | None = None
     deliveries: dict[str, str] = field(default_factory=dict)
 
 
@@ -161,7 +179,38 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     db.table("deliveries").create_index(["status", "next_attempt"])
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """De-duplication: what each item is to the earlier ones, and a term index."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    for table in ("items", "alerts"):
+        db.table(table).add_column("kind", str, not_null_default="new")
+        db.table(table).add_column("changes", str)
+    db.table("items").add_column("of_item", int)  # the item this one updates or duplicates
+    db.table("alerts").add_column("updates_item", int)
+    # term -> items, keyed by a 64-bit hash of (source, term); WITHOUT ROWID keeps it compact.
+    conn.execute(
+        "CREATE TABLE terms (key INTEGER NOT NULL, item_id INTEGER NOT NULL, "
+        "PRIMARY KEY (key, item_id)) WITHOUT ROWID"
+    )
+    conn.execute("CREATE INDEX terms_item ON terms (item_id)")
+    conn.execute("CREATE TABLE term_df (key INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
+
+
+def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
+    if verdict is None:
+        return "new", None, None
+    return verdict.kind, verdict.item_id, "; ".join(verdict.changes) or None
+
+
+def term_key(source: str, term: str) -> int:
+    """The index key of `term` in `source`: a signed 64-bit hash."""
+    digest = hashlib.blake2b(f"{source}\0{term}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -288,13 +337,75 @@ class Store:
         )
         return {row[0]: row[1] for row in rows}
 
-    def _insert_item(self, conn: sqlite3.Connection, source: str, line: Line, now: float) -> int:
+    def _insert_item(
+        self, conn: sqlite3.Connection, source: str, line: Line, now: float, verdict: Verdict | None
+    ) -> int:
+        kind, of_item, changes = _verdict_columns(verdict)
         cursor = conn.execute(
             "INSERT INTO items (source, fingerprint, text, attribution, body, url, first_seen, "
-            "last_seen, times_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            (source, line.fingerprint, line.text, line.attribution, line.body, line.url, now, now),
+            "last_seen, times_seen, kind, of_item, changes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            (
+                source,
+                line.fingerprint,
+                line.text,
+                line.attribution,
+                line.body,
+                line.url,
+                now,
+                now,
+                kind,
+                of_item,
+                changes,
+            ),
         )
         return int(cursor.lastrowid or 0)
+
+    def _index_terms(
+        self, conn: sqlite3.Connection, source: str, item_id: int, terms: set[str]
+    ) -> None:
+        keys = [(term_key(source, term),) for term in terms]
+        conn.executemany(
+            "INSERT INTO term_df (key, n) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET n = n + 1",
+            keys,
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO terms (key, item_id) VALUES (?, ?)",
+            [(key, item_id) for (key,) in keys],
+        )
+
+    def candidates(self, source: str, terms: set[str], since: float) -> list[Candidate]:
+        """Items of `source` seen since `since` that share the rarest of `terms`, most
+        shared first. Reads a bounded number of index entries whatever the history size."""
+        return self._candidates(self.conn, source, terms, since)
+
+    def _candidates(
+        self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
+    ) -> list[Candidate]:
+        from ticker.dedupe import Candidate
+
+        keys = [term_key(source, term) for term in terms]
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        df = dict(conn.execute(f"SELECT key, n FROM term_df WHERE key IN ({marks})", keys))
+        anchors = sorted(df, key=df.__getitem__)[:MAX_ANCHORS]
+        shared: Counter[int] = Counter()
+        for key in anchors:
+            rows = conn.execute(
+                "SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?",
+                (key, MAX_POSTINGS),
+            )
+            shared.update(row[0] for row in rows)
+        best = [item_id for item_id, _ in shared.most_common(MAX_CANDIDATES)]
+        if not best:
+            return []
+        marks = ",".join("?" * len(best))
+        rows = conn.execute(
+            f"SELECT id, text FROM items WHERE id IN ({marks}) AND last_seen >= ?", (*best, since)
+        )
+        texts = {row[0]: row[1] for row in rows}
+        return [Candidate(item_id, texts[item_id]) for item_id in best if item_id in texts]
 
     def _insert_alert(
         self,
@@ -303,9 +414,13 @@ class Store:
         item_id: int,
         now: float,
         channels: Sequence[str],
+        verdict: Verdict | None = None,
     ) -> int:
+        kind, of_item, changes = _verdict_columns(verdict)
         cursor = conn.execute(
-            "INSERT INTO alerts (item_id, source, created) VALUES (?, ?, ?)", (item_id, source, now)
+            "INSERT INTO alerts (item_id, source, created, kind, updates_item, changes) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (item_id, source, now, kind, of_item, changes),
         )
         alert_id = int(cursor.lastrowid or 0)
         conn.executemany(
@@ -315,6 +430,15 @@ class Store:
         )
         return alert_id
 
+    def _judge(
+        self, conn: sqlite3.Connection, source: str, line: Line, now: float, judge: Judge | None
+    ) -> tuple[Verdict | None, set[str]]:
+        if judge is None:
+            return None, set()
+        terms = judge.terms(line)
+        candidates = self._candidates(conn, source, terms, now - judge.window)
+        return judge.classify(line, candidates), terms
+
     def record_poll(
         self,
         name: str,
@@ -323,6 +447,8 @@ class Store:
         now: float,
         channels: Sequence[str],
         *,
+        update_channels: Sequence[str] | None = None,
+        judge: Judge | None = None,
         backfill: int = 0,
         etag: str | None = None,
         last_modified: str | None = None,
@@ -330,11 +456,17 @@ class Store:
         """Diff a successful poll's lines against the log and record the result atomically.
 
         `lines` are in page order, newest first. A line whose fingerprint this source has
-        ever shown is not new (it only gets its last_seen and times_seen updated). New lines
-        become items and, unless this is the source's first successful poll (the baseline,
-        of which only the `backfill` newest lines alert), alerts with one pending delivery
-        per channel. Items are inserted oldest first, so alert ids follow the story's order.
+        ever shown is not new (it only gets its last_seen and times_seen updated). A new
+        line becomes an item; with a `judge`, it is first classified against the source's
+        recent items: a duplicate is only logged, an update alerts `update_channels`
+        (default: `channels`), a new story alerts `channels`. The source's first successful
+        poll is a silent baseline, of which only the `backfill` newest lines alert. Items
+        are inserted oldest first, so alert ids follow the story's order.
         """
+        targets = {
+            "new": channels,
+            "update": channels if update_channels is None else update_channels,
+        }
         with self.transaction() as conn:
             state = conn.execute(
                 "SELECT last_success FROM sources WHERE name = ?", (name,)
@@ -351,13 +483,25 @@ class Store:
             new: list[NewItem] = []
             for index in range(len(fresh) - 1, -1, -1):
                 line = fresh[index]
-                item_id = self._insert_item(conn, name, line, now)
-                alert_id = (
-                    self._insert_alert(conn, name, item_id, now, channels)
-                    if index < alerting
-                    else None
+                verdict, terms = self._judge(conn, name, line, now, judge)
+                if baseline and verdict is not None and verdict.kind != "duplicate":
+                    verdict = None  # the baseline has no history to update
+                item_id = self._insert_item(conn, name, line, now, verdict)
+                self._index_terms(conn, name, item_id, terms)
+                kind = verdict.kind if verdict is not None else "new"
+                alert_id = None
+                if index < alerting and kind in targets:
+                    alert_id = self._insert_alert(conn, name, item_id, now, targets[kind], verdict)
+                new.append(
+                    NewItem(
+                        item_id,
+                        line,
+                        alert_id,
+                        kind,
+                        verdict.item_id if verdict else None,
+                        verdict.changes if verdict else (),
+                    )
                 )
-                new.append(NewItem(item_id=item_id, line=line, alert_id=alert_id))
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, last_error = NULL,"
                 " etag = ?, last_modified = ?, lines_last_poll = ? WHERE name = ?",

@@ -1,0 +1,177 @@
+"""One alert per story: classify a new line as new, an update of an earlier item, or a
+duplicate of one.
+
+Pure functions: the store finds the candidates (through its term index), this module
+decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
+- attributions are compared in canonical form ("Al Mayadeen's correspondent" and
+  "Our correspondent" are one), and different attributions are different stories;
+- bodies are compared as content words (case, quotes, punctuation and a few filler words
+  ignored): equal content words are a duplicate;
+- otherwise a character-level similarity of the content words (rapidfuzz) must reach the
+  threshold, and the word diff must not replace a proper noun by a different one (another
+  town, another person: a new event), unless the replacement is a typo fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from ticker.lines import Line, match_key, split_attribution
+
+Kind = Literal["new", "update", "duplicate"]
+DEFAULT_THRESHOLD = 75.0
+TYPO_SIMILARITY = 0.7  # normalised Levenshtein similarity above which two words are one, misspelt
+FILLER = frozenset({"a", "an", "the"})
+_ATTRIBUTION_NOISE = frozenset({"al", "mayadeen", "mayadeens", "our", "the", "s"})
+_WORD = re.compile(r"\w+", re.UNICODE)
+_DIGIT = re.compile(r"\d")
+MAX_CHANGES_SHOWN = 4
+
+
+@dataclass(frozen=True)
+class Word:
+    """A content word: its comparison form and whether it was written as a proper noun."""
+
+    key: str
+    text: str
+    proper: bool
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An earlier item of the same source, as the store returns it."""
+
+    item_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a new line relates to the earlier items: `item_id` is the item it updates or
+    duplicates; `changes` says what changed ("5 → 6", "undeer → under", "+ of Gaza City")."""
+
+    kind: Kind
+    item_id: int | None = None
+    score: float = 0.0
+    changes: tuple[str, ...] = ()
+
+
+NEW = Verdict("new")
+
+
+def canonical_attribution(attribution: str | None) -> str:
+    """ "Al Mayadeen's correspondent", "Al Mayadeen correspondent", "Our correspondent" ->
+    "correspondent"."""
+    if not attribution:
+        return ""
+    words = _WORD.findall(match_key(attribution))
+    return " ".join(w for w in words if w not in _ATTRIBUTION_NOISE)
+
+
+def content_words(body: str) -> list[Word]:
+    """The words that carry the story: no filler, no punctuation, case kept aside."""
+    words: list[Word] = []
+    for index, raw in enumerate(_WORD.findall(body.replace("'", "").replace("\u2019", ""))):
+        key = raw.casefold()
+        if key in FILLER:
+            continue
+        proper = index > 0 and raw[:1].isupper() and not _DIGIT.search(raw)
+        words.append(Word(key=key, text=raw, proper=proper))
+    return words
+
+
+def index_terms(line: Line) -> set[str]:
+    """The words the store indexes a line under: content words of 3+ letters, no numbers
+    (so a number update still shares every term with what it updates)."""
+    return {w.key for w in content_words(line.body) if len(w.key) >= 3 and not _DIGIT.search(w.key)}
+
+
+def _is_typo(a: str, b: str) -> bool:
+    return min(len(a), len(b)) >= 4 and Levenshtein.normalized_similarity(a, b) >= TYPO_SIMILARITY
+
+
+def _is_number_change(a: str, b: str) -> bool:
+    return bool(_DIGIT.search(a) or _DIGIT.search(b))
+
+
+def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[str], bool]:
+    """What changed, word by word, and whether a proper noun was replaced by another."""
+    matcher = difflib.SequenceMatcher(
+        a=[w.key for w in before], b=[w.key for w in after], autojunk=False
+    )
+    changes: list[str] = []
+    other_name = False
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        old, new = before[a1:a2], after[b1:b2]
+        if op == "replace":
+            changes.append(
+                f"{' '.join(w.text for w in old)} \u2192 {' '.join(w.text for w in new)}"
+            )
+            for x, y in zip(old, new, strict=False):
+                renamed = (x.proper or y.proper) and not _is_typo(x.key, y.key)
+                if renamed and not _is_number_change(x.key, y.key):
+                    other_name = True
+        elif op == "insert":
+            changes.append("+ " + " ".join(w.text for w in new))
+        elif op == "delete":
+            changes.append("\u2212 " + " ".join(w.text for w in old))
+    return changes, other_name
+
+
+def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+    """How `later` relates to `earlier` (two whole ticker lines); item_id is left None."""
+    attribution_a, body_a = split_attribution(earlier)
+    attribution_b, body_b = split_attribution(later)
+    if canonical_attribution(attribution_a) != canonical_attribution(attribution_b):
+        return NEW
+    words_a, words_b = content_words(body_a), content_words(body_b)
+    keys_a, keys_b = [w.key for w in words_a], [w.key for w in words_b]
+    if keys_a == keys_b:
+        return Verdict("duplicate", score=100.0)
+    score = fuzz.ratio(" ".join(keys_a), " ".join(keys_b))
+    if score < threshold:
+        return Verdict("new", score=score)
+    changes, other_name = _word_changes(words_a, words_b)
+    if other_name:
+        return Verdict("new", score=score)
+    return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
+
+
+def classify(
+    line: Line, candidates: Iterable[Candidate], threshold: float = DEFAULT_THRESHOLD
+) -> Verdict:
+    """The best relation of `line` to any candidate: a duplicate beats an update, a higher
+    similarity beats a lower one; NEW if none is close enough."""
+    best = NEW
+    for candidate in candidates:
+        verdict = compare(candidate.text, line.text, threshold)
+        if verdict.kind == "new":
+            continue
+        rank = (verdict.kind == "duplicate", verdict.score)
+        if best.kind == "new" or rank > (best.kind == "duplicate", best.score):
+            best = Verdict(verdict.kind, candidate.item_id, verdict.score, verdict.changes)
+    return best
+
+
+@dataclass(frozen=True)
+class Judge:
+    """What the store needs to de-duplicate: which terms to index a line under, how far back
+    to look (seconds), and how to classify a line against candidates."""
+
+    window: float = 48 * 3600.0
+    threshold: float = DEFAULT_THRESHOLD
+
+    def terms(self, line: Line) -> set[str]:
+        """The index terms of `line`."""
+        return index_terms(line)
+
+    def classify(self, line: Line, candidates: Iterable[Candidate]) -> Verdict:
+        """The line's relation to the candidates."""
+        return classify(line, candidates, self.threshold)
