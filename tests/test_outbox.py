@@ -57,7 +57,7 @@ def test_retry_delay_doubles_from_30s_and_caps_at_an_hour() -> None:
 def test_a_channel_that_fails_then_recovers_receives_every_alert_in_order(store: Store) -> None:
     clock, sender = Clock(), FlakySender()
     add_alerts(store, clock, ["one", "two", "three"], ["mail", "phone"])
-    outbox = Outbox(store, sender, {"mail", "phone"}, clock)
+    outbox = Outbox(store, sender, {"mail": 0, "phone": 0}, clock)
     sender.down.add("mail")
     result = drain(outbox)
     assert sender.received == {"phone": ["one", "two", "three"]}
@@ -90,7 +90,7 @@ def test_a_channel_that_fails_then_recovers_receives_every_alert_in_order(store:
 def test_failure_reason_is_kept_and_delivery_gives_up_after_a_day(store: Store) -> None:
     clock, sender = Clock(), FlakySender()
     add_alerts(store, clock, ["one", "two"], ["mail"])
-    outbox = Outbox(store, sender, {"mail"}, clock)
+    outbox = Outbox(store, sender, {"mail": 0}, clock)
     sender.down.add("mail")
     drain(outbox)
     row = store.conn.execute("SELECT last_error FROM deliveries ORDER BY id LIMIT 1").fetchone()
@@ -110,7 +110,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path) -> None:
     add_alerts(first, clock, ["one", "two"], ["mail"])
     first.close()  # the process that recorded the alerts is gone before sending anything
     second = Store.open(path)
-    drain(Outbox(second, sender, {"mail"}, clock))
+    drain(Outbox(second, sender, {"mail": 0}, clock))
     assert sender.received == {"mail": ["one", "two"]}
     second.close()
 
@@ -118,7 +118,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path) -> None:
 def test_a_channel_removed_from_the_config_keeps_its_pending_deliveries(store: Store) -> None:
     clock, sender = Clock(), FlakySender()
     add_alerts(store, clock, ["one"], ["old", "mail"])
-    drain(Outbox(store, sender, {"mail"}, clock))
+    drain(Outbox(store, sender, {"mail": 0}, clock))
     assert sender.received == {"mail": ["one"]}
     assert [d.channel for d in store.pending_deliveries()] == ["old"]
 
@@ -135,7 +135,7 @@ def test_a_drain_requested_while_one_runs_is_folded_into_it(store: Store) -> Non
             return super().send(channel, message)
 
     sender = SlowSender()
-    outbox = Outbox(store, sender, {"mail"}, clock)
+    outbox = Outbox(store, sender, {"mail": 0}, clock)
 
     def add_later() -> None:
         writer = Store.open(store.path)

@@ -82,10 +82,15 @@ def test_tail_json_lines(tmp_path: Path) -> None:
     assert records[0] == {
         "id": records[0]["id"],
         "source": "site",
+        "kind": "new",
         "attribution": "Hamas",
         "text": "Hamas: First <b>news</b>",
         "url": None,
         "first_seen": "2023-11-14T22:14:20Z",
+        "updates_id": None,
+        "updates_text": None,
+        "changes": [],
+        "group": records[0]["id"],
         "deliveries": {"mail": "sent"},
     }
     assert records[1]["deliveries"] == {"mail": "pending"}

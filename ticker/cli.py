@@ -262,8 +262,9 @@ def tail(
     show = tailing.as_json if as_json else tailing.as_text
     try:
         alerts = store.recent_alerts(count, source=source, grep=grep)
+        groups = tailing.burst_ids(alerts)
         for alert in alerts:
-            click.echo(show(alert))
+            click.echo(show(alert, groups[alert.id]))
         if follow:
             after = alerts[-1].id if alerts else store.last_alert_id()
             for alert in tailing.follow(store, after, source=source, grep=grep):

@@ -40,7 +40,9 @@ class Daemon:
         self.store = store
         self.client = client
         self.clock = clock
-        self.outbox = Outbox(store, sender, {c.name for c in config.channels}, clock)
+        self.outbox = Outbox(
+            store, sender, {c.name: c.group_window for c in config.channels}, clock
+        )
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def _tracked(self, work: Awaitable[Any]) -> Any:

@@ -23,13 +23,12 @@ from typing import Literal
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from ticker.lines import Line, match_key, split_attribution
+from ticker.lines import Line, canonical_attribution, split_attribution
 
 Kind = Literal["new", "update", "duplicate"]
 DEFAULT_THRESHOLD = 75.0
 TYPO_SIMILARITY = 0.7  # normalised Levenshtein similarity above which two words are one, misspelt
 FILLER = frozenset({"a", "an", "the"})
-_ATTRIBUTION_NOISE = frozenset({"al", "mayadeen", "mayadeens", "our", "the", "s"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 MAX_CHANGES_SHOWN = 4
@@ -64,15 +63,6 @@ class Verdict:
 
 
 NEW = Verdict("new")
-
-
-def canonical_attribution(attribution: str | None) -> str:
-    """ "Al Mayadeen's correspondent", "Al Mayadeen correspondent", "Our correspondent" ->
-    "correspondent"."""
-    if not attribution:
-        return ""
-    words = _WORD.findall(match_key(attribution))
-    return " ".join(w for w in words if w not in _ATTRIBUTION_NOISE)
 
 
 def content_words(body: str) -> list[Word]:

@@ -23,6 +23,7 @@ _QUOTES = re.compile(
 )
 _DASHES = re.compile("[\u2010-\u2015\u2212-]")
 _PUNCT = re.compile(r"[^\w\s]")
+_ATTRIBUTION_NOISE = frozenset({"al", "mayadeen", "mayadeens", "our", "the", "s"})
 
 
 def clean_text(raw: str, limit: int = MAX_LINE_CHARS) -> str:
@@ -64,6 +65,15 @@ def match_key(text: str) -> str:
     text = _DASHES.sub(" ", text)
     text = _PUNCT.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def canonical_attribution(attribution: str | None) -> str:
+    """ "Al Mayadeen's correspondent", "Al Mayadeen correspondent", "Our correspondent" ->
+    "correspondent"."""
+    if not attribution:
+        return ""
+    words = match_key(attribution).split()
+    return " ".join(w for w in words if w not in _ATTRIBUTION_NOISE)
 
 
 def fingerprint(text: str) -> str:

@@ -8,6 +8,7 @@ arrives literally. Sizes are capped here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import apprise
@@ -33,14 +34,40 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
+def _title(delivery: Delivery, suffix: str = "") -> str:
+    who = f"{delivery.source}: {delivery.attribution}" if delivery.attribution else delivery.source
+    return _cap(who + suffix, MAX_TITLE_CHARS)
+
+
+def _text(delivery: Delivery) -> str:
+    return delivery.body if delivery.attribution else delivery.text
+
+
 def format_message(delivery: Delivery) -> Message:
-    """Title: source and attribution. Body: the line's text and its link."""
-    title = (
-        f"{delivery.source}: {delivery.attribution}" if delivery.attribution else delivery.source
-    )
-    text = delivery.body if delivery.attribution else delivery.text
-    body = f"{text}\n{delivery.url}" if delivery.url else text
-    return Message(title=_cap(title, MAX_TITLE_CHARS), body=_cap(body, MAX_BODY_CHARS))
+    """Title: source and attribution. Body: the line's text and its link. An update is
+    marked as such and says what changed."""
+    if delivery.kind == "update":
+        body = f"Update: {_text(delivery)}"
+        if delivery.changes:
+            body += f"\nChanged: {delivery.changes}"
+        title = _title(delivery, " (update)")
+    else:
+        body, title = _text(delivery), _title(delivery)
+    if delivery.url:
+        body += f"\n{delivery.url}"
+    return Message(title=title, body=_cap(body, MAX_BODY_CHARS))
+
+
+def format_group(deliveries: Sequence[Delivery]) -> Message:
+    """One message for a burst of lines of one attribution, listed in the site's order
+    (newest first); `deliveries` come oldest first."""
+    if len(deliveries) == 1:
+        return format_message(deliveries[0])
+    items = []
+    for delivery in reversed(deliveries):
+        items.append(f"\u2022 {_text(delivery)}" + (f"\n  {delivery.url}" if delivery.url else ""))
+    title = _title(deliveries[0], f" ({len(deliveries)} lines)")
+    return Message(title=title, body=_cap("\n".join(items), MAX_BODY_CHARS))
 
 
 def invalid_urls(urls: tuple[str, ...]) -> list[str]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from ticker.notify import Message, format_message
+from ticker.lines import canonical_attribution
+from ticker.notify import Message, format_group
 from ticker.store import Delivery, Store
 
 RETRY_FIRST = 30.0
@@ -35,20 +36,48 @@ def retry_delay(failed_attempts: int) -> float:
 
 
 def due_in_order(
-    pending: list[Delivery], now: float, channels: set[str]
+    pending: list[Delivery], now: float, windows: Mapping[str, float]
 ) -> dict[str, list[Delivery]]:
     """Per channel, the deliveries to send now: oldest first, stopping at the first one
-    still waiting for a retry, so a channel never receives alerts out of order."""
+    still waiting for a retry or held by the channel's group window (`windows`: channel ->
+    seconds), so a channel never receives alerts out of order. Channels not in `windows`
+    (no longer configured) are skipped; their deliveries stay pending."""
     due: dict[str, list[Delivery]] = {}
     blocked: set[str] = set()
     for delivery in pending:
-        if delivery.channel not in channels or delivery.channel in blocked:
+        channel = delivery.channel
+        if channel not in windows or channel in blocked:
             continue
-        if delivery.next_attempt > now:
-            blocked.add(delivery.channel)
+        if delivery.next_attempt > now or delivery.created + windows[channel] > now:
+            blocked.add(channel)
             continue
-        due.setdefault(delivery.channel, []).append(delivery)
+        due.setdefault(channel, []).append(delivery)
     return due
+
+
+def _group_key(delivery: Delivery) -> tuple[str, str] | None:
+    if delivery.kind != "new" or not delivery.attribution:
+        return None  # updates and unattributed lines go out on their own
+    return delivery.source, canonical_attribution(delivery.attribution)
+
+
+def bursts(deliveries: list[Delivery], window: float) -> list[list[Delivery]]:
+    """Split one channel's due deliveries (oldest first) into messages: consecutive new
+    lines of one source and attribution, from one poll or within `window` seconds of the
+    first, form one burst."""
+    groups: list[list[Delivery]] = []
+    for delivery in deliveries:
+        key = _group_key(delivery)
+        if (
+            groups
+            and key is not None
+            and _group_key(groups[-1][0]) == key
+            and delivery.created - groups[-1][0].created <= window
+        ):
+            groups[-1].append(delivery)
+        else:
+            groups.append([delivery])
+    return groups
 
 
 @dataclass
@@ -64,11 +93,15 @@ class Outbox:
     """Drains pending deliveries through a Sender, off the event loop."""
 
     def __init__(
-        self, store: Store, sender: Sender, channels: set[str], clock: Callable[[], float]
+        self,
+        store: Store,
+        sender: Sender,
+        windows: Mapping[str, float],
+        clock: Callable[[], float],
     ) -> None:
         self.store = store
         self.sender = sender
-        self.channels = channels
+        self.windows = windows  # channel name -> group window in seconds
         self.clock = clock
         self._lock = asyncio.Lock()
         self._again = False
@@ -87,12 +120,12 @@ class Outbox:
         return result
 
     async def _drain_once(self, result: DrainResult) -> None:
-        due = due_in_order(self.store.pending_deliveries(), self.clock(), self.channels)
+        due = due_in_order(self.store.pending_deliveries(), self.clock(), self.windows)
         for channel, deliveries in due.items():
-            for delivery in deliveries:
-                message = format_message(delivery)
-                error = await asyncio.to_thread(self.sender.send, channel, message)
-                if not self._settle(delivery, error, result):
+            for burst in bursts(deliveries, self.windows[channel]):
+                error = await asyncio.to_thread(self.sender.send, channel, format_group(burst))
+                settled = [self._settle(delivery, error, result) for delivery in burst]
+                if not all(settled):
                     break  # keep this channel's order: the rest wait behind the failed one
 
     def _settle(self, delivery: Delivery, error: str | None, result: DrainResult) -> bool:

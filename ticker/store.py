@@ -515,7 +515,7 @@ class Store:
         """Pending deliveries, oldest first, with the alert each carries."""
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.attempts, d.created, d.next_attempt, "
-            "a.source, i.text, i.attribution, i.body, i.url, i.first_seen "
+            "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN items i ON i.id = a.item_id "
             "WHERE d.status = 'pending' ORDER BY d.id LIMIT ?",
             (limit,),
@@ -579,7 +579,10 @@ class Store:
             where.append("i.text LIKE ? ESCAPE '\\'")
             params.append(f"%{escaped}%")
         rows = self.conn.execute(
-            "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen "
+            "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen, "
+            "a.created, a.kind, a.changes, "
+            "(SELECT max(e.id) FROM alerts e WHERE e.item_id = a.updates_item) AS updates_id, "
+            "(SELECT u.text FROM items u WHERE u.id = a.updates_item) AS updates_text "
             "FROM alerts a JOIN items i ON i.id = a.item_id "
             f"WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?",
             (*params, limit),

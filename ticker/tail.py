@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
+from ticker.lines import canonical_attribution
 from ticker.store import AlertView, Store
 
 FOLLOW_EVERY = 1.0  # seconds between looks at the database with --follow
@@ -26,24 +27,49 @@ def local_time(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def as_json(alert: AlertView) -> str:
+def _burst_key(alert: AlertView) -> tuple[str, float, str] | None:
+    if alert.kind != "new" or not alert.attribution:
+        return None
+    return alert.source, alert.created, canonical_attribution(alert.attribution)
+
+
+def burst_ids(alerts: list[AlertView]) -> dict[int, int]:
+    """For each alert, the id of the first alert of its burst: consecutive new lines of one
+    source and attribution recorded by the same poll (they go out as one message)."""
+    first: dict[int, int] = {}
+    previous: AlertView | None = None
+    for alert in alerts:
+        key = _burst_key(alert)
+        same = previous is not None and key is not None and key == _burst_key(previous)
+        first[alert.id] = first[previous.id] if same and previous else alert.id
+        previous = alert
+    return first
+
+
+def as_json(alert: AlertView, group: int | None = None) -> str:
     """One JSON Lines record of an alert."""
     return json.dumps(
         {
             "id": alert.id,
             "source": alert.source,
+            "kind": alert.kind,
             "attribution": alert.attribution,
             "text": alert.text,
             "url": alert.url,
             "first_seen": iso_utc(alert.first_seen),
+            "updates_id": alert.updates_id,
+            "updates_text": alert.updates_text,
+            "changes": alert.changes.split("; ") if alert.changes else [],
+            "group": group if group is not None else alert.id,
             "deliveries": alert.deliveries,
         },
         ensure_ascii=False,
     )
 
 
-def as_text(alert: AlertView) -> str:
-    """A human line (and the link under it): time, source, text, delivery marks."""
+def as_text(alert: AlertView, group: int | None = None) -> str:
+    """A human line (and what it updates, and its link, under it): time, source, text,
+    delivery marks. A line that belongs to the burst of the line above is drawn as such."""
     marks = (
         ", ".join(
             f"{channel}: {MARKS.get(status, status)}"
@@ -51,8 +77,17 @@ def as_text(alert: AlertView) -> str:
         )
         or "no channel"
     )
-    line = f"{local_time(alert.first_seen)}  {alert.source}  {alert.text}  [{marks}]"
-    return f"{line}\n    {alert.url}" if alert.url else line
+    in_burst = group is not None and group != alert.id
+    when = "  \u2514\u2500 same burst     " if in_burst else local_time(alert.first_seen)
+    kind = "UPDATE " if alert.kind == "update" else ""
+    lines = [f"{when}  {alert.source}  {kind}{alert.text}  [{marks}]"]
+    if alert.kind == "update" and alert.updates_text:
+        of = f"#{alert.updates_id}" if alert.updates_id else "an earlier line"
+        changed = f" ({alert.changes})" if alert.changes else ""
+        lines.append(f"    \u21b3 updates {of}: {alert.updates_text}{changed}")
+    if alert.url:
+        lines.append(f"    {alert.url}")
+    return "\n".join(lines)
 
 
 def follow(
