@@ -10,7 +10,7 @@ from conftest import lines
 from ticker.dedupe import Candidate, Judge, classify, compare
 from ticker.notify import Message
 from ticker.outbox import Outbox
-from ticker.store import Store
+from ticker.store import MAX_CANDIDATES, Store
 
 URL = "https://example.org/"
 DEFENSE = "Gaza Civil Defense spokesman"
@@ -124,7 +124,7 @@ def test_candidates_come_from_the_index_not_a_scan(store: Store) -> None:
         )
     terms = Judge().terms(lines(INVESTIGATING)[0])
     found = store.candidates("src", terms, since=0.0)
-    assert 0 < len(found) <= 12
+    assert 0 < len(found) <= MAX_CANDIDATES
     # The rarest shared terms ("lebanese", "army") lead to the Lebanese story first.
     assert found[0].text == ARRESTED
 

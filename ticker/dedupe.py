@@ -78,9 +78,13 @@ def content_words(body: str) -> list[Word]:
 
 
 def index_terms(line: Line) -> set[str]:
-    """The words the store indexes a line under: content words of 3+ letters, no numbers
-    (so a number update still shares every term with what it updates)."""
-    return {w.key for w in content_words(line.body) if len(w.key) >= 3 and not _DIGIT.search(w.key)}
+    """The terms the store indexes a line under: its content words of 3+ letters and the
+    pairs of neighbouring ones (rarer, so they single out a story among many alike). Numbers
+    are left out, so a number update still shares every term with what it updates."""
+    words = [w.key for w in content_words(line.body) if not _DIGIT.search(w.key)]
+    terms = {word for word in words if len(word) >= 3}
+    terms.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return terms
 
 
 def _is_typo(a: str, b: str) -> bool:
@@ -115,23 +119,41 @@ def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[s
     return changes, other_name
 
 
-def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
-    """How `later` relates to `earlier` (two whole ticker lines); item_id is left None."""
-    attribution_a, body_a = split_attribution(earlier)
-    attribution_b, body_b = split_attribution(later)
-    if canonical_attribution(attribution_a) != canonical_attribution(attribution_b):
+@dataclass(frozen=True)
+class Story:
+    """A line taken apart for comparison: canonical attribution, content words, and the
+    content words joined (what the similarity is computed on)."""
+
+    attribution: str
+    words: tuple[Word, ...]
+    joined: str
+
+    @classmethod
+    def of(cls, text: str) -> Story:
+        """Take the whole ticker line `text` apart."""
+        attribution, body = split_attribution(text)
+        words = tuple(content_words(body))
+        return cls(canonical_attribution(attribution), words, " ".join(w.key for w in words))
+
+
+def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+    """How `later` relates to `earlier`; item_id is left None."""
+    if earlier.attribution != later.attribution:
         return NEW
-    words_a, words_b = content_words(body_a), content_words(body_b)
-    keys_a, keys_b = [w.key for w in words_a], [w.key for w in words_b]
-    if keys_a == keys_b:
+    if earlier.joined == later.joined:
         return Verdict("duplicate", score=100.0)
-    score = fuzz.ratio(" ".join(keys_a), " ".join(keys_b))
+    score = fuzz.ratio(earlier.joined, later.joined, score_cutoff=threshold)
     if score < threshold:
         return Verdict("new", score=score)
-    changes, other_name = _word_changes(words_a, words_b)
+    changes, other_name = _word_changes(earlier.words, later.words)
     if other_name:
         return Verdict("new", score=score)
     return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
+
+
+def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+    """How the ticker line `later` relates to the line `earlier`; item_id is left None."""
+    return relate(Story.of(earlier), Story.of(later), threshold)
 
 
 def classify(
@@ -140,8 +162,11 @@ def classify(
     """The best relation of `line` to any candidate: a duplicate beats an update, a higher
     similarity beats a lower one; NEW if none is close enough."""
     best = NEW
+    story = Story.of(line.text)
     for candidate in candidates:
-        verdict = compare(candidate.text, line.text, threshold)
+        if canonical_attribution(split_attribution(candidate.text)[0]) != story.attribution:
+            continue  # another attribution, another story: not worth reading its words
+        verdict = relate(Story.of(candidate.text), story, threshold)
         if verdict.kind == "new":
             continue
         rank = (verdict.kind == "duplicate", verdict.score)

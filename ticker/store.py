@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,9 +21,9 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
 
 SCHEMA_VERSION = 2
-MAX_ANCHORS = 5  # rarest terms of a new line whose postings are read
-MAX_POSTINGS = 200  # most recent items read per anchor term
-MAX_CANDIDATES = 12  # items compared with a new line
+MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
+MAX_POSTINGS = 64  # most recent items read per anchor term
+MAX_CANDIDATES = 24  # items compared with a new line
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -390,22 +389,21 @@ class Store:
         marks = ",".join("?" * len(keys))
         df = dict(conn.execute(f"SELECT key, n FROM term_df WHERE key IN ({marks})", keys))
         anchors = sorted(df, key=df.__getitem__)[:MAX_ANCHORS]
-        shared: Counter[int] = Counter()
-        for key in anchors:
-            rows = conn.execute(
-                "SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?",
-                (key, MAX_POSTINGS),
-            )
-            shared.update(row[0] for row in rows)
-        best = [item_id for item_id, _ in shared.most_common(MAX_CANDIDATES)]
-        if not best:
+        if not anchors:
             return []
-        marks = ",".join("?" * len(best))
-        rows = conn.execute(
-            f"SELECT id, text FROM items WHERE id IN ({marks}) AND last_seen >= ?", (*best, since)
+        # The most recent postings of each anchor, counted in SQL: bounded work, no scan.
+        postings = " UNION ALL ".join(
+            "SELECT * FROM (SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
+            for _ in anchors
         )
-        texts = {row[0]: row[1] for row in rows}
-        return [Candidate(item_id, texts[item_id]) for item_id in best if item_id in texts]
+        rows = conn.execute(
+            f"SELECT i.id, i.text FROM (SELECT item_id, count(*) AS shared FROM ({postings}) "
+            "GROUP BY item_id ORDER BY shared DESC, item_id DESC LIMIT ?) AS best "
+            "JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? "
+            "ORDER BY best.shared DESC, best.item_id DESC",
+            (*[v for key in anchors for v in (key, MAX_POSTINGS)], MAX_CANDIDATES, since),
+        )
+        return [Candidate(row[0], row[1]) for row in rows]
 
     def _insert_alert(
         self,
