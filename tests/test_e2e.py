@@ -203,3 +203,48 @@ def test_a_channel_password_never_reaches_logs_output_or_the_database(
     assert "Connection error" in last_error
     assert password not in "\n".join(db.iterdump())
     db.close()
+
+
+def test_one_message_per_story_through_a_scripted_ticker(tmp_path: Path, seed_lines) -> None:
+    correspondent, defense, hamas = seed_lines[:4], seed_lines[4:8], seed_lines[8:]
+    typo = defense[2]  # "...providing cover undeer fire up to Salah al-Din Street"
+    fixed = typo.replace("undeer", "under")
+    ambush5 = "Israeli media: Major ambush in Gaza kills 5 Israeli troops, injures 14"
+    ambush6 = "Israeli media: Major ambush in Gaza kills 6 Israeli troops, injures dozens"
+    repost = correspondent[3].replace("Al Mayadeen's correspondent", "Our correspondent")
+    b1, b2, b3 = hamas[1], hamas[0], defense[0]
+    script = [
+        [b3, b2, b1],  # baseline
+        [typo, b3, b2, b1],  # a new line
+        [ambush5, typo, b3, b2],  # a new line; b1 scrolls off
+        [b1, ambush5, typo, b3],  # b1 comes back: not new
+        [fixed, ambush5, b1, b3],  # the typo is fixed: an update
+        [ambush6, fixed, b1, b3],  # the numbers change: an update
+        [*correspondent, ambush6, fixed],  # a burst of four lines from one correspondent
+        [repost, *correspondent[:3], ambush6, fixed],  # a cosmetic re-post: a duplicate
+    ]
+    with PageServer([ticker_page(p) for p in script]) as site, SmtpSink() as smtp:
+        config = write_config(tmp_path, site.url, smtp.url)
+        daemon = start_daemon(config)
+        wait_until(lambda: site.requests >= len(script) + 2 and len(smtp.messages) >= 5, daemon)
+        output = stop_daemon(daemon)
+
+    subjects = [str(m["Subject"]) for m in smtp.messages]
+    assert subjects == [
+        f"{SOURCE}: Gaza Civil Defense spokesman",
+        f"{SOURCE}: Israeli media",
+        f"{SOURCE}: Gaza Civil Defense spokesman (update)",
+        f"{SOURCE}: Israeli media (update)",
+        f"{SOURCE}: Al Mayadeen's correspondent (4 lines)",
+    ], output
+    bodies = smtp.bodies()
+    assert "Changed: undeer \u2192 under" in bodies[2]
+    assert "Changed: 5 \u2192 6; 14 \u2192 dozens" in bodies[3]
+    listed = [line for line in bodies[4].splitlines() if line.startswith("\u2022 ")]
+    assert listed == ["\u2022 " + line.split(": ", 1)[1] for line in correspondent]
+    alerts = tail_json(config)
+    assert [a["kind"] for a in alerts] == ["new", "new", "update", "update", *["new"] * 4]
+    assert alerts[2]["updates_id"] == alerts[0]["id"]
+    assert alerts[3]["updates_id"] == alerts[1]["id"]
+    assert len({a["group"] for a in alerts[4:]}) == 1
+    assert "duplicate" in output  # the re-post was logged, never sent
