@@ -144,3 +144,34 @@ def test_tail_imports_neither_apprise_nor_the_scheduler_nor_httpx(tmp_path: Path
     )
     assert "Second news" in result.stdout, result.stderr
     assert "HEAVY []" in result.stdout
+
+
+def test_tail_draws_updates_under_what_they_update_and_bursts_as_one(tmp_path: Path) -> None:
+    from ticker.dedupe import Judge
+
+    config, store = make_db(tmp_path)
+    page = [
+        "Hamas: First statement on the prisoner exchange talks in Cairo",
+        "Hamas: Second statement about the humanitarian aid crossings",
+        "Hamas: First <b>news</b>",
+        "old",
+    ]
+    store.record_poll("site", URL, lines(*page), 1_700_000_300.0, ["mail"], judge=Judge())
+    fixed = "Hamas: First statement on the prisoner exchange talks in Cairo and Doha"
+    store.record_poll("site", URL, lines(fixed, *page), 1_700_000_400.0, ["mail"], judge=Judge())
+    out = run_cli(config, "tail", "--source", "site").output.splitlines()
+    burst = [n for n, line in enumerate(out) if "statement" in line and "UPDATE" not in line]
+    assert "same burst" in out[burst[1]] and "same burst" not in out[burst[0]]
+    assert (
+        "UPDATE Hamas: First statement on the prisoner exchange talks in Cairo and Doha"
+        in (out[-2])
+    )
+    assert out[-1].strip().startswith("\u21b3 updates #")
+    assert out[-1].endswith("in Cairo (+ and Doha)")
+    records = [json.loads(x) for x in run_cli(config, "tail", "--json").output.splitlines()]
+    update = [r for r in records if r["kind"] == "update"][0]
+    assert update["changes"] == ["+ and Doha"]
+    first = [r for r in records if r["text"] == page[0]][0]
+    assert update["updates_id"] == first["id"]
+    second = [r for r in records if r["text"] == page[1]][0]
+    assert first["group"] == second["group"] == second["id"]  # oldest of the burst first
