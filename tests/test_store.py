@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import lines
 
+from ticker.dedupe import Judge
 from ticker.store import SCHEMA_VERSION, Store
 
 URL = "https://example.org/"
@@ -131,9 +132,10 @@ def test_failures_are_counted_and_reset_by_success(store: Store) -> None:
 
 
 def test_prune_keeps_pending_deliveries_and_recent_lines(store: Store) -> None:
-    store.record_poll("src", URL, lines("A"), 1.0, ["me"])
-    store.record_poll("src", URL, lines("B", "A"), 2.0, ["me"])
-    store.record_poll("src", URL, lines("C", "B"), 3.0, ["me"])
+    judge = Judge()
+    store.record_poll("src", URL, lines("Alpha line"), 1.0, ["me"], judge=judge)
+    store.record_poll("src", URL, lines("Bravo line", "Alpha line"), 2.0, ["me"], judge=judge)
+    store.record_poll("src", URL, lines("Charlie line", "Bravo line"), 3.0, ["me"], judge=judge)
     b, c = store.pending_deliveries()
     store.mark_sent(b.id, 4.0)
     removed = store.prune(before=10.0)
@@ -142,6 +144,9 @@ def test_prune_keeps_pending_deliveries_and_recent_lines(store: Store) -> None:
     assert removed == {"deliveries": 1, "alerts": 1, "items": 2}
     assert [d.id for d in store.pending_deliveries()] == [c.id]
     assert store.counts()["items"] == 1
+    # The forgotten items leave nothing in the term index.
+    indexed = {row[0] for row in store.conn.execute("SELECT DISTINCT item_id FROM terms")}
+    assert indexed == {_item_of(store, c.text)}
 
 
 def test_readonly_store_reads_while_a_writer_holds_the_database(tmp_path: Path) -> None:
@@ -157,3 +162,7 @@ def test_readonly_store_reads_while_a_writer_holds_the_database(tmp_path: Path) 
     writer.close()
     with pytest.raises(FileNotFoundError):
         Store.open_readonly(tmp_path / "missing.db")
+
+
+def _item_of(store: Store, text: str) -> int:
+    return int(store.conn.execute("SELECT id FROM items WHERE text = ?", (text,)).fetchone()[0])

@@ -634,8 +634,10 @@ class Store:
                 "(SELECT alert_id FROM deliveries)",
                 (before,),
             ).rowcount
-            items = conn.execute(
-                "DELETE FROM items WHERE last_seen < ? AND id NOT IN (SELECT item_id FROM alerts)",
-                (before,),
-            ).rowcount
+            forgotten = (
+                "SELECT id FROM items WHERE last_seen < ? AND id NOT IN "
+                "(SELECT item_id FROM alerts)"
+            )
+            conn.execute(f"DELETE FROM terms WHERE item_id IN ({forgotten})", (before,))
+            items = conn.execute(f"DELETE FROM items WHERE id IN ({forgotten})", (before,)).rowcount
         return {"deliveries": deliveries, "alerts": alerts, "items": items}
