@@ -20,7 +20,7 @@ from ticker import __version__
 from ticker.config import Config, Source, load_config
 from ticker.errors import ConfigError, TickerError
 from ticker.logs import setup_logging
-from ticker.redact import redact_url, secrets_of_urls
+from ticker.redact import redact_url
 from ticker.store import Store
 
 EXIT_FAILURE = 1
@@ -48,7 +48,7 @@ def _config(ctx: click.Context) -> Config:
         config = load_config(ctx.obj["config_path"])
     except ConfigError as exc:
         _fail(exc)
-    ctx.obj["redactor"].update(secrets_of_urls(u for c in config.channels for u in c.urls))
+    ctx.obj["redactor"].update(config.secrets())
     return config
 
 
@@ -273,6 +273,34 @@ def tail(
         pass
     finally:
         store.close()
+
+
+@main.command(name="notify-test")
+@click.argument("channel_name", required=False, metavar="[CHANNEL]")
+@click.pass_context
+def notify_test(ctx: click.Context, channel_name: str | None) -> None:
+    """Send a test message to one channel (or all) and say, per channel, whether it went."""
+    from ticker.notify import AppriseSender, Message
+
+    config = _config(ctx)
+    channels = [c for c in config.channels if channel_name in (None, c.name)]
+    if not channels:
+        known = ", ".join(c.name for c in config.channels) or "none"
+        raise UserError(
+            f"{config.path}: no channel named {channel_name}; known: {known}", EXIT_CONFIG
+        )
+    sender = AppriseSender(config.channels)
+    failed = False
+    for channel in channels:
+        message = Message(
+            title=f"ticker: test message to {channel.name}",
+            body="If you can read this, ticker can reach this channel.",
+        )
+        error = sender.send(channel.name, message)
+        click.echo(f"{channel.name}: sent" if error is None else f"{channel.name}: failed: {error}")
+        failed = failed or error is not None
+    if failed:
+        sys.exit(EXIT_FAILURE)
 
 
 @main.group(name="config")

@@ -7,16 +7,19 @@ database and must start fast.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
+import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ticker import __version__
 from ticker.errors import ConfigError
-from ticker.redact import redact_url
+from ticker.redact import holds_credentials, redact_url, secrets_of_urls
 from ticker.sources.presets import preset_for
 from ticker.sources.registry import KIND_NAMES
 
@@ -58,10 +61,16 @@ class Channel:
     """One [[channel]]: Apprise URLs and the sources whose alerts they receive."""
 
     name: str
-    urls: tuple[str, ...]
+    urls: tuple[str, ...] = field(repr=False)  # may hold passwords and tokens
     sources: tuple[str, ...] | None = None
     updates: str = "notify"  # "notify": send updates of a story, marked; "silent": only log
     group_window: float = 0.0  # seconds to hold alerts so a burst of one attribution is one message
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # values read from ${...}
+    literal_secret: bool = False  # the config file itself holds a password or token
+
+    def secret_parts(self) -> list[str]:
+        """Everything in this channel's URLs that must never be shown."""
+        return [*secrets_of_urls(self.urls), *self.secrets]
 
     def wants(self, source_name: str) -> bool:
         """True if alerts of `source_name` go to this channel."""
@@ -92,6 +101,10 @@ class Config:
             if source.name == name:
                 return source
         raise KeyError(name)
+
+    def secrets(self) -> list[str]:
+        """Every secret of every channel, for the redactor."""
+        return [secret for channel in self.channels for secret in channel.secret_parts()]
 
     def channels_for(self, source_name: str) -> tuple[Channel, ...]:
         """The channels that receive alerts of `source_name`."""
@@ -142,7 +155,24 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(path, None, "not valid UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
-    return parse_config(data, path)
+    config = parse_config(data, path)
+    _warn_if_exposed(config)
+    return config
+
+
+def _warn_if_exposed(config: Config) -> None:
+    if not any(channel.literal_secret for channel in config.channels):
+        return
+    try:
+        mode = config.path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "%s holds passwords or tokens and is readable by other users: "
+            "chmod 600 it, or use ${ENV_VAR} / ${file:/path} / ${credential:NAME}",
+            config.path,
+        )
 
 
 # --- validation -------------------------------------------------------------------------
@@ -320,6 +350,48 @@ def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Sou
     return Source(**values)
 
 
+_REFERENCE = re.compile(r"\$\{(?:(?P<kind>file|credential):)?(?P<name>[^}]+)\}")
+log = logging.getLogger(__name__)
+
+
+def _read_secret(kind: str | None, name: str, path: Path, where: str) -> str:
+    if kind is None:
+        value = os.environ.get(name)
+        if value is None:
+            raise ConfigError(path, where, f"environment variable {name} is not set")
+        return value.strip()
+    if kind == "credential":
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            raise ConfigError(
+                path,
+                where,
+                f"${{credential:{name}}} needs $CREDENTIALS_DIRECTORY "
+                "(set by systemd's LoadCredential=)",
+            )
+        secret_file = Path(directory) / name
+    else:
+        secret_file = Path(name).expanduser()
+    try:
+        return secret_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise ConfigError(path, where, f"cannot read secret file {secret_file}: {reason}") from None
+
+
+def expand_secrets(url: str, path: Path, where: str) -> tuple[str, list[str]]:
+    """`url` with ${ENV_VAR}, ${file:/path} and ${credential:NAME} replaced by their values,
+    and the values (to be redacted wherever ticker prints or logs)."""
+    found: list[str] = []
+
+    def value(match: re.Match[str]) -> str:
+        secret = _read_secret(match["kind"], match["name"], path, where)
+        found.append(secret)
+        return secret
+
+    return _REFERENCE.sub(value, url), found
+
+
 def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -> Channel:
     where = f"channel[{index}]."
     if isinstance(table, dict) and _is_str(table.get("name")):
@@ -333,9 +405,18 @@ def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -
                 f'unknown source "{name}"; known: {", ".join(sorted(source_names))}',
             )
     sources = values.pop("sources", None)
+    urls, secrets, literal = [], [], False
+    for url in values.pop("urls"):
+        literal = literal or holds_credentials(_REFERENCE.sub("", url))
+        expanded, found = expand_secrets(url, path, f"{where}urls")
+        urls.append(expanded)
+        secrets.extend(found)
     return Channel(
-        **{**values, "urls": tuple(values["urls"])},
+        **values,
+        urls=tuple(urls),
         sources=tuple(sources) if sources is not None else None,
+        secrets=tuple(secrets),
+        literal_secret=literal,
     )
 
 

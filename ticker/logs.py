@@ -22,11 +22,18 @@ class RedactingFormatter(logging.Formatter):
         return self.redactor.scrub(super().format(record))
 
 
+def _quiet_apprise(record: logging.LogRecord) -> bool:
+    # ticker captures Apprise's log per send (apprise.LogCapture lowers its level to INFO);
+    # only its warnings and errors belong in ticker's own log.
+    return not (record.name.startswith("apprise") and record.levelno < logging.WARNING)
+
+
 def setup_logging(level: int, secrets: Iterable[str] = ()) -> Redactor:
     """Send log records to stderr through a Redactor; returns it so secrets can be updated."""
     redactor = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(redactor))
+    handler.addFilter(_quiet_apprise)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import apprise
 
 from ticker.config import Channel
-from ticker.redact import Redactor, redact_url, secrets_of_urls
+from ticker.redact import Redactor, redact_url
 from ticker.store import Delivery
 
 MAX_TITLE_CHARS = 200
@@ -80,7 +80,7 @@ class AppriseSender:
     of each failure (Apprise's notify only answers yes or no)."""
 
     def __init__(self, channels: tuple[Channel, ...]) -> None:
-        self._redactor = Redactor(secrets_of_urls(u for c in channels for u in c.urls))
+        self._redactor = Redactor(s for c in channels for s in c.secret_parts())
         self._apprise: dict[str, apprise.Apprise] = {}
         self._broken: dict[str, str] = {}
         for channel in channels:

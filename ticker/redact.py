@@ -91,3 +91,16 @@ class Redactor:
 def secrets_of_urls(urls: Iterable[str]) -> list[str]:
     """Every secret part of every URL."""
     return [secret for url in urls for secret in secrets_in(url)]
+
+
+CREDENTIAL_LENGTH = 20  # API tokens and keys are long; chat ids and topics are not
+
+
+def holds_credentials(url: str) -> bool:
+    """True if `url` itself holds a password or a token-like part (not a ${...} reference)."""
+    parts = _split(url)
+    if parts is None:
+        return False
+    userinfo = parts[1].rpartition("@")[0]
+    has_password = bool(userinfo.partition(":")[2])
+    return has_password or any(len(secret) >= CREDENTIAL_LENGTH for secret in secrets_in(url))
