@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
+import math
+import re
 import socket
 import threading
-from collections.abc import Sequence
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -122,3 +128,188 @@ class SmtpSink:
             part = message.get_body(preferencelist=("plain", "html"))
             texts.append(part.get_content() if part is not None else "")
         return texts
+
+
+TELEGRAM_LIMIT = 4096  # characters of a message's text once entities are parsed
+# The tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
+TELEGRAM_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+    "a", "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+_TG_TOKEN = re.compile(
+    r"<\s*(?P<close>/?)\s*(?P<tag>[A-Za-z][\w-]*)(?P<attrs>[^<>]*)>"
+    r"|&(?P<entity>#\d+|#x[0-9A-Fa-f]+|lt|gt|amp|quot);"
+    r"|(?P<bad>[<>&])"
+)
+_TG_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+class TelegramError(Exception):
+    """A request the real Bot API would refuse: (HTTP status, description)."""
+
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status, self.description, self.retry_after = status, description, retry_after
+
+
+def parse_telegram_html(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Telegram's HTML parse mode: the visible text and the (tag, attributes) of each
+    formatting entity. Raises TelegramError where Telegram answers "can't parse entities"."""
+    visible: list[str] = []
+    entities: list[tuple[str, str]] = []
+    stack: list[str] = []
+    position = 0
+    for match in _TG_TOKEN.finditer(text):
+        visible.append(text[position : match.start()])
+        position = match.end()
+        if match["bad"]:
+            raise TelegramError(
+                400,
+                f"Bad Request: can't parse entities: unexpected {match['bad']!r} "
+                f"at byte offset {len(text[: match.start()].encode())}",
+            )
+        if match["entity"]:
+            name = match["entity"]
+            if name.startswith("#x"):
+                visible.append(chr(int(name[2:], 16)))
+            elif name.startswith("#"):
+                visible.append(chr(int(name[1:])))
+            else:
+                visible.append(_TG_ENTITIES[name])
+            continue
+        tag = match["tag"].lower()
+        if tag not in TELEGRAM_TAGS:
+            raise TelegramError(
+                400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"'
+            )
+        if match["close"]:
+            if not stack or stack.pop() != tag:
+                raise TelegramError(
+                    400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"'
+                )
+        else:
+            stack.append(tag)
+            entities.append((tag, match["attrs"].strip()))
+    visible.append(text[position:])
+    if stack:
+        raise TelegramError(400, f'Bad Request: can\'t parse entities: Unclosed tag "{stack[-1]}"')
+    return "".join(visible), entities
+
+
+@dataclass
+class TelegramMessage:
+    """A message the fake accepted."""
+
+    chat_id: str
+    text: str  # as the reader sees it
+    raw: str  # as sent
+    parse_mode: str | None
+    entities: list[tuple[str, str]]
+    at: float
+
+
+class TelegramFake:
+    """A local fake of the Telegram Bot API (`/bot<token>/<method>`), checking what Telegram
+    checks: the token, the chat id, the parse mode, the entities and the message length.
+
+    `throttle(n, retry_after)` answers the next n sendMessage calls with 429; `per_minute`
+    enforces a flood limit per chat the way Telegram does (429 with the seconds to wait).
+    """
+
+    def __init__(self, token: str, chats: Sequence[str], clock: Callable[[], float] = time.time):
+        self.token, self.chats, self.clock = token, set(chats), clock
+        self.messages: list[TelegramMessage] = []
+        self.refusals: list[tuple[int, str]] = []
+        self.per_minute: int | None = None
+        self._throttled: list[int] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode("utf-8")
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+                try:
+                    result = fake.handle(self.path, params)
+                    self.reply(200, {"ok": True, "result": result})
+                except TelegramError as exc:
+                    with fake.lock:
+                        fake.refusals.append((exc.status, exc.description))
+                    body: dict[str, object] = {
+                        "ok": False, "error_code": exc.status, "description": exc.description
+                    }  # fmt: skip
+                    if exc.retry_after is not None:
+                        body["parameters"] = {"retry_after": exc.retry_after}
+                    self.reply(exc.status, body)
+
+            do_GET = do_POST  # noqa: N815
+
+            def reply(self, status: int, body: dict[str, object]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.api_url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}/bot"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> TelegramFake:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def throttle(self, times: int, retry_after: int) -> None:
+        """Answer the next `times` sendMessage calls with 429 and `retry_after`."""
+        with self.lock:
+            self._throttled.extend([retry_after] * times)
+
+    def handle(self, path: str, params: dict[str, object]) -> object:
+        """One Bot API call; raises TelegramError as the real API would answer."""
+        prefix = f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            raise TelegramError(401, "Unauthorized")
+        method = path[len(prefix) :].split("?")[0]
+        if method == "getMe":
+            return {"id": 1, "is_bot": True, "first_name": "ticker test", "username": "t_bot"}
+        if method != "sendMessage":
+            raise TelegramError(404, "Not Found")
+        return self._send_message(params)
+
+    def _send_message(self, params: dict[str, object]) -> object:
+        chat_id = str(params.get("chat_id", ""))
+        if chat_id not in self.chats:
+            raise TelegramError(400, "Bad Request: chat not found")
+        raw = str(params.get("text", ""))
+        mode = params.get("parse_mode") or None
+        if mode not in (None, "HTML", "MarkdownV2", "Markdown"):
+            raise TelegramError(400, f"Bad Request: unsupported parse_mode {mode!r}")
+        text, entities = parse_telegram_html(raw) if mode == "HTML" else (raw, [])
+        if not text.strip():
+            raise TelegramError(400, "Bad Request: message text is empty")
+        if len(text) > TELEGRAM_LIMIT:
+            raise TelegramError(400, "Bad Request: message is too long")
+        with self.lock:
+            now = self.clock()
+            if self._throttled:
+                wait = self._throttled.pop(0)
+                raise TelegramError(429, f"Too Many Requests: retry after {wait}", wait)
+            if self.per_minute is not None:
+                recent = [m.at for m in self.messages if m.chat_id == chat_id and m.at > now - 60]
+                if len(recent) >= self.per_minute:
+                    wait = max(1, math.ceil(recent[0] + 60 - now))
+                    raise TelegramError(429, f"Too Many Requests: retry after {wait}", wait)
+            self.messages.append(TelegramMessage(chat_id, text, raw, mode, entities, now))
+            return {"message_id": len(self.messages), "chat": {"id": chat_id}, "text": text}

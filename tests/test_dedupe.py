@@ -8,8 +8,8 @@ import pytest
 from conftest import lines
 
 from ticker.dedupe import Candidate, Judge, classify, compare
-from ticker.notify import Message
-from ticker.outbox import Outbox
+from ticker.notify import Failure, Message
+from ticker.outbox import Outbox, Shaping
 from ticker.store import MAX_CANDIDATES, Store
 
 URL = "https://example.org/"
@@ -133,9 +133,12 @@ class Recorder:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    def send(self, channel: str, message: Message) -> str | None:
+    def send(self, channel: str, message: Message) -> Failure | None:
         self.messages.append(message)
         return None
+
+    def max_chars(self, channel: str) -> int:
+        return 0
 
 
 def test_a_burst_of_one_attribution_goes_out_as_one_message_in_site_order(
@@ -145,7 +148,7 @@ def test_a_burst_of_one_attribution_goes_out_as_one_message_in_site_order(
     burst = [*seed_lines[:4], "Hamas: A statement on the talks", "Hamas: old"]
     store.record_poll("src", URL, lines(*burst), 2.0, ["mail"], judge=Judge())
     sender = Recorder()
-    asyncio.run(Outbox(store, sender, {"mail": 0}, lambda: 3.0).drain())
+    asyncio.run(Outbox(store, sender, {"mail": Shaping()}, lambda: 3.0).drain())
     assert [m.title for m in sender.messages] == [
         "src: Hamas",
         "src: Al Mayadeen's correspondent (4 lines)",
@@ -168,7 +171,7 @@ def test_group_window_holds_alerts_to_gather_a_burst_across_polls(store: Store) 
     )
     sender = Recorder()
     clock = [15.0]
-    outbox = Outbox(store, sender, {"mail": 30}, lambda: clock[0])
+    outbox = Outbox(store, sender, {"mail": Shaping(group_window=30)}, lambda: clock[0])
     asyncio.run(outbox.drain())
     assert sender.messages == []  # held: the window is still open
     store.record_poll(
@@ -190,10 +193,10 @@ def test_an_update_message_is_marked_and_says_what_changed(store: Store) -> None
     record(store, [AMBUSH], 1.0)
     record(store, [AMBUSH_UPDATED], 2.0)
     sender = Recorder()
-    asyncio.run(Outbox(store, sender, {"mail": 0}, lambda: 3.0).drain())
+    asyncio.run(Outbox(store, sender, {"mail": Shaping()}, lambda: 3.0).drain())
     (message,) = sender.messages
-    assert message.title == "src: Israeli media (update)"
+    assert message.title == "Update: src: Israeli media"
     assert message.body.splitlines() == [
-        "Update: Major ambush in Gaza kills 6 Israeli troops, injures dozens",
+        "Major ambush in Gaza kills 6 Israeli troops, injures dozens",
         "Changed: 5 \u2192 6; 14 \u2192 dozens",
     ]

@@ -233,8 +233,8 @@ def test_one_message_per_story_through_a_scripted_ticker(tmp_path: Path, seed_li
     assert subjects == [
         f"{SOURCE}: Gaza Civil Defense spokesman",
         f"{SOURCE}: Israeli media",
-        f"{SOURCE}: Gaza Civil Defense spokesman (update)",
-        f"{SOURCE}: Israeli media (update)",
+        f"Update: {SOURCE}: Gaza Civil Defense spokesman",
+        f"Update: {SOURCE}: Israeli media",
         f"{SOURCE}: Al Mayadeen's correspondent (4 lines)",
     ], output
     bodies = smtp.bodies()

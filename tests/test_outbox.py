@@ -6,8 +6,8 @@ import asyncio
 
 from conftest import lines
 
-from ticker.notify import Message
-from ticker.outbox import GIVE_UP_AFTER, Outbox, retry_delay
+from ticker.notify import Failure, Message
+from ticker.outbox import GIVE_UP_AFTER, Outbox, Shaping, retry_delay
 from ticker.store import Store
 
 URL = "https://example.org/"
@@ -29,12 +29,15 @@ class FlakySender:
         self.received: dict[str, list[str]] = {}
         self.attempts = 0
 
-    def send(self, channel: str, message: Message) -> str | None:
+    def send(self, channel: str, message: Message) -> Failure | None:
         self.attempts += 1
         if channel in self.down:
-            return "Connection error while submitting email"
+            return Failure("Connection error while submitting email")
         self.received.setdefault(channel, []).append(message.body)
         return None
+
+    def max_chars(self, channel: str) -> int:
+        return 0
 
 
 def add_alerts(store: Store, clock: Clock, texts: list[str], channels: list[str]) -> None:
@@ -57,7 +60,7 @@ def test_retry_delay_doubles_from_30s_and_caps_at_an_hour() -> None:
 def test_a_channel_that_fails_then_recovers_receives_every_alert_in_order(store: Store) -> None:
     clock, sender = Clock(), FlakySender()
     add_alerts(store, clock, ["one", "two", "three"], ["mail", "phone"])
-    outbox = Outbox(store, sender, {"mail": 0, "phone": 0}, clock)
+    outbox = Outbox(store, sender, {"mail": Shaping(), "phone": Shaping()}, clock)
     sender.down.add("mail")
     result = drain(outbox)
     assert sender.received == {"phone": ["one", "two", "three"]}
@@ -90,7 +93,7 @@ def test_a_channel_that_fails_then_recovers_receives_every_alert_in_order(store:
 def test_failure_reason_is_kept_and_delivery_gives_up_after_a_day(store: Store) -> None:
     clock, sender = Clock(), FlakySender()
     add_alerts(store, clock, ["one", "two"], ["mail"])
-    outbox = Outbox(store, sender, {"mail": 0}, clock)
+    outbox = Outbox(store, sender, {"mail": Shaping()}, clock)
     sender.down.add("mail")
     drain(outbox)
     row = store.conn.execute("SELECT last_error FROM deliveries ORDER BY id LIMIT 1").fetchone()
@@ -110,7 +113,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path) -> None:
     add_alerts(first, clock, ["one", "two"], ["mail"])
     first.close()  # the process that recorded the alerts is gone before sending anything
     second = Store.open(path)
-    drain(Outbox(second, sender, {"mail": 0}, clock))
+    drain(Outbox(second, sender, {"mail": Shaping()}, clock))
     assert sender.received == {"mail": ["one", "two"]}
     second.close()
 
@@ -118,7 +121,7 @@ def test_pending_deliveries_survive_a_restart(tmp_path) -> None:
 def test_a_channel_removed_from_the_config_keeps_its_pending_deliveries(store: Store) -> None:
     clock, sender = Clock(), FlakySender()
     add_alerts(store, clock, ["one"], ["old", "mail"])
-    drain(Outbox(store, sender, {"mail": 0}, clock))
+    drain(Outbox(store, sender, {"mail": Shaping()}, clock))
     assert sender.received == {"mail": ["one"]}
     assert [d.channel for d in store.pending_deliveries()] == ["old"]
 
@@ -128,14 +131,14 @@ def test_a_drain_requested_while_one_runs_is_folded_into_it(store: Store) -> Non
     add_alerts(store, clock, ["one"], ["mail"])
 
     class SlowSender(FlakySender):
-        def send(self, channel: str, message: Message) -> str | None:
+        def send(self, channel: str, message: Message) -> Failure | None:
             if message.body == "one":
                 # A new alert arrives while "one" is being sent.
                 add_later()
             return super().send(channel, message)
 
     sender = SlowSender()
-    outbox = Outbox(store, sender, {"mail": 0}, clock)
+    outbox = Outbox(store, sender, {"mail": Shaping()}, clock)
 
     def add_later() -> None:
         writer = Store.open(store.path)

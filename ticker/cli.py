@@ -296,9 +296,10 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
             title=f"ticker: test message to {channel.name}",
             body="If you can read this, ticker can reach this channel.",
         )
-        error = sender.send(channel.name, message)
-        click.echo(f"{channel.name}: sent" if error is None else f"{channel.name}: failed: {error}")
-        failed = failed or error is not None
+        failure = sender.send(channel.name, message)
+        status = "sent" if failure is None else f"failed: {failure.reason}"
+        click.echo(f"{channel.name}: {status}")
+        failed = failed or failure is not None
     if failed:
         sys.exit(EXIT_FAILURE)
 

@@ -20,6 +20,7 @@ from typing import Any
 from ticker import __version__
 from ticker.errors import ConfigError
 from ticker.redact import holds_credentials, redact_url, secrets_of_urls
+from ticker.route import compile_pattern, parse_quiet_hours, timezone_named
 from ticker.sources.presets import preset_for
 from ticker.sources.registry import KIND_NAMES
 
@@ -27,6 +28,7 @@ DEFAULT_USER_AGENT = (
     f"ticker/{__version__} (breaking-news monitor; +https://pypi.org/project/ticker/)"
 )
 MIN_INTERVAL = 1.0
+DEFAULT_MAX_PER_MINUTE = 20  # Telegram's limit for one group is about 20 messages a minute
 MAX_INTERVAL = 86_400.0
 
 
@@ -65,6 +67,13 @@ class Channel:
     sources: tuple[str, ...] | None = None
     updates: str = "notify"  # "notify": send updates of a story, marked; "silent": only log
     group_window: float = 0.0  # seconds to hold alerts so a burst of one attribution is one message
+    include: tuple[str, ...] = ()  # words or /regex/: only lines matching one of them
+    exclude: tuple[str, ...] = ()  # words or /regex/: never lines matching one of them
+    attributions: tuple[str, ...] = ()  # only lines with one of these attributions
+    quiet_hours: str | None = None  # "23:00-07:00"
+    quiet: str = "digest"  # during quiet hours: "digest" (hold, send one digest) or "drop"
+    timezone: str | None = None  # IANA zone of quiet_hours; default: the machine's local time
+    max_per_minute: int = DEFAULT_MAX_PER_MINUTE  # beyond it, one digest; 0: no limit
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values read from ${...}
     literal_secret: bool = False  # the config file itself holds a password or token
 
@@ -250,6 +259,13 @@ CHANNEL_FIELDS: dict[str, Field] = {
     "sources": Field(_is_str_list, "a list of source names"),
     "updates": Field(lambda v: v in ("notify", "silent"), '"notify" or "silent"'),
     "group_window": _number(0, 3600, "a number of seconds"),
+    "include": Field(_is_str_list, 'a list of words or "/regex/"'),
+    "exclude": Field(_is_str_list, 'a list of words or "/regex/"'),
+    "attributions": Field(_is_str_list, 'a list of attributions, e.g. ["Hamas"]'),
+    "quiet_hours": Field(_is_str, 'a time range "HH:MM-HH:MM", e.g. "23:00-07:00"'),
+    "quiet": Field(lambda v: v in ("digest", "drop"), '"digest" or "drop"'),
+    "timezone": Field(_is_str, 'an IANA time zone name, e.g. "Asia/Beirut"'),
+    "max_per_minute": _integer(0, 1000, "an integer (messages a minute; 0: no limit)"),
 }
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),
@@ -392,6 +408,25 @@ def expand_secrets(url: str, path: Path, where: str) -> tuple[str, list[str]]:
     return _REFERENCE.sub(value, url), found
 
 
+_RULE_CHECKS: dict[str, Callable[[str], object]] = {
+    "include": compile_pattern,
+    "exclude": compile_pattern,
+    "quiet_hours": parse_quiet_hours,
+    "timezone": timezone_named,
+}
+
+
+def _check_rules(values: Mapping[str, Any], path: Path, where: str) -> None:
+    """Routing rules that type checks cannot judge: regexes, time ranges, zone names."""
+    for key, check in _RULE_CHECKS.items():
+        entries = values.get(key, [])
+        for entry in entries if isinstance(entries, list) else [entries]:
+            try:
+                check(entry)
+            except ValueError as exc:
+                raise ConfigError(path, f"{where}{key}", f"{exc}; got {entry!r}") from None
+
+
 def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -> Channel:
     where = f"channel[{index}]."
     if isinstance(table, dict) and _is_str(table.get("name")):
@@ -404,7 +439,11 @@ def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -
                 f"{where}sources",
                 f'unknown source "{name}"; known: {", ".join(sorted(source_names))}',
             )
+    _check_rules(values, path, where)
     sources = values.pop("sources", None)
+    for key in ("include", "exclude", "attributions"):
+        if key in values:
+            values[key] = tuple(values[key])
     urls, secrets, literal = [], [], False
     for url in values.pop("urls"):
         literal = literal or holds_credentials(_REFERENCE.sub("", url))

@@ -15,7 +15,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ticker.config import Config, Source
-from ticker.outbox import Outbox, Sender
+from ticker.outbox import Outbox, Sender, Shaping
 from ticker.poll import PollOutcome, poll_source
 from ticker.store import Store
 
@@ -40,9 +40,8 @@ class Daemon:
         self.store = store
         self.client = client
         self.clock = clock
-        self.outbox = Outbox(
-            store, sender, {c.name: c.group_window for c in config.channels}, clock
-        )
+        shaping = {c.name: Shaping.of(c, sender.max_chars(c.name)) for c in config.channels}
+        self.outbox = Outbox(store, sender, shaping, clock)
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def _tracked(self, work: Awaitable[Any]) -> Any:

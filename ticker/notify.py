@@ -8,8 +8,10 @@ arrives literally. Sizes are capped here.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 import apprise
 
@@ -18,7 +20,9 @@ from ticker.redact import Redactor, redact_url
 from ticker.store import Delivery
 
 MAX_TITLE_CHARS = 200
-MAX_BODY_CHARS = 3500
+MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
+LIMIT_MARGIN = 32  # characters kept free below a service's limit for Apprise's own markup
+_RETRY_AFTER = re.compile(r"retry.after\D{0,3}(\d+(?:\.\d+)?)", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +32,19 @@ class Message:
 
     title: str
     body: str
+
+    def chars(self) -> int:
+        """Its length as the service counts it: title and body joined, newlines as CRLF
+        (what Apprise sends to services that have no title field)."""
+        return len(self.title) + 2 + len(self.body) + self.body.count("\n")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a send failed, and how long the service asked us to wait (HTTP 429), if it did."""
+
+    reason: str
+    retry_after: float | None = None
 
 
 def _cap(text: str, limit: int) -> str:
@@ -47,10 +64,10 @@ def format_message(delivery: Delivery) -> Message:
     """Title: source and attribution. Body: the line's text and its link. An update is
     marked as such and says what changed."""
     if delivery.kind == "update":
-        body = f"Update: {_text(delivery)}"
+        body = _text(delivery)
         if delivery.changes:
             body += f"\nChanged: {delivery.changes}"
-        title = _title(delivery, " (update)")
+        title = _cap("Update: " + _title(delivery), MAX_TITLE_CHARS)
     else:
         body, title = _text(delivery), _title(delivery)
     if delivery.url:
@@ -70,6 +87,37 @@ def format_group(deliveries: Sequence[Delivery]) -> Message:
     return Message(title=title, body=_cap("\n".join(items), MAX_BODY_CHARS))
 
 
+def _digest_item(delivery: Delivery, zone: tzinfo | None) -> str:
+    at = datetime.fromtimestamp(delivery.first_seen, zone).strftime("%H:%M")
+    update = "Update: " if delivery.kind == "update" else ""
+    item = f"\u2022 {at} [{delivery.source}] {update}{delivery.text}"
+    return item + (f"\n  {delivery.url}" if delivery.url else "")
+
+
+def format_digest(deliveries: Sequence[Delivery], why: str, zone: tzinfo | None) -> Message:
+    """One message for alerts that were held (quiet hours, rate limit), oldest first, each
+    with its time in `zone` (None: local time) and its source."""
+    items = [_digest_item(delivery, zone) for delivery in deliveries]
+    title = f"ticker: {len(deliveries)} alerts {why}"
+    return Message(title=title, body="\n".join(items))
+
+
+def retry_after_of(reason: str) -> float | None:
+    """The wait a service asked for in its refusal ("Too Many Requests: retry after 7")."""
+    match = _RETRY_AFTER.search(reason)
+    return float(match[1]) if match else None
+
+
+def max_chars_of(urls: Sequence[str]) -> int:
+    """The longest message (Message.chars) every one of `urls` accepts; 0 if none is known."""
+    limits = []
+    for url in urls:
+        plugin = apprise.Apprise.instantiate(url)
+        if plugin is not None and plugin.body_maxlen > 0:
+            limits.append(max(plugin.body_maxlen - LIMIT_MARGIN, 100))
+    return min(limits, default=0)
+
+
 def invalid_urls(urls: tuple[str, ...]) -> list[str]:
     """The URLs Apprise cannot use (unknown scheme, missing parts), redacted for display."""
     return [redact_url(url) for url in urls if apprise.Apprise.instantiate(url) is None]
@@ -83,6 +131,7 @@ class AppriseSender:
         self._redactor = Redactor(s for c in channels for s in c.secret_parts())
         self._apprise: dict[str, apprise.Apprise] = {}
         self._broken: dict[str, str] = {}
+        self._max_chars: dict[str, int] = {}
         for channel in channels:
             self._add(channel)
 
@@ -92,21 +141,27 @@ class AppriseSender:
         if bad:
             self._broken[channel.name] = "invalid Apprise URL: " + ", ".join(bad)
         self._apprise[channel.name] = obj
+        self._max_chars[channel.name] = max_chars_of(channel.urls)
 
-    def send(self, channel: str, message: Message) -> str | None:
+    def max_chars(self, channel: str) -> int:
+        """The longest message `channel` accepts (0: no known limit)."""
+        return self._max_chars.get(channel, 0)
+
+    def send(self, channel: str, message: Message) -> Failure | None:
         """Send `message` to every URL of `channel`. None on success, else why it failed."""
         obj = self._apprise.get(channel)
         if obj is None:
-            return f'channel "{channel}" is not in the config'
+            return Failure(f'channel "{channel}" is not in the config')
         if channel in self._broken:
-            return self._broken[channel]
+            return Failure(self._broken[channel])
         with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as logs:
             ok = obj.notify(
                 title=message.title, body=message.body, body_format=apprise.NotifyFormat.TEXT
             )
         if ok:
             return None
-        return self._redactor.scrub(_failure_reason(logs.getvalue()))
+        reason = self._redactor.scrub(_failure_reason(logs.getvalue()))
+        return Failure(reason, retry_after_of(reason))
 
 
 def _failure_reason(captured: str) -> str:

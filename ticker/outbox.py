@@ -12,10 +12,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Protocol
 
+from ticker.config import Channel
 from ticker.lines import canonical_attribution
-from ticker.notify import Message, format_group
+from ticker.notify import Failure, Message, format_digest, format_group
+from ticker.route import RateWindow, rules_of
 from ticker.store import Delivery, Store
 
 RETRY_FIRST = 30.0
@@ -27,7 +30,49 @@ log = logging.getLogger(__name__)
 class Sender(Protocol):
     """Anything that can send a message to a named channel (AppriseSender, test fakes)."""
 
-    def send(self, channel: str, message: Message) -> str | None: ...
+    def send(self, channel: str, message: Message) -> Failure | None: ...
+
+    def max_chars(self, channel: str) -> int:
+        """The longest message `channel` accepts; 0 if there is no known limit."""
+        ...
+
+
+@dataclass(frozen=True)
+class Shaping:
+    """How the outbox paces one channel."""
+
+    group_window: float = 0.0  # hold alerts this long to gather a burst into one message
+    max_per_minute: int = 0  # beyond it, the rest goes out as one digest; 0: no limit
+    max_chars: int = 0  # split bursts and digests into messages of at most this; 0: no limit
+    quiet_at: Callable[[float], bool] | None = None  # True while quiet hours hold alerts
+    zone: tzinfo | None = None  # for the times listed in a digest
+
+    @classmethod
+    def of(cls, channel: Channel, max_chars: int = 0) -> Shaping:
+        """The shaping `channel`'s config asks for."""
+        rules = rules_of(channel)
+        holds = channel.quiet == "digest" and rules.quiet_hours is not None
+        return cls(
+            group_window=channel.group_window,
+            max_per_minute=channel.max_per_minute,
+            max_chars=max_chars,
+            quiet_at=rules.quiet_at if holds else None,
+            zone=rules.zone,
+        )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: the deliveries it settles, and why it is a digest if it is."""
+
+    deliveries: list[Delivery]
+    digest: str | None = None
+
+    def render(self, zone: tzinfo | None) -> Message:
+        """The message text."""
+        if self.digest is None:
+            return format_group(self.deliveries)
+        return format_digest(self.deliveries, self.digest, zone)
 
 
 def retry_delay(failed_attempts: int) -> float:
@@ -36,19 +81,19 @@ def retry_delay(failed_attempts: int) -> float:
 
 
 def due_in_order(
-    pending: list[Delivery], now: float, windows: Mapping[str, float]
+    pending: list[Delivery], now: float, shaping: Mapping[str, Shaping]
 ) -> dict[str, list[Delivery]]:
     """Per channel, the deliveries to send now: oldest first, stopping at the first one
-    still waiting for a retry or held by the channel's group window (`windows`: channel ->
-    seconds), so a channel never receives alerts out of order. Channels not in `windows`
-    (no longer configured) are skipped; their deliveries stay pending."""
+    still waiting for a retry or held by the channel's group window, so a channel never
+    receives alerts out of order. A channel in its quiet hours sends nothing. Channels not
+    in `shaping` (no longer configured) are skipped; their deliveries stay pending."""
     due: dict[str, list[Delivery]] = {}
-    blocked: set[str] = set()
+    blocked = {name for name, shape in shaping.items() if shape.quiet_at and shape.quiet_at(now)}
     for delivery in pending:
         channel = delivery.channel
-        if channel not in windows or channel in blocked:
+        if channel not in shaping or channel in blocked:
             continue
-        if delivery.next_attempt > now or delivery.created + windows[channel] > now:
+        if delivery.next_attempt > now or delivery.created + shaping[channel].group_window > now:
             blocked.add(channel)
             continue
         due.setdefault(channel, []).append(delivery)
@@ -80,6 +125,48 @@ def bursts(deliveries: list[Delivery], window: float) -> list[list[Delivery]]:
     return groups
 
 
+def plan(
+    deliveries: list[Delivery], shaping: Shaping, allowance: int | None
+) -> list[Outgoing]:
+    """The messages for one channel's due deliveries (oldest first): alerts held by quiet
+    hours go out as one digest; bursts as one message each; when there are more messages
+    than `allowance` (None: no limit), the last allowed one is a digest of the rest."""
+    held = 0
+    if shaping.quiet_at is not None:
+        quiet = [i for i, d in enumerate(deliveries) if shaping.quiet_at(d.created)]
+        held = quiet[-1] + 1 if quiet else 0
+    messages: list[Outgoing] = []
+    if held:
+        batch = deliveries[:held]
+        one = len(bursts(batch, shaping.group_window)) == 1
+        messages.append(Outgoing(batch, None if one else "held during quiet hours"))
+    messages += [Outgoing(g) for g in bursts(deliveries[held:], shaping.group_window)]
+    if allowance is None or len(messages) <= allowance:
+        return messages
+    if allowance == 0:
+        return []
+    rest = [d for message in messages[allowance - 1 :] for d in message.deliveries]
+    return [*messages[: allowance - 1], Outgoing(rest, "over the rate limit")]
+
+
+def fit(message: Outgoing, max_chars: int, zone: tzinfo | None) -> list[Outgoing]:
+    """`message` split into messages of at most `max_chars` (0: no limit) at alert
+    boundaries; an alert is never split (one alert is capped well below any limit)."""
+    if max_chars <= 0 or message.render(zone).chars() <= max_chars:
+        return [message]
+    pieces: list[Outgoing] = []
+    current: list[Delivery] = []
+    for delivery in message.deliveries:
+        candidate = Outgoing([*current, delivery], message.digest)
+        if current and candidate.render(zone).chars() > max_chars:
+            pieces.append(Outgoing(current, message.digest))
+            current = [delivery]
+        else:
+            current = candidate.deliveries
+    pieces.append(Outgoing(current, message.digest))
+    return pieces
+
+
 @dataclass
 class DrainResult:
     """Counts of one drain."""
@@ -96,13 +183,14 @@ class Outbox:
         self,
         store: Store,
         sender: Sender,
-        windows: Mapping[str, float],
+        shaping: Mapping[str, Shaping],
         clock: Callable[[], float],
     ) -> None:
         self.store = store
         self.sender = sender
-        self.windows = windows  # channel name -> group window in seconds
+        self.shaping = shaping  # channel name -> how it is paced
         self.clock = clock
+        self._rates = {name: RateWindow(shape.max_per_minute) for name, shape in shaping.items()}
         self._lock = asyncio.Lock()
         self._again = False
 
@@ -120,21 +208,32 @@ class Outbox:
         return result
 
     async def _drain_once(self, result: DrainResult) -> None:
-        due = due_in_order(self.store.pending_deliveries(), self.clock(), self.windows)
+        due = due_in_order(self.store.pending_deliveries(), self.clock(), self.shaping)
         for channel, deliveries in due.items():
-            for burst in bursts(deliveries, self.windows[channel]):
-                error = await asyncio.to_thread(self.sender.send, channel, format_group(burst))
-                settled = [self._settle(delivery, error, result) for delivery in burst]
-                if not all(settled):
-                    break  # keep this channel's order: the rest wait behind the failed one
+            await self._send_channel(channel, deliveries, result)
 
-    def _settle(self, delivery: Delivery, error: str | None, result: DrainResult) -> bool:
+    async def _send_channel(
+        self, channel: str, deliveries: list[Delivery], result: DrainResult
+    ) -> None:
+        shape, rate = self.shaping[channel], self._rates[channel]
+        allowance = rate.allowance(self.clock())
+        messages = plan(deliveries, shape, allowance)
+        pieces = [piece for m in messages for piece in fit(m, shape.max_chars, shape.zone)]
+        for piece in pieces[:allowance]:  # the rest waits for the next minute's digest
+            failure = await asyncio.to_thread(self.sender.send, channel, piece.render(shape.zone))
+            rate.record(self.clock())
+            settled = [self._settle(d, failure, result) for d in piece.deliveries]
+            if not all(settled):
+                break  # keep this channel's order: the rest wait behind the failed one
+
+    def _settle(self, delivery: Delivery, failure: Failure | None, result: DrainResult) -> bool:
         now = self.clock()
-        if error is None:
+        if failure is None:
             self.store.mark_sent(delivery.id, now)
             result.sent += 1
             log.info("alert %d sent to %s", delivery.alert_id, delivery.channel)
             return True
+        error = failure.reason
         if now - delivery.created >= GIVE_UP_AFTER:
             self.store.mark_failed(delivery.id, now, error)
             result.failed += 1
@@ -146,7 +245,7 @@ class Outbox:
                 error,
             )
             return True
-        delay = retry_delay(delivery.attempts + 1)
+        delay = failure.retry_after or retry_delay(delivery.attempts + 1)
         self.store.mark_retry(delivery.id, now, error, now + delay)
         result.retrying += 1
         log.warning(

@@ -14,6 +14,7 @@ from ticker.dedupe import Judge
 from ticker.errors import FetchError, ParseError
 from ticker.fetch import Page, fetch_page
 from ticker.lines import Line
+from ticker.route import router
 from ticker.sources import parser_for
 from ticker.store import PollRecord, Store
 
@@ -95,14 +96,12 @@ async def poll_source(
     if lines is None:
         store.record_not_modified(source.name, source.url, clock())
         return PollOutcome(source=source.name, not_modified=True)
-    channels = config.channels_for(source.name)
     record = store.record_poll(
         source.name,
         source.url,
         lines,
         clock(),
-        [c.name for c in channels],
-        update_channels=[c.name for c in channels if c.updates == "notify"],
+        router(config.channels_for(source.name), clock),
         judge=judge_for(config),
         backfill=source.backfill,
         etag=page.etag,

@@ -19,6 +19,7 @@ from ticker.lines import Line
 
 if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
+    from ticker.route import Router
 
 SCHEMA_VERSION = 2
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
@@ -204,6 +205,11 @@ def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | No
     if verdict is None:
         return "new", None, None
     return verdict.kind, verdict.item_id, "; ".join(verdict.changes) or None
+
+
+def _fixed_route(channels: Sequence[str], update_channels: Sequence[str] | None) -> Router:
+    targets = {"new": channels, "update": channels if update_channels is None else update_channels}
+    return lambda line, kind: targets[kind]
 
 
 def term_key(source: str, term: str) -> int:
@@ -443,7 +449,7 @@ class Store:
         url: str,
         lines: Sequence[Line],
         now: float,
-        channels: Sequence[str],
+        channels: Sequence[str] | Router,
         *,
         update_channels: Sequence[str] | None = None,
         judge: Judge | None = None,
@@ -457,14 +463,12 @@ class Store:
         ever shown is not new (it only gets its last_seen and times_seen updated). A new
         line becomes an item; with a `judge`, it is first classified against the source's
         recent items: a duplicate is only logged, an update alerts `update_channels`
-        (default: `channels`), a new story alerts `channels`. The source's first successful
+        (default: `channels`), a new story alerts `channels`; `channels` may instead be a
+        Router that names the channels of each line. The source's first successful
         poll is a silent baseline, of which only the `backfill` newest lines alert. Items
         are inserted oldest first, so alert ids follow the story's order.
         """
-        targets = {
-            "new": channels,
-            "update": channels if update_channels is None else update_channels,
-        }
+        route = channels if callable(channels) else _fixed_route(channels, update_channels)
         with self.transaction() as conn:
             state = conn.execute(
                 "SELECT last_success FROM sources WHERE name = ?", (name,)
@@ -488,8 +492,9 @@ class Store:
                 self._index_terms(conn, name, item_id, terms)
                 kind = verdict.kind if verdict is not None else "new"
                 alert_id = None
-                if index < alerting and kind in targets:
-                    alert_id = self._insert_alert(conn, name, item_id, now, targets[kind], verdict)
+                if index < alerting and kind in ("new", "update"):
+                    targets = route(line, kind)
+                    alert_id = self._insert_alert(conn, name, item_id, now, targets, verdict)
                 new.append(
                     NewItem(
                         item_id,
