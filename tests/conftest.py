@@ -23,6 +23,16 @@ def store(tmp_path: Path):
     db.close()
 
 
+class Clock:
+    """A clock the test moves by hand: `clock.now += 30`."""
+
+    def __init__(self, now: float = 1_764_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def lines(*texts: str) -> list[Line]:
     """Lines in page order (newest first), as a parser returns them."""
     return [Line.from_text(text) for text in texts]

@@ -240,8 +240,9 @@ def test_one_message_per_story_through_a_scripted_ticker(tmp_path: Path, seed_li
     bodies = smtp.bodies()
     assert "Changed: undeer \u2192 under" in bodies[2]
     assert "Changed: 5 \u2192 6; 14 \u2192 dozens" in bodies[3]
-    listed = [line for line in bodies[4].splitlines() if line.startswith("\u2022 ")]
-    assert listed == ["\u2022 " + line.split(": ", 1)[1] for line in correspondent]
+    # The plain-text part is derived from ticker's HTML list: items are "- text".
+    listed = [line for line in bodies[4].splitlines() if line.startswith("- ")]
+    assert listed == ["- " + line.split(": ", 1)[1] for line in correspondent]
     alerts = tail_json(config)
     assert [a["kind"] for a in alerts] == ["new", "new", "update", "update", *["new"] * 4]
     assert alerts[2]["updates_id"] == alerts[0]["id"]

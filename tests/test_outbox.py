@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import lines
+from conftest import Clock, lines
 
 from ticker.notify import Failure, Message
 from ticker.outbox import GIVE_UP_AFTER, Outbox, Shaping, retry_delay
 from ticker.store import Store
 
 URL = "https://example.org/"
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FlakySender:

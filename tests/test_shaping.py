@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from conftest import lines
+from conftest import Clock, lines
 
 from ticker.notify import Failure, Message
 from ticker.outbox import Outbox, Outgoing, Shaping, fit, plan
@@ -21,14 +21,6 @@ UTC_ZONE = timezone_named("UTC")
 
 def at(hour: int, minute: int = 0, day: int = 25) -> float:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Recorder:

@@ -7,6 +7,7 @@ arrives literally. Sizes are capped here.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 import apprise
+from apprise.plugins.email import NotifyEmail
 
 from ticker.config import Channel
 from ticker.redact import Redactor, redact_url
@@ -21,6 +23,7 @@ from ticker.store import Delivery
 
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
+DEFAULT_MAX_CHARS = 20_000  # the split size for services whose limit Apprise does not know
 LIMIT_MARGIN = 32  # characters kept free below a service's limit for Apprise's own markup
 _RETRY_AFTER = re.compile(r"retry.after\D{0,3}(\d+(?:\.\d+)?)", re.IGNORECASE)
 log = logging.getLogger(__name__)
@@ -84,7 +87,7 @@ def format_group(deliveries: Sequence[Delivery]) -> Message:
     for delivery in reversed(deliveries):
         items.append(f"\u2022 {_text(delivery)}" + (f"\n  {delivery.url}" if delivery.url else ""))
     title = _title(deliveries[0], f" ({len(deliveries)} lines)")
-    return Message(title=title, body=_cap("\n".join(items), MAX_BODY_CHARS))
+    return Message(title=title, body="\n".join(items))  # the outbox splits it to fit
 
 
 def _digest_item(delivery: Delivery, zone: tzinfo | None) -> str:
@@ -109,13 +112,44 @@ def retry_after_of(reason: str) -> float | None:
 
 
 def max_chars_of(urls: Sequence[str]) -> int:
-    """The longest message (Message.chars) every one of `urls` accepts; 0 if none is known."""
+    """The longest message (Message.chars) every one of `urls` accepts."""
     limits = []
     for url in urls:
         plugin = apprise.Apprise.instantiate(url)
         if plugin is not None and plugin.body_maxlen > 0:
             limits.append(max(plugin.body_maxlen - LIMIT_MARGIN, 100))
-    return min(limits, default=0)
+    return min(limits, default=DEFAULT_MAX_CHARS)
+
+
+def _html_line(line: str) -> str:
+    text = line.strip()
+    if re.fullmatch(r"https?://\S+", text):
+        return f'<a href="{html.escape(text, quote=True)}">{html.escape(text)}</a>'
+    return html.escape(text)
+
+
+def to_html(body: str) -> str:
+    """`body` as HTML for e-mail: every character of site text escaped, "\u2022 " lines as
+    a list, only http(s) links made clickable, direction left to the reader's client
+    (`dir="auto"`, so Arabic reads right to left)."""
+    blocks: list[str] = []
+    items: list[str] = []
+
+    def end_list() -> None:
+        if items:
+            blocks.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+            items.clear()
+
+    for line in body.splitlines():
+        if line.startswith("\u2022 "):
+            items.append(_html_line(line[2:]))
+        elif items and line.startswith("  "):
+            items[-1] += "<br>" + _html_line(line)
+        else:
+            end_list()
+            blocks.append(f"<p>{_html_line(line)}</p>")
+    end_list()
+    return f'<div dir="auto">{"".join(blocks)}</div>'
 
 
 def invalid_urls(urls: tuple[str, ...]) -> list[str]:
@@ -123,24 +157,37 @@ def invalid_urls(urls: tuple[str, ...]) -> list[str]:
     return [redact_url(url) for url in urls if apprise.Apprise.instantiate(url) is None]
 
 
+def _wants_html(url: str) -> bool:
+    """E-mail gets an HTML part written by ticker (and a plain one Apprise derives from
+    it); every other service gets plain text that Apprise escapes for its own markup."""
+    return isinstance(apprise.Apprise.instantiate(url), NotifyEmail)
+
+
 class AppriseSender:
-    """Sends messages through Apprise, one Apprise object per channel, and keeps the reason
-    of each failure (Apprise's notify only answers yes or no)."""
+    """Sends messages through Apprise, per channel one Apprise object for e-mail (HTML) and
+    one for everything else (TEXT), and keeps the reason of each failure (Apprise's notify
+    only answers yes or no)."""
 
     def __init__(self, channels: tuple[Channel, ...]) -> None:
         self._redactor = Redactor(s for c in channels for s in c.secret_parts())
-        self._apprise: dict[str, apprise.Apprise] = {}
+        self._apprise: dict[str, dict[apprise.NotifyFormat, apprise.Apprise]] = {}
         self._broken: dict[str, str] = {}
         self._max_chars: dict[str, int] = {}
         for channel in channels:
             self._add(channel)
 
     def _add(self, channel: Channel) -> None:
-        obj = apprise.Apprise()
-        bad = [redact_url(url) for url in channel.urls if not obj.add(url)]
+        by_format: dict[apprise.NotifyFormat, apprise.Apprise] = {}
+        bad = []
+        for url in channel.urls:
+            body_format = (
+                apprise.NotifyFormat.HTML if _wants_html(url) else apprise.NotifyFormat.TEXT
+            )
+            if not by_format.setdefault(body_format, apprise.Apprise()).add(url):
+                bad.append(redact_url(url))
         if bad:
             self._broken[channel.name] = "invalid Apprise URL: " + ", ".join(bad)
-        self._apprise[channel.name] = obj
+        self._apprise[channel.name] = by_format
         self._max_chars[channel.name] = max_chars_of(channel.urls)
 
     def max_chars(self, channel: str) -> int:
@@ -149,16 +196,21 @@ class AppriseSender:
 
     def send(self, channel: str, message: Message) -> Failure | None:
         """Send `message` to every URL of `channel`. None on success, else why it failed."""
-        obj = self._apprise.get(channel)
-        if obj is None:
+        by_format = self._apprise.get(channel)
+        if by_format is None:
             return Failure(f'channel "{channel}" is not in the config')
         if channel in self._broken:
             return Failure(self._broken[channel])
         with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as logs:
-            ok = obj.notify(
-                title=message.title, body=message.body, body_format=apprise.NotifyFormat.TEXT
-            )
-        if ok:
+            results = [
+                obj.notify(
+                    title=message.title,
+                    body=to_html(message.body) if body_format == "html" else message.body,
+                    body_format=body_format,
+                )
+                for body_format, obj in by_format.items()
+            ]
+        if all(results):
             return None
         reason = self._redactor.scrub(_failure_reason(logs.getvalue()))
         return Failure(reason, retry_after_of(reason))
