@@ -534,15 +534,23 @@ def test_shipped_config_loads_and_validates(isolated_env: dict[str, Path]) -> No
     assert config.settings.database == isolated_env["xdg-data"] / "ticker" / "ticker.db"
 
 
-def test_shipped_channel_examples_are_valid_when_uncommented() -> None:
+def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> None:
+    monkeypatch.setenv("SMTP_PASSWORD", "app-password")
+    monkeypatch.setenv("TELEGRAM_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
     text = SHIPPED_CONFIG.read_text(encoding="utf-8")
-    uncommented = re.sub(
-        r"^# ((\[\[channel\]\])|((name|urls|sources) = .*))$", r"\1", text, flags=re.MULTILINE
+    head, marker, channels = text.partition("# --- Channels")
+    keys = "name|urls|sources|attributions|include|exclude|updates|group_window|quiet_hours|" \
+        "quiet|timezone|max_per_minute"  # fmt: skip
+    uncommented = head + marker + re.sub(
+        rf"^# ((\[\[channel\]\])|(({keys}) = .*))$", r"\1", channels, flags=re.MULTILINE
     )
     assert uncommented != text
 
     config = parse_config(tomllib.loads(uncommented), SHIPPED_CONFIG)
 
-    assert [c.name for c in config.channels] == ["me", "phone", "desktop", "ntfy"]
-    assert config.channels_for("almayadeen-en") == config.channels
-    assert config.channels[0].sources == ("almayadeen-en",)
+    assert [c.name for c in config.channels] == ["mail", "phone", "desktop", "ntfy"]
+    assert config.channels[0].urls[0].startswith("mailtos://user:app-password@")
+    # The list of every option lands on the last example: all of it must be valid.
+    ntfy = config.channels[-1]
+    assert ntfy.sources == ("almayadeen-en",)
+    assert (ntfy.quiet_hours, ntfy.quiet, ntfy.max_per_minute) == ("23:00-07:00", "digest", 20)

@@ -199,3 +199,17 @@ def test_routing_rules_load_from_the_config(tmp_path) -> None:
     rules = rules_of(loaded)
     assert rules.quiet_hours == (1380, 420)
     assert rules.attributions == frozenset({"correspondent"})
+
+
+def test_config_check_shows_each_channel_rules(tmp_path) -> None:
+    path = write_channel(
+        tmp_path,
+        'attributions = ["Hamas"]\ninclude = ["Gaza"]\nquiet_hours = "23:00-07:00"\n'
+        'timezone = "Asia/Beirut"\nupdates = "silent"\n',
+    )
+    result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "    attributions: Hamas; include: Gaza; updates silent; "
+        "quiet 23:00-07:00 Asia/Beirut (digest); at most 20/min\n"
+    ) in result.stdout

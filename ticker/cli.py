@@ -21,6 +21,7 @@ from ticker.config import Config, Source, load_config
 from ticker.errors import ConfigError, TickerError
 from ticker.logs import setup_logging
 from ticker.redact import redact_url
+from ticker.route import describe
 from ticker.store import Store
 
 EXIT_FAILURE = 1
@@ -341,3 +342,4 @@ def check(ctx: click.Context) -> None:
         urls = ", ".join(redact_url(u) for u in channel.urls)
         scope = ", ".join(channel.sources) if channel.sources is not None else "all sources"
         click.echo(f"  {channel.name}: {urls} <- {scope}")
+        click.echo(f"    {describe(channel)}")

@@ -113,6 +113,26 @@ def rules_of(channel: Channel) -> Rules:
     )
 
 
+def describe(channel: Channel) -> str:
+    """The channel's rules in one line, for `ticker config check`."""
+    parts = []
+    for key in ("attributions", "include", "exclude"):
+        values = getattr(channel, key)
+        if values:
+            parts.append(f"{key}: {', '.join(values)}")
+    if channel.updates != "notify":
+        parts.append(f"updates {channel.updates}")
+    if channel.quiet_hours:
+        zone = channel.timezone or "local time"
+        parts.append(f"quiet {channel.quiet_hours} {zone} ({channel.quiet})")
+    if channel.group_window:
+        parts.append(f"bursts gathered for {channel.group_window:g}s")
+    parts.append(
+        f"at most {channel.max_per_minute}/min" if channel.max_per_minute else "no rate limit"
+    )
+    return "; ".join(parts)
+
+
 def router(channels: Iterable[Channel], clock: Callable[[], float] = time.time) -> Router:
     """The router of one source's poll: `channels` are the channels that take the source;
     a line goes to those whose filters accept it, updates only where `updates = "notify"`,
