@@ -24,7 +24,7 @@ class Pipeline:
         self.config, self.clock = config, clock
         self.store = Store.open(config.settings.database)
         sender = AppriseSender(config.channels)
-        shaping = {c.name: Shaping.of(c, sender.max_chars(c.name)) for c in config.channels}
+        shaping = {c.name: Shaping.of(c, sender.limits(c.name)) for c in config.channels}
         self.outbox = Outbox(self.store, sender, shaping, clock)
         self.page: list[str] = ["baseline line"]
         self.store.record_poll("src", URL, lines(*self.page), clock(), self.route())

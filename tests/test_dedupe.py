@@ -8,7 +8,7 @@ import pytest
 from conftest import lines
 
 from ticker.dedupe import Candidate, Judge, classify, compare
-from ticker.notify import Failure, Message
+from ticker.notify import Failure, Limits, Message
 from ticker.outbox import Outbox, Shaping
 from ticker.store import MAX_CANDIDATES, Store
 
@@ -137,8 +137,8 @@ class Recorder:
         self.messages.append(message)
         return None
 
-    def max_chars(self, channel: str) -> int:
-        return 0
+    def limits(self, channel: str) -> Limits:
+        return Limits()
 
 
 def test_a_burst_of_one_attribution_goes_out_as_one_message_in_site_order(

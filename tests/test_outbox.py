@@ -6,7 +6,7 @@ import asyncio
 
 from conftest import Clock, lines
 
-from ticker.notify import Failure, Message
+from ticker.notify import Failure, Limits, Message
 from ticker.outbox import GIVE_UP_AFTER, Outbox, Shaping, retry_delay
 from ticker.store import Store
 
@@ -28,8 +28,8 @@ class FlakySender:
         self.received.setdefault(channel, []).append(message.body)
         return None
 
-    def max_chars(self, channel: str) -> int:
-        return 0
+    def limits(self, channel: str) -> Limits:
+        return Limits()
 
 
 def add_alerts(store: Store, clock: Clock, texts: list[str], channels: list[str]) -> None:

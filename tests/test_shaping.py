@@ -10,7 +10,7 @@ from itertools import pairwise
 
 from conftest import Clock, lines
 
-from ticker.notify import Failure, Message
+from ticker.notify import Failure, Limits, Message
 from ticker.outbox import Outbox, Outgoing, Shaping, fit, plan
 from ticker.route import in_quiet_hours, timezone_named
 from ticker.store import Store
@@ -37,8 +37,8 @@ class Recorder:
         self.messages.append(message)
         return None
 
-    def max_chars(self, channel: str) -> int:
-        return self.limit
+    def limits(self, channel: str) -> Limits:
+        return Limits(chars=self.limit)
 
 
 def record_alerts(store: Store, texts: list[str], now: float, source: str = "src") -> None:
@@ -125,7 +125,7 @@ def test_a_message_too_long_for_the_channel_is_split_at_alert_boundaries(store: 
     store.record_poll("src", URL, lines(*page), clock() - 1, ["me"])
     store.record_poll("src", URL, lines(*texts, *page), clock(), ["me"])  # one burst of 12
     sender = Recorder(max_chars=1000)
-    drain(Outbox(store, sender, {"me": Shaping(max_chars=1000)}, clock))
+    drain(Outbox(store, sender, {"me": Shaping(limits=Limits(chars=1000))}, clock))
     assert len(sender.messages) > 1
     assert all(m.chars() <= 1000 for m in sender.messages)
     numbers = [
@@ -144,7 +144,7 @@ def test_fit_and_plan_keep_every_delivery_exactly_once(store: Store) -> None:
     deliveries = store.pending_deliveries()
     for allowance in (None, 1, 5, 29, 30, 31):
         messages = plan(deliveries, Shaping(), allowance)
-        pieces = [p for m in messages for p in fit(m, 400, None)]
+        pieces = [p for m in messages for p in fit(m, Limits(chars=400), None)]
         ids = [d.id for p in pieces for d in p.deliveries]
         assert ids == [d.id for d in deliveries]
         assert all(p.render(None).chars() <= 400 or len(p.deliveries) == 1 for p in pieces)

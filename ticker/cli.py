@@ -324,7 +324,7 @@ def check(ctx: click.Context) -> None:
                 ConfigError(
                     config.path,
                     f'channel[{index}] ("{channel.name}").urls',
-                    f"Apprise cannot use {', '.join(bad)}",
+                    "; ".join(bad),
                 )
             )
     click.echo(f"{config.path}: OK")

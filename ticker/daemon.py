@@ -40,7 +40,7 @@ class Daemon:
         self.store = store
         self.client = client
         self.clock = clock
-        shaping = {c.name: Shaping.of(c, sender.max_chars(c.name)) for c in config.channels}
+        shaping = {c.name: Shaping.of(c, sender.limits(c.name)) for c in config.channels}
         self.outbox = Outbox(store, sender, shaping, clock)
         self._in_flight: set[asyncio.Task[Any]] = set()
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 import apprise
+from apprise.manager_plugins import NotificationManager
 from apprise.plugins.email import NotifyEmail
 
 from ticker.config import Channel
@@ -24,6 +25,7 @@ from ticker.store import Delivery
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
 DEFAULT_MAX_CHARS = 20_000  # the split size for services whose limit Apprise does not know
+DESKTOP = {"dbus", "kde", "qt", "glib", "gnome"}  # schemes of desktop notification servers
 LIMIT_MARGIN = 32  # characters kept free below a service's limit for Apprise's own markup
 _RETRY_AFTER = re.compile(r"retry.after\D{0,3}(\d+(?:\.\d+)?)", re.IGNORECASE)
 log = logging.getLogger(__name__)
@@ -40,6 +42,22 @@ class Message:
         """Its length as the service counts it: title and body joined, newlines as CRLF
         (what Apprise sends to services that have no title field)."""
         return len(self.title) + 2 + len(self.body) + self.body.count("\n")
+
+    def fits(self, limits: Limits) -> bool:
+        """True if no part of it would be cut by a service with these `limits`."""
+        lines = self.body.count("\n") + 2  # the title may be merged into the body
+        return (not limits.chars or self.chars() <= limits.chars) and (
+            not limits.lines or lines <= limits.lines
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a channel's services accept in one message (0: no limit): Apprise cuts longer
+    messages silently, so the outbox splits to fit these instead."""
+
+    chars: int = 0
+    lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,14 +129,18 @@ def retry_after_of(reason: str) -> float | None:
     return float(match[1]) if match else None
 
 
-def max_chars_of(urls: Sequence[str]) -> int:
-    """The longest message (Message.chars) every one of `urls` accepts."""
-    limits = []
+def limits_of(urls: Sequence[str]) -> Limits:
+    """The limits every one of `urls` accepts, as Apprise's plugins declare them."""
+    chars, lines = [], []
     for url in urls:
         plugin = apprise.Apprise.instantiate(url)
-        if plugin is not None and plugin.body_maxlen > 0:
-            limits.append(max(plugin.body_maxlen - LIMIT_MARGIN, 100))
-    return min(limits, default=DEFAULT_MAX_CHARS)
+        if plugin is None:
+            continue
+        if plugin.body_maxlen > 0:
+            chars.append(max(plugin.body_maxlen - LIMIT_MARGIN, 100))
+        if plugin.body_max_line_count > 0:
+            lines.append(max(plugin.body_max_line_count, 3))
+    return Limits(chars=min(chars, default=DEFAULT_MAX_CHARS), lines=min(lines, default=0))
 
 
 def _html_line(line: str) -> str:
@@ -152,52 +174,84 @@ def to_html(body: str) -> str:
     return f'<div dir="auto">{"".join(blocks)}</div>'
 
 
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower()
+
+
+def unusable_reason(url: str) -> str | None:
+    """Why Apprise cannot use `url` (unknown scheme, missing parts, a service that needs
+    something this machine lacks), redacted for display; None if it can."""
+    if apprise.Apprise.instantiate(url) is not None:
+        return None
+    try:
+        plugin = NotificationManager()[_scheme(url)]
+    except KeyError:
+        return f"Apprise cannot use {redact_url(url)} (unknown service)"
+    if not plugin.enabled:
+        hint = " (pip install 'ticker[desktop]'; see the README)" if _scheme(url) in DESKTOP else ""
+        return f"{_scheme(url)}:// is not available on this machine{hint}"
+    return f"Apprise cannot use {redact_url(url)}"
+
+
 def invalid_urls(urls: tuple[str, ...]) -> list[str]:
-    """The URLs Apprise cannot use (unknown scheme, missing parts), redacted for display."""
-    return [redact_url(url) for url in urls if apprise.Apprise.instantiate(url) is None]
+    """Why each URL Apprise cannot use is unusable (see `unusable_reason`)."""
+    return [reason for url in urls if (reason := unusable_reason(url))]
 
 
-def _wants_html(url: str) -> bool:
-    """E-mail gets an HTML part written by ticker (and a plain one Apprise derives from
-    it); every other service gets plain text that Apprise escapes for its own markup."""
-    return isinstance(apprise.Apprise.instantiate(url), NotifyEmail)
+def escape_markup(body: str) -> str:
+    """Desktop notification servers read the body as simple markup (<b>, <a>, &amp;):
+    site text is escaped so it shows literally."""
+    return html.escape(body, quote=False)
+
+
+def _rendering(url: str) -> str:
+    """How a URL's service gets the body: "html" (e-mail: ticker's HTML part, Apprise
+    derives the plain one), "markup" (desktop: escaped by ticker), "text" (everything
+    else: Apprise escapes for the service's own markup, e.g. Telegram HTML)."""
+    if _scheme(url) in DESKTOP:
+        return "markup"
+    return "html" if isinstance(apprise.Apprise.instantiate(url), NotifyEmail) else "text"
+
+
+RENDERINGS: dict[str, tuple[apprise.NotifyFormat, Callable[[str], str]]] = {
+    "html": (apprise.NotifyFormat.HTML, to_html),
+    "markup": (apprise.NotifyFormat.TEXT, escape_markup),
+    "text": (apprise.NotifyFormat.TEXT, lambda body: body),
+}
 
 
 class AppriseSender:
-    """Sends messages through Apprise, per channel one Apprise object for e-mail (HTML) and
-    one for everything else (TEXT), and keeps the reason of each failure (Apprise's notify
-    only answers yes or no)."""
+    """Sends messages through Apprise, per channel one Apprise object per rendering (see
+    `_rendering`), and keeps the reason of each failure (Apprise's notify only answers yes
+    or no)."""
 
     def __init__(self, channels: tuple[Channel, ...]) -> None:
         self._redactor = Redactor(s for c in channels for s in c.secret_parts())
-        self._apprise: dict[str, dict[apprise.NotifyFormat, apprise.Apprise]] = {}
+        self._apprise: dict[str, dict[str, apprise.Apprise]] = {}
         self._broken: dict[str, str] = {}
-        self._max_chars: dict[str, int] = {}
+        self._limits: dict[str, Limits] = {}
         for channel in channels:
             self._add(channel)
 
     def _add(self, channel: Channel) -> None:
-        by_format: dict[apprise.NotifyFormat, apprise.Apprise] = {}
+        by_rendering: dict[str, apprise.Apprise] = {}
         bad = []
         for url in channel.urls:
-            body_format = (
-                apprise.NotifyFormat.HTML if _wants_html(url) else apprise.NotifyFormat.TEXT
-            )
-            if not by_format.setdefault(body_format, apprise.Apprise()).add(url):
-                bad.append(redact_url(url))
+            if not by_rendering.setdefault(_rendering(url), apprise.Apprise()).add(url):
+                bad.append(unusable_reason(url) or f"Apprise cannot use {redact_url(url)}")
         if bad:
-            self._broken[channel.name] = "invalid Apprise URL: " + ", ".join(bad)
-        self._apprise[channel.name] = by_format
-        self._max_chars[channel.name] = max_chars_of(channel.urls)
+            self._broken[channel.name] = "; ".join(bad)
+        self._apprise[channel.name] = by_rendering
+        self._limits[channel.name] = limits_of(channel.urls)
 
-    def max_chars(self, channel: str) -> int:
-        """The longest message `channel` accepts (0: no known limit)."""
-        return self._max_chars.get(channel, 0)
+    def limits(self, channel: str) -> Limits:
+        """What one message to `channel` may hold."""
+        return self._limits.get(channel, Limits())
 
     def send(self, channel: str, message: Message) -> Failure | None:
         """Send `message` to every URL of `channel`. None on success, else why it failed."""
-        by_format = self._apprise.get(channel)
-        if by_format is None:
+        by_rendering = self._apprise.get(channel)
+        if by_rendering is None:
             return Failure(f'channel "{channel}" is not in the config')
         if channel in self._broken:
             return Failure(self._broken[channel])
@@ -205,10 +259,10 @@ class AppriseSender:
             results = [
                 obj.notify(
                     title=message.title,
-                    body=to_html(message.body) if body_format == "html" else message.body,
-                    body_format=body_format,
+                    body=RENDERINGS[rendering][1](message.body),
+                    body_format=RENDERINGS[rendering][0],
                 )
-                for body_format, obj in by_format.items()
+                for rendering, obj in by_rendering.items()
             ]
         if all(results):
             return None

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ticker.config import Channel
 from ticker.lines import canonical_attribution
-from ticker.notify import Failure, Message, format_digest, format_group
+from ticker.notify import Failure, Limits, Message, format_digest, format_group
 from ticker.route import RateWindow, rules_of
 from ticker.store import Delivery, Store
 
@@ -32,8 +32,8 @@ class Sender(Protocol):
 
     def send(self, channel: str, message: Message) -> Failure | None: ...
 
-    def max_chars(self, channel: str) -> int:
-        """The longest message `channel` accepts; 0 if there is no known limit."""
+    def limits(self, channel: str) -> Limits:
+        """What one message to `channel` may hold."""
         ...
 
 
@@ -43,19 +43,19 @@ class Shaping:
 
     group_window: float = 0.0  # hold alerts this long to gather a burst into one message
     max_per_minute: int = 0  # beyond it, the rest goes out as one digest; 0: no limit
-    max_chars: int = 0  # split bursts and digests into messages of at most this; 0: no limit
+    limits: Limits = Limits()  # bursts and digests are split into messages that fit
     quiet_at: Callable[[float], bool] | None = None  # True while quiet hours hold alerts
     zone: tzinfo | None = None  # for the times listed in a digest
 
     @classmethod
-    def of(cls, channel: Channel, max_chars: int = 0) -> Shaping:
+    def of(cls, channel: Channel, limits: Limits) -> Shaping:
         """The shaping `channel`'s config asks for."""
         rules = rules_of(channel)
         holds = channel.quiet == "digest" and rules.quiet_hours is not None
         return cls(
             group_window=channel.group_window,
             max_per_minute=channel.max_per_minute,
-            max_chars=max_chars,
+            limits=limits,
             quiet_at=rules.quiet_at if holds else None,
             zone=rules.zone,
         )
@@ -149,16 +149,16 @@ def plan(
     return [*messages[: allowance - 1], Outgoing(rest, "over the rate limit")]
 
 
-def fit(message: Outgoing, max_chars: int, zone: tzinfo | None) -> list[Outgoing]:
-    """`message` split into messages of at most `max_chars` (0: no limit) at alert
-    boundaries; an alert is never split (one alert is capped well below any limit)."""
-    if max_chars <= 0 or message.render(zone).chars() <= max_chars:
+def fit(message: Outgoing, limits: Limits, zone: tzinfo | None) -> list[Outgoing]:
+    """`message` split into messages within `limits` at alert boundaries; an alert is
+    never split (one alert is capped well below any limit)."""
+    if message.render(zone).fits(limits):
         return [message]
     pieces: list[Outgoing] = []
     current: list[Delivery] = []
     for delivery in message.deliveries:
         candidate = Outgoing([*current, delivery], message.digest)
-        if current and candidate.render(zone).chars() > max_chars:
+        if current and not candidate.render(zone).fits(limits):
             pieces.append(Outgoing(current, message.digest))
             current = [delivery]
         else:
@@ -218,7 +218,7 @@ class Outbox:
         shape, rate = self.shaping[channel], self._rates[channel]
         allowance = rate.allowance(self.clock())
         messages = plan(deliveries, shape, allowance)
-        pieces = [piece for m in messages for piece in fit(m, shape.max_chars, shape.zone)]
+        pieces = [piece for m in messages for piece in fit(m, shape.limits, shape.zone)]
         for piece in pieces[:allowance]:  # the rest waits for the next minute's digest
             failure = await asyncio.to_thread(self.sender.send, channel, piece.render(shape.zone))
             rate.record(self.clock())
