@@ -1,5 +1,6 @@
 """Real servers on loopback, started by the tests: a page server whose page changes between
-requests, and an SMTP sink (aiosmtpd) that can refuse mail for a while."""
+requests, an SMTP sink (aiosmtpd) that can refuse mail for a while, and a fake of the
+Telegram Bot API."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 from aiosmtpd.controller import Controller
 
@@ -44,7 +46,38 @@ def ticker_page(lines: Sequence[str], *, title: str = "Al Mayadeen English") -> 
     )
 
 
-class PageServer:
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers in one call."""
+
+    def answer(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class LoopbackHTTP:
+    """A threaded HTTP server on 127.0.0.1 and a free port, running inside `with`."""
+
+    def __init__(self, handler: type[QuietHandler]) -> None:
+        self.httpd = ThreadingHTTPServer((LOOPBACK, 0), handler)
+        self.base_url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class PageServer(LoopbackHTTP):
     """Serves `pages[k]` to the k-th request (the last page once the script runs out)."""
 
     def __init__(self, pages: Sequence[str]) -> None:
@@ -53,32 +86,15 @@ class PageServer:
         self.lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 with server.lock:
                     page = server.pages[min(server.requests, len(server.pages) - 1)]
                     server.requests += 1
-                body = page.encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.answer(200, "text/html; charset=utf-8", page.encode("utf-8"))
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> PageServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
+        self.url = f"{self.base_url}/"
 
     @property
     def served_all(self) -> bool:
@@ -208,7 +224,7 @@ class TelegramMessage:
     at: float
 
 
-class TelegramFake:
+class TelegramFake(LoopbackHTTP):
     """A local fake of the Telegram Bot API (`/bot<token>/<method>`), checking what Telegram
     checks: the token, the chat id, the parse mode, the entities and the message length.
 
@@ -225,7 +241,7 @@ class TelegramFake:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8")
@@ -249,27 +265,10 @@ class TelegramFake:
             do_GET = do_POST  # noqa: N815
 
             def reply(self, status: int, body: dict[str, object]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.answer(status, "application/json", json.dumps(body).encode())
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self.api_url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}/bot"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> TelegramFake:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
+        self.api_url = f"{self.base_url}/bot"
 
     def throttle(self, times: int, retry_after: int) -> None:
         """Answer the next `times` sendMessage calls with 429 and `retry_after`."""
