@@ -53,6 +53,21 @@ def _config(ctx: click.Context) -> Config:
     return config
 
 
+def _load_checked(ctx: click.Context) -> Config:
+    """The config, with every channel URL checked with Apprise (this imports Apprise)."""
+    from ticker.notify import invalid_urls
+
+    config = load_config(ctx.obj["config_path"])
+    ctx.obj["redactor"].update(config.secrets())
+    for index, channel in enumerate(config.channels, start=1):
+        bad = invalid_urls(channel.urls)
+        if bad:
+            raise ConfigError(
+                config.path, f'channel[{index}] ("{channel.name}").urls', "; ".join(bad)
+            )
+    return config
+
+
 @contextmanager
 def _store(config: Config) -> Iterator[Store]:
     try:
@@ -97,10 +112,15 @@ def run(ctx: click.Context) -> None:
     config = _config(ctx)
     with _store(config) as store:
 
+        def reload() -> tuple[Config, AppriseSender]:
+            new = _load_checked(ctx)
+            return new, AppriseSender(new.channels)
+
         async def _run() -> None:
             async with make_client(config.settings) as client:
                 daemon = Daemon(config, store, client, AppriseSender(config.channels))
-                await run_until_signalled(daemon)
+                await run_until_signalled(daemon, reload)
+                await daemon.client.aclose()  # a client made by a reload
 
         asyncio.run(_run())
 
@@ -314,19 +334,10 @@ def config_group() -> None:
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Validate the config and list its sources and channels (secrets hidden)."""
-    from ticker.notify import invalid_urls
-
-    config = _config(ctx)
-    for index, channel in enumerate(config.channels, start=1):
-        bad = invalid_urls(channel.urls)
-        if bad:
-            _fail(
-                ConfigError(
-                    config.path,
-                    f'channel[{index}] ("{channel.name}").urls',
-                    "; ".join(bad),
-                )
-            )
+    try:
+        config = _load_checked(ctx)
+    except ConfigError as exc:
+        _fail(exc)
     click.echo(f"{config.path}: OK")
     click.echo(f"database: {config.settings.database}")
     click.echo(f"sources ({len(config.sources)}):")

@@ -42,6 +42,8 @@ class Settings:
     timeout: float = 20.0
     max_page_bytes: int = 5_000_000
     retention_days: int = 30
+    health_failures: int = 5  # failed polls in a row before a health alert
+    health_layout_failures: int = 3  # polls in a row without the ticker before a health alert
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Source:
     interval: float = 30.0
     jitter: float = 3.0
     backfill: int = 0
+    min_interval: float | None = None  # poll this often while the ticker is moving
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Channel:
     quiet: str = "digest"  # during quiet hours: "digest" (hold, send one digest) or "drop"
     timezone: str | None = None  # IANA zone of quiet_hours; default: the machine's local time
     max_per_minute: int = DEFAULT_MAX_PER_MINUTE  # beyond it, one digest; 0: no limit
+    health: bool = True  # receives alerts about sources that fail or lose their ticker
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values read from ${...}
     literal_secret: bool = False  # the config file itself holds a password or token
 
@@ -240,6 +244,8 @@ TICKER_FIELDS: dict[str, Field] = {
     "timeout": _number(1, 600, "a number of seconds"),
     "max_page_bytes": _integer(10_000, 100_000_000, "an integer number of bytes"),
     "retention_days": _integer(1, 3650, "an integer number of days"),
+    "health_failures": _integer(1, 1000, "an integer number of polls"),
+    "health_layout_failures": _integer(1, 1000, "an integer number of polls"),
 }
 SOURCE_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
@@ -250,6 +256,7 @@ SOURCE_FIELDS: dict[str, Field] = {
     "interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
     "jitter": _number(0, 3600, "a number of seconds"),
     "backfill": _integer(0, 500, "an integer (lines to alert on the first poll)"),
+    "min_interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
 }
 CHANNEL_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
@@ -266,6 +273,7 @@ CHANNEL_FIELDS: dict[str, Field] = {
     "quiet": Field(lambda v: v in ("digest", "drop"), '"digest" or "drop"'),
     "timezone": Field(_is_str, 'an IANA time zone name, e.g. "Asia/Beirut"'),
     "max_per_minute": _integer(0, 1000, "an integer (messages a minute; 0: no limit)"),
+    "health": Field(lambda v: isinstance(v, bool), "true or false"),
 }
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),
@@ -351,6 +359,13 @@ def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Sou
     values.setdefault("kind", "html")
     values.setdefault("interval", settings.interval)
     values.setdefault("jitter", min(3.0, values["interval"] / 10))
+    if values.get("min_interval", 0) > values["interval"]:
+        raise ConfigError(
+            path,
+            f"{where}min_interval",
+            f"expected at most the interval ({values['interval']:g} s), "
+            f"got {values['min_interval']!r}",
+        )
     if (
         values["kind"] == "html"
         and "selector" not in values

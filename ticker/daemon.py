@@ -1,10 +1,11 @@
-"""`ticker run`: APScheduler wiring, one interval job per source, the outbox drain,
-housekeeping, and a clean stop on SIGINT/SIGTERM."""
+"""`ticker run`: APScheduler wiring, one job per source paced by `pacing`, the outbox drain,
+housekeeping, sd_notify, a config reload on SIGHUP and a clean stop on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -14,8 +15,11 @@ from typing import Any
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from ticker import sdnotify
 from ticker.config import Config, Source
+from ticker.errors import TickerError
 from ticker.outbox import Outbox, Sender, Shaping
+from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
 from ticker.store import Store
 
@@ -26,7 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    """Polls every source on its own interval and drains the outbox after each poll."""
+    """Polls every source on its own schedule, drains the outbox after each poll, and
+    re-reads its config on request."""
 
     def __init__(
         self,
@@ -40,9 +45,12 @@ class Daemon:
         self.store = store
         self.client = client
         self.clock = clock
-        shaping = {c.name: Shaping.of(c, sender.limits(c.name)) for c in config.channels}
-        self.outbox = Outbox(store, sender, shaping, clock)
+        self.outbox = Outbox(store, sender, _shaping(config, sender), clock)
+        self.scheduler: AsyncIOScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._last_new: dict[str, float] = {}  # source -> when its ticker last moved
+        self._healthy: dict[str, bool] = {}  # source -> did its last poll succeed
+        self._rng = random.Random()
 
     async def _tracked(self, work: Awaitable[Any]) -> Any:
         task = asyncio.current_task()
@@ -55,17 +63,49 @@ class Daemon:
                 self._in_flight.discard(task)
 
     async def poll(self, source: Source) -> PollOutcome:
-        """Poll one source, then send what became due."""
+        """Poll one source, plan its next poll, then send what became due."""
         outcome = await self._tracked(
             poll_source(self.config, source, self.client, self.store, self.clock)
         )
-        if outcome.record is not None and outcome.record.alerts:
-            await self.drain()
+        self._healthy[source.name] = outcome.error is None
+        if outcome.found_new:
+            self._last_new[source.name] = self.clock()
+        self._plan_next(source, outcome)
+        await self.drain()
         return outcome
 
+    def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
+        moving = self.clock() - self._last_new.get(source.name, -MOVING_WINDOW) < MOVING_WINDOW
+        delay = next_delay(
+            source,
+            failures=outcome.failures,
+            retry_after=outcome.retry_after,
+            moving=moving,
+            rng=self._rng,
+        )
+        when = self.clock() + delay
+        job = self.scheduler.get_job(_job_id(source)) if self.scheduler else None
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+        self.store.set_next_poll(source.name, when)
+        if outcome.failures > 1:
+            log.info("%s: next try in %.0f s", source.name, delay)
+
     async def drain(self) -> None:
-        """Send every due delivery."""
+        """Send every due delivery, then tell systemd how things stand."""
         await self._tracked(self.outbox.drain())
+        sdnotify.notify(f"STATUS={self.status_line()}")
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS=: sources OK, last alert, pending deliveries."""
+        ok = sum(self._healthy.get(s.name, True) for s in self.config.sources)
+        last = self.store.last_alert_time()
+        when = datetime.fromtimestamp(last).strftime("%H:%M") if last else "none yet"
+        pending = self.store.pending_count()
+        return (
+            f"{ok}/{len(self.config.sources)} sources OK; last alert {when}; "
+            f"{pending} pending deliveries"
+        )
 
     async def housekeeping(self) -> None:
         """Forget finished rows older than the retention period."""
@@ -74,22 +114,27 @@ class Daemon:
         if any(removed.values()):
             log.info("housekeeping: removed %s", removed)
 
+    def _add_poll_job(self, scheduler: AsyncIOScheduler, source: Source, first: datetime) -> None:
+        # The interval is a fallback: after each poll `_plan_next` sets the next run time.
+        scheduler.add_job(
+            self.poll,
+            "interval",
+            args=[source],
+            id=_job_id(source),
+            seconds=source.interval,
+            jitter=source.jitter,
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
     def schedule(self, scheduler: AsyncIOScheduler) -> None:
         """Add one job per source, the drain timer and housekeeping to `scheduler`."""
+        self.scheduler = scheduler
         now = datetime.now(UTC)
         for source in self.config.sources:
-            scheduler.add_job(
-                self.poll,
-                "interval",
-                args=[source],
-                id=f"poll:{source.name}",
-                seconds=source.interval,
-                jitter=source.jitter,
-                next_run_time=now,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-            )
+            self._add_poll_job(scheduler, source, now)
         scheduler.add_job(
             self.drain,
             "interval",
@@ -109,6 +154,61 @@ class Daemon:
             next_run_time=now + timedelta(seconds=60),
         )
 
+    async def reload(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
+        """Re-read the config with `load`. An invalid config changes nothing (the daemon
+        goes on with the old one); a valid one takes effect without a restart: sources
+        added, removed or changed are (re)scheduled, channels get their new rules, and
+        pending deliveries, which live in the database, are kept."""
+        sdnotify.reloading()
+        try:
+            config, sender = load()
+        except TickerError as exc:
+            log.error("reload failed, still running on the previous config: %s", exc)
+            sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
+            return False
+        self._apply(config, sender)
+        log.info(
+            "config reloaded: %d source(s), %d channel(s)",
+            len(config.sources),
+            len(config.channels),
+        )
+        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
+        await self.drain()
+        return True
+
+    def _apply(self, config: Config, sender: Sender) -> None:
+        old = {source.name: source for source in self.config.sources}
+        new = {source.name: source for source in config.sources}
+        if self.scheduler is not None:
+            now = datetime.now(UTC)
+            for name, source in old.items():
+                if new.get(name) != source:
+                    self.scheduler.remove_job(_job_id(source))
+            for name, source in new.items():
+                if old.get(name) != source:
+                    self._add_poll_job(self.scheduler, source, now)
+        if config.settings.database != self.config.settings.database:
+            log.warning("reload: a new database path takes effect on restart only")
+        if _client_settings(config) != _client_settings(self.config):
+            self._replace_client(config)
+        self.outbox.reconfigure(sender, _shaping(config, sender))
+        self.config = config
+
+    def _replace_client(self, config: Config) -> None:
+        from ticker.fetch import make_client
+
+        old, self.client = self.client, make_client(config.settings)
+        busy = {task for task in self._in_flight if not task.done()}
+
+        async def close_when_idle() -> None:
+            if busy:
+                await asyncio.wait(busy, timeout=STOP_GRACE)
+            await old.aclose()
+
+        task = asyncio.get_running_loop().create_task(close_when_idle())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
         scheduler = AsyncIOScheduler(timezone=UTC)
@@ -116,18 +216,23 @@ class Daemon:
             log.info("%d pending deliveries from before the restart are due now", retried)
         self.schedule(scheduler)
         scheduler.start()
+        watchdog = _start_watchdog()
         log.info(
             "watching %d source(s), %d channel(s); database %s",
             len(self.config.sources),
             len(self.config.channels),
             self.store.path,
         )
+        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
         try:
             await stop.wait()
         finally:
+            sdnotify.notify("STOPPING=1")
             scheduler.pause()
             await self._finish_in_flight()
             scheduler.shutdown(wait=False)
+            if watchdog is not None:
+                watchdog.cancel()
 
     async def _finish_in_flight(self) -> None:
         pending = {task for task in self._in_flight if not task.done()}
@@ -137,6 +242,29 @@ class Daemon:
         _done, late = await asyncio.wait(pending, timeout=STOP_GRACE)
         for task in late:
             task.cancel()
+
+
+def _job_id(source: Source) -> str:
+    return f"poll:{source.name}"
+
+
+def _shaping(config: Config, sender: Sender) -> dict[str, Shaping]:
+    return {c.name: Shaping.of(c, sender.limits(c.name)) for c in config.channels}
+
+
+def _client_settings(config: Config) -> tuple[object, ...]:
+    settings = config.settings
+    return settings.user_agent, settings.timeout
+
+
+def _start_watchdog() -> asyncio.Task[None] | None:
+    """WATCHDOG=1 from the event loop at half systemd's interval: a blocked loop stops the
+    pings, and systemd restarts the service."""
+    interval = sdnotify.watchdog_interval()
+    if interval is None:
+        return None
+    log.info("systemd watchdog: pinging every %.1f s", interval / 2)
+    return asyncio.get_running_loop().create_task(sdnotify.watchdog_loop(interval))
 
 
 async def poll_once(
@@ -158,15 +286,26 @@ async def poll_once(
     return list(outcomes)
 
 
-async def run_until_signalled(daemon: Daemon) -> None:
-    """Run `daemon` until SIGINT or SIGTERM."""
+async def run_until_signalled(
+    daemon: Daemon, load: Callable[[], tuple[Config, Sender]] | None = None
+) -> None:
+    """Run `daemon` until SIGINT or SIGTERM; SIGHUP re-reads the config with `load`."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def reload() -> None:
+        if load is not None:
+            task = loop.create_task(daemon.reload(load))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload)
     try:
         await daemon.run(stop)
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
     log.info("stopped")

@@ -83,7 +83,9 @@ def _text(delivery: Delivery) -> str:
 
 def format_message(delivery: Delivery) -> Message:
     """Title: source and attribution. Body: the line's text and its link. An update is
-    marked as such and says what changed."""
+    marked as such and says what changed; a health alert is ticker speaking of a source."""
+    if delivery.kind == "health":
+        return Message(title=f"ticker: source {delivery.source}", body=delivery.text)
     if delivery.kind == "update":
         body = _text(delivery)
         if delivery.changes:

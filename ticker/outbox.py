@@ -125,9 +125,7 @@ def bursts(deliveries: list[Delivery], window: float) -> list[list[Delivery]]:
     return groups
 
 
-def plan(
-    deliveries: list[Delivery], shaping: Shaping, allowance: int | None
-) -> list[Outgoing]:
+def plan(deliveries: list[Delivery], shaping: Shaping, allowance: int | None) -> list[Outgoing]:
     """The messages for one channel's due deliveries (oldest first): alerts held by quiet
     hours go out as one digest; bursts as one message each; when there are more messages
     than `allowance` (None: no limit), the last allowed one is a digest of the rest."""
@@ -193,6 +191,16 @@ class Outbox:
         self._rates = {name: RateWindow(shape.max_per_minute) for name, shape in shaping.items()}
         self._lock = asyncio.Lock()
         self._again = False
+
+    def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
+        """New channels (a reloaded config): pending deliveries stay in the database, and a
+        channel whose rate limit did not change keeps the messages of its current minute."""
+        rates = {}
+        for name, shape in shaping.items():
+            kept = self._rates.get(name)
+            same = kept is not None and kept.max_per_minute == shape.max_per_minute
+            rates[name] = kept if kept is not None and same else RateWindow(shape.max_per_minute)
+        self.sender, self.shaping, self._rates = sender, shaping, rates
 
     async def drain(self) -> DrainResult:
         """Send everything that is due. A drain asked for while one runs is folded into it."""

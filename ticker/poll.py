@@ -13,6 +13,7 @@ from ticker.config import Config, Source
 from ticker.dedupe import Judge
 from ticker.errors import FetchError, ParseError
 from ticker.fetch import Page, fetch_page
+from ticker.health import health_change
 from ticker.lines import Line
 from ticker.route import router
 from ticker.sources import parser_for
@@ -29,6 +30,13 @@ class PollOutcome:
     record: PollRecord | None = None
     error: str | None = None
     not_modified: bool = False
+    failures: int = 0  # consecutive failed polls, this one included
+    retry_after: float | None = None  # what the server asked for (429, 503)
+
+    @property
+    def found_new(self) -> bool:
+        """True if the ticker showed a line never seen before (the baseline aside)."""
+        return self.record is not None and not self.record.baseline and bool(self.record.new)
 
 
 async def fetch_lines(
@@ -62,13 +70,33 @@ def judge_for(config: Config) -> Judge:
     return Judge(window=config.dedupe.window_hours * 3600, threshold=config.dedupe.threshold)
 
 
-def _failed(store: Store, source: Source, now: float, error: str) -> PollOutcome:
-    failures = store.record_failure(source.name, source.url, now, error)
+def _failed(store: Store, source: Source, now: float, exc: FetchError | ParseError) -> PollOutcome:
+    error = str(exc)
+    layout = isinstance(exc, ParseError)
+    failures = store.record_failure(source.name, source.url, now, error, layout=layout)
     if failures == 1:
         log.warning("%s: poll failed: %s", source.name, error)
     else:
         log.info("%s: still failing (%d in a row): %s", source.name, failures, error)
-    return PollOutcome(source=source.name, error=error)
+    retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+    return PollOutcome(source=source.name, error=error, failures=failures, retry_after=retry_after)
+
+
+def check_health(config: Config, source: Source, store: Store, now: float) -> None:
+    """Raise a health alert if `source`'s state just crossed a limit or recovered."""
+    state = store.source_state(source.name)
+    if state is None:
+        return
+    settings = config.settings
+    change = health_change(state, settings.health_failures, settings.health_layout_failures)
+    if change is None:
+        return
+    channels = [c.name for c in config.channels_for(source.name) if c.health]
+    store.record_health(source.name, change.health, change.text, now, channels)
+    if change.health == "ok":
+        log.warning("health: %s", change.text)
+    else:
+        log.error("health: %s", change.text)
 
 
 async def poll_source(
@@ -90,11 +118,14 @@ async def poll_source(
             last_modified=state.last_modified if baselined and state else None,
         )
     except (FetchError, ParseError) as exc:
-        return _failed(store, source, clock(), str(exc))
+        outcome = _failed(store, source, clock(), exc)
+        check_health(config, source, store, clock())
+        return outcome
     if state is not None and state.consecutive_failures:
         log.warning("%s: recovered after %d failed polls", source.name, state.consecutive_failures)
     if lines is None:
-        store.record_not_modified(source.name, source.url, clock())
+        store.record_not_modified(source.name, source.url, clock(), latency=page.elapsed)
+        check_health(config, source, store, clock())
         return PollOutcome(source=source.name, not_modified=True)
     record = store.record_poll(
         source.name,
@@ -106,7 +137,9 @@ async def poll_source(
         backfill=source.backfill,
         etag=page.etag,
         last_modified=page.last_modified,
+        latency=page.elapsed,
     )
+    check_health(config, source, store, clock())
     _log_record(record)
     return PollOutcome(source=source.name, record=record)
 

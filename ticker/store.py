@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -67,6 +67,11 @@ class SourceState:
     last_error: str | None
     etag: str | None
     last_modified: str | None
+    layout_failures: int = 0
+    health: str = "ok"
+    last_result: str | None = None
+    last_latency: float | None = None
+    next_poll: float | None = None
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,19 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE term_df (key INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Service state: how each source's polls go (for health alerts and `ticker status`)."""
+    import sqlite_utils
+
+    sources = sqlite_utils.Database(conn).table("sources")
+    sources.add_column("layout_failures", int, not_null_default=0)  # ticker not found in a row
+    sources.add_column("health", str, not_null_default="ok")  # ok, down, layout
+    sources.add_column("last_result", str)  # ok, not-modified, failed, layout
+    sources.add_column("last_latency", float)  # seconds of the last fetch
+    sources.add_column("next_poll", float)  # when the daemon polls it next
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
@@ -292,7 +309,8 @@ class Store:
         """The stored state of source `name`, or None if it was never polled."""
         row = self.conn.execute(
             "SELECT name, url, last_poll, last_success, consecutive_failures, last_error, "
-            "etag, last_modified FROM sources WHERE name = ?",
+            "etag, last_modified, layout_failures, health, last_result, last_latency, next_poll "
+            "FROM sources WHERE name = ?",
             (name,),
         ).fetchone()
         return SourceState(**dict(row)) if row else None
@@ -304,29 +322,68 @@ class Store:
             (name, url, now, now),
         )
 
-    def record_failure(self, name: str, url: str, now: float, error: str) -> int:
-        """Count a failed poll; returns the number of consecutive failures."""
+    def record_failure(
+        self,
+        name: str,
+        url: str,
+        now: float,
+        error: str,
+        *,
+        layout: bool = False,
+        latency: float | None = None,
+    ) -> int:
+        """Count a failed poll (`layout`: the page loaded but its ticker was not found);
+        returns the number of consecutive failures."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
             conn.execute(
                 "UPDATE sources SET consecutive_failures = consecutive_failures + 1, "
-                "last_error = ? WHERE name = ?",
-                (error, name),
+                "layout_failures = CASE WHEN ? THEN layout_failures + 1 ELSE 0 END, "
+                "last_error = ?, last_result = ?, last_latency = ? WHERE name = ?",
+                (layout, error, "layout" if layout else "failed", latency, name),
             )
             row = conn.execute(
                 "SELECT consecutive_failures FROM sources WHERE name = ?", (name,)
             ).fetchone()
         return int(row[0])
 
-    def record_not_modified(self, name: str, url: str, now: float) -> None:
+    def record_not_modified(
+        self, name: str, url: str, now: float, latency: float | None = None
+    ) -> None:
         """A 304: the page did not change; the poll succeeded."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, "
-                "last_error = NULL WHERE name = ?",
-                (now, name),
+                "layout_failures = 0, last_error = NULL, last_result = 'not-modified', "
+                "last_latency = ? WHERE name = ?",
+                (now, latency, name),
             )
+
+    def set_next_poll(self, name: str, when: float) -> None:
+        """Remember when the daemon polls `name` next (for `ticker status`)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE sources SET next_poll = ? WHERE name = ?", (when, name))
+
+    def record_health(
+        self, name: str, health: str, text: str, now: float, channels: Sequence[str]
+    ) -> int:
+        """Set source `name`'s health ("ok", "down", "layout") and raise a health alert
+        carrying `text` to `channels`, atomically. Returns the alert id.
+
+        The alert's item is not a ticker line: its fingerprint can never match one, and it
+        is not in the term index, so the diff and de-duplication never see it."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE sources SET health = ? WHERE name = ?", (health, name))
+            cursor = conn.execute(
+                "INSERT INTO items (source, fingerprint, text, attribution, body, url, "
+                "first_seen, last_seen, kind) VALUES (?, ?, ?, 'ticker', ?, NULL, ?, ?, 'health')",
+                (name, f"health:{now!r}:{health}", text, text, now, now),
+            )
+            item_id = int(cursor.lastrowid or 0)
+            alert_id = self._insert_alert(conn, name, item_id, now, channels)
+            conn.execute("UPDATE alerts SET kind = 'health' WHERE id = ?", (alert_id,))
+        return alert_id
 
     # --- the diff ------------------------------------------------------------------------
 
@@ -456,6 +513,7 @@ class Store:
         backfill: int = 0,
         etag: str | None = None,
         last_modified: str | None = None,
+        latency: float | None = None,
     ) -> PollRecord:
         """Diff a successful poll's lines against the log and record the result atomically.
 
@@ -507,8 +565,9 @@ class Store:
                 )
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, last_error = NULL,"
+                " layout_failures = 0, last_result = 'ok', last_latency = ?,"
                 " etag = ?, last_modified = ?, lines_last_poll = ? WHERE name = ?",
-                (now, etag, last_modified, len(lines), name),
+                (now, latency, etag, last_modified, len(lines), name),
             )
         return PollRecord(source=name, baseline=baseline, new=tuple(new), seen=len(known))
 
@@ -606,6 +665,16 @@ class Store:
         )
         for alert_id, channel, status in rows:
             by_id[alert_id].deliveries[channel] = status
+
+    def pending_count(self) -> int:
+        """How many deliveries wait to be sent."""
+        row = self.conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'")
+        return int(row.fetchone()[0])
+
+    def last_alert_time(self) -> float | None:
+        """When the newest alert was raised, None if there is none."""
+        row = self.conn.execute("SELECT created FROM alerts ORDER BY id DESC LIMIT 1").fetchone()
+        return float(row[0]) if row else None
 
     def last_alert_id(self) -> int:
         """The id of the newest alert, 0 if there is none."""

@@ -79,7 +79,7 @@ def as_text(alert: AlertView, group: int | None = None) -> str:
     )
     in_burst = group is not None and group != alert.id
     when = "  \u2514\u2500 same burst     " if in_burst else local_time(alert.first_seen)
-    kind = "UPDATE " if alert.kind == "update" else ""
+    kind = {"update": "UPDATE ", "health": "HEALTH "}.get(alert.kind, "")
     lines = [f"{when}  {alert.source}  {kind}{alert.text}  [{marks}]"]
     if alert.kind == "update" and alert.updates_text:
         of = f"#{alert.updates_id}" if alert.updates_id else "an earlier line"
