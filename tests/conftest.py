@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ticker.lines import Line
+from ticker.notify import Failure, Limits, Message
 from ticker.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -31,6 +32,24 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class Recorder:
+    """A Sender that accepts every message (unless told to refuse) and records it."""
+
+    def __init__(self, max_chars: int = 0) -> None:
+        self.messages: list[Message] = []
+        self.refuse: list[Failure] = []
+        self.limit = max_chars
+
+    def send(self, channel: str, message: Message) -> Failure | None:
+        if self.refuse:
+            return self.refuse.pop(0)
+        self.messages.append(message)
+        return None
+
+    def limits(self, channel: str) -> Limits:
+        return Limits(chars=self.limit)
 
 
 def lines(*texts: str) -> list[Line]:

@@ -103,6 +103,53 @@ class PageServer(LoopbackHTTP):
             return self.requests >= len(self.pages)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer of a ScriptedSite."""
+
+    status: int = 200
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class ScriptedSite(LoopbackHTTP):
+    """Answers the k-th request with `replies[k]` (the last one once the script runs out).
+    A 200 carries an ETag of its body, and a request whose If-None-Match matches the reply
+    it would get is answered 304, as a well-behaved site does. `requests` keeps the
+    headers of every request."""
+
+    def __init__(self, replies: Sequence[Reply]) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        site = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                with site.lock:
+                    reply = site.replies[min(len(site.requests), len(site.replies) - 1)]
+                    site.requests.append(dict(self.headers.items()))
+                body = reply.body.encode("utf-8")
+                etag = f'"{abs(hash(reply.body)) % 10**12}"'
+                if reply.status == 200 and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers:
+                    self.send_header(name, value)
+                if reply.status == 200:
+                    self.send_header("ETag", etag)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(Handler)
+        self.url = f"{self.base_url}/"
+
+
 class SmtpSink:
     """An aiosmtpd server on loopback keeping every message; `refusing` answers 451."""
 

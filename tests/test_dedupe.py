@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import lines
+from conftest import Recorder, lines
 
 from ticker.dedupe import Candidate, Judge, classify, compare
-from ticker.notify import Failure, Limits, Message
 from ticker.outbox import Outbox, Shaping
 from ticker.store import MAX_CANDIDATES, Store
 
@@ -127,18 +126,6 @@ def test_candidates_come_from_the_index_not_a_scan(store: Store) -> None:
     assert 0 < len(found) <= MAX_CANDIDATES
     # The rarest shared terms ("lebanese", "army") lead to the Lebanese story first.
     assert found[0].text == ARRESTED
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    def send(self, channel: str, message: Message) -> Failure | None:
-        self.messages.append(message)
-        return None
-
-    def limits(self, channel: str) -> Limits:
-        return Limits()
 
 
 def test_a_burst_of_one_attribution_goes_out_as_one_message_in_site_order(

@@ -8,9 +8,9 @@ import asyncio
 from datetime import UTC, datetime
 from itertools import pairwise
 
-from conftest import Clock, lines
+from conftest import Clock, Recorder, lines
 
-from ticker.notify import Failure, Limits, Message
+from ticker.notify import Failure, Limits
 from ticker.outbox import Outbox, Outgoing, Shaping, fit, plan
 from ticker.route import in_quiet_hours, timezone_named
 from ticker.store import Store
@@ -21,24 +21,6 @@ UTC_ZONE = timezone_named("UTC")
 
 def at(hour: int, minute: int = 0, day: int = 25) -> float:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC).timestamp()
-
-
-class Recorder:
-    """Accepts every message (unless told to refuse) and records it."""
-
-    def __init__(self, max_chars: int = 0) -> None:
-        self.messages: list[Message] = []
-        self.refuse: list[Failure] = []
-        self.limit = max_chars
-
-    def send(self, channel: str, message: Message) -> Failure | None:
-        if self.refuse:
-            return self.refuse.pop(0)
-        self.messages.append(message)
-        return None
-
-    def limits(self, channel: str) -> Limits:
-        return Limits(chars=self.limit)
 
 
 def record_alerts(store: Store, texts: list[str], now: float, source: str = "src") -> None:
