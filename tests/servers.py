@@ -4,6 +4,7 @@ Telegram Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -157,11 +158,15 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.refused = 0
         self.refusing = False
+        self.delay = 0.0  # seconds each DATA takes (a slow server)
+        self.receiving = threading.Event()  # set when a DATA command begins
         self.port = free_port()
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+                sink.receiving.set()
+                await asyncio.sleep(sink.delay)
                 if sink.refusing:
                     sink.refused += 1
                     return "451 4.3.0 try again later"

@@ -167,10 +167,12 @@ class Daemon:
             sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
             return False
         self._apply(config, sender)
+        retried = self.store.retry_pending_now(self.clock())  # a fixed channel gets them now
         log.info(
-            "config reloaded: %d source(s), %d channel(s)",
+            "config reloaded: %d source(s), %d channel(s); %d pending deliveries due now",
             len(config.sources),
             len(config.channels),
+            retried,
         )
         sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
         await self.drain()
