@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -213,3 +216,41 @@ def test_watchdog_loop_stops_when_beat_raises(receiver: socket.socket) -> None:
 def test_watchdog_loop_rejects_a_non_positive_interval() -> None:
     with pytest.raises(ValueError):
         asyncio.run(asyncio.wait_for(sdnotify.watchdog_loop(0), timeout=5))
+
+
+def test_a_blocked_event_loop_sends_no_watchdog_pings(tmp_path: Path, monkeypatch) -> None:
+    """What systemd sees when the daemon's loop is stuck: the pings stop for as long as it
+    is, so WatchdogSec= runs out and systemd kills and restarts the service."""
+    path = tmp_path / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    receiver.settimeout(0.05)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    arrivals: list[float] = []
+    done = threading.Event()
+
+    def listen() -> None:  # the service manager's side, in its own thread
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                receiver.recv(64)
+                arrivals.append(time.monotonic())
+
+    async def stuck_for_a_while() -> None:
+        task = asyncio.create_task(sdnotify.watchdog_loop(0.2))  # a ping every 0.1 s
+        await asyncio.sleep(0.35)
+        time.sleep(0.8)  # the loop is blocked: a stuck poll, a deadlock...
+        await asyncio.sleep(0.35)
+        task.cancel()
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    try:
+        asyncio.run(asyncio.wait_for(stuck_for_a_while(), timeout=5))
+    finally:
+        done.set()
+        listener.join(timeout=2)
+        receiver.close()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= 4
+    assert max(gaps) >= 0.75  # silence for as long as the loop was blocked
+    assert sorted(gaps)[len(gaps) // 2] < 0.2  # otherwise a ping every 0.1 s
