@@ -8,6 +8,7 @@ them, so `ticker tail` starts fast.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from ticker.errors import ConfigError, TickerError
 from ticker.logs import setup_logging
 from ticker.redact import redact_url
 from ticker.route import describe
-from ticker.store import Store
+from ticker.store import SCHEMA_VERSION, Store
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -78,6 +79,19 @@ def _store(config: Config) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def _readonly_store(config: Config) -> Store:
+    """The existing database, opened read-only; a clear error if there is none yet."""
+    try:
+        return Store.open_readonly(config.settings.database)
+    except FileNotFoundError:
+        raise UserError(
+            f"no database yet at {config.settings.database}; "
+            "run `ticker poll` or `ticker run` first"
+        ) from None
+    except sqlite3.Error as exc:
+        raise UserError(f"{config.settings.database}: cannot open the database: {exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -273,13 +287,7 @@ def tail(
     from ticker import tail as tailing
 
     config = _config(ctx)
-    try:
-        store = Store.open_readonly(config.settings.database)
-    except FileNotFoundError:
-        raise UserError(
-            f"no database yet at {config.settings.database}; "
-            "run `ticker poll` or `ticker run` first"
-        ) from None
+    store = _readonly_store(config)
     show = tailing.as_json if as_json else tailing.as_text
     try:
         alerts = store.recent_alerts(count, source=source, grep=grep)
@@ -294,6 +302,33 @@ def tail(
         pass
     finally:
         store.close()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object; times in UTC.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show what the daemon is doing: each source's polls, each channel's deliveries.
+
+    Reads the database only (read-only, fine while the daemon runs)."""
+    from ticker import status as reporting
+
+    config = _config(ctx)
+    store = _readonly_store(config)
+    database = config.settings.database
+    try:
+        version = store.schema_version()
+        if version < SCHEMA_VERSION:
+            raise UserError(
+                f"{database} has schema {version}, older than this ticker ({SCHEMA_VERSION}); "
+                "run `ticker poll` or `ticker run` once to upgrade it"
+            )
+        report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
+    except sqlite3.Error as exc:
+        raise UserError(f"{database}: cannot read the database: {exc}") from None
+    finally:
+        store.close()
+    click.echo(reporting.as_json(report) if as_json else reporting.as_text(report))
 
 
 @main.command(name="notify-test")

@@ -113,6 +113,18 @@ class AlertView:
     deliveries: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ChannelStats:
+    """How a channel's deliveries stand, as `ticker status` shows it."""
+
+    channel: str
+    pending: int = 0
+    failed: int = 0
+    last_sent: float | None = None  # newest sent_at
+    last_error: str | None = None  # of its most recent failed or retrying delivery
+    last_error_at: float | None = None  # when that delivery was last attempted
+
+
 def _migration_1(conn: sqlite3.Connection) -> None:
     # sqlite-utils is imported here, not at module level: `ticker tail` only reads and
     # must start fast (sqlite_utils costs ~130 ms to import).
@@ -690,6 +702,61 @@ class Store:
         )
         items, alerts, pending, failed = self.conn.execute(query).fetchone()
         return {"items": items, "alerts": alerts, "pending": pending, "failed": failed}
+
+    # --- reading service state (`ticker status`) -----------------------------------------
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees the same state of the database,
+        even while the daemon writes (WAL)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def source_states(self) -> list[SourceState]:
+        """Every sources row (configured or not any more), by name."""
+        rows = self.conn.execute(
+            "SELECT name, url, last_poll, last_success, consecutive_failures, last_error, "
+            "etag, last_modified, layout_failures, health, last_result, last_latency, next_poll "
+            "FROM sources ORDER BY name"
+        )
+        return [SourceState(**dict(row)) for row in rows]
+
+    def lines_since(self, since: float) -> dict[str, int]:
+        """Per source, how many ticker lines (not health alerts) were first seen at or after
+        `since`; sources without any are left out."""
+        # An item first seen since `since` was last seen since then too: the last_seen index
+        # bounds the scan to recent items.
+        rows = self.conn.execute(
+            "SELECT source, count(*) FROM items WHERE last_seen >= ? AND first_seen >= ? "
+            "AND kind != 'health' GROUP BY source",
+            (since, since),
+        )
+        return {source: int(n) for source, n in rows}
+
+    def channel_stats(self) -> dict[str, ChannelStats]:
+        """Per channel named in the outbox: pending and failed deliveries, the last success,
+        and the error of its most recent failed or retrying delivery."""
+        totals = self.conn.execute(
+            "SELECT channel, sum(status = 'pending'), sum(status = 'failed'), max(sent_at) "
+            "FROM deliveries GROUP BY channel"
+        ).fetchall()
+        errors = self.conn.execute(
+            "SELECT channel, last_error, last_attempt FROM (SELECT channel, last_error, "
+            "last_attempt, row_number() OVER (PARTITION BY channel "
+            "ORDER BY last_attempt DESC, id DESC) AS newest FROM deliveries "
+            "WHERE status IN ('pending', 'failed') AND last_error IS NOT NULL) WHERE newest = 1"
+        )
+        last_error = {channel: (error, at) for channel, error, at in errors}
+        stats: dict[str, ChannelStats] = {}
+        for channel, pending, failed, last_sent in totals:
+            error, error_at = last_error.get(channel, (None, None))
+            stats[channel] = ChannelStats(
+                channel, int(pending or 0), int(failed or 0), last_sent, error, error_at
+            )
+        return stats
 
     # --- housekeeping --------------------------------------------------------------------
 

@@ -1,0 +1,274 @@
+"""`ticker status`: what the daemon is doing, per source and per channel.
+
+Reads the store only: no scheduler, no Apprise, no httpx, so it starts fast, and it works
+while the daemon runs (the database is in WAL mode; this opens it read-only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ticker.config import Config
+from ticker.store import ChannelStats, SourceState, Store
+from ticker.tail import iso_utc, local_time
+
+WIDTH = 100  # the text output fits this many columns
+clock: Callable[[], float] = time.time  # the time `ticker status` reads at (tests set it)
+NONE = "-"
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One source as `ticker status` shows it. Times are Unix seconds; latency in seconds."""
+
+    name: str
+    configured: bool  # False: in the database only, no longer in the config
+    last_poll: float | None  # None: never polled
+    last_success: float | None
+    result: str | None  # ok, not-modified, failed, layout
+    error: str | None
+    latency: float | None
+    failures: int  # consecutive failed polls
+    health: str | None  # ok, down, layout; None: never polled
+    lines_today: int
+    next_poll: float | None
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """One configured channel's deliveries as `ticker status` shows them."""
+
+    name: str
+    pending: int
+    failed: int
+    last_success: float | None
+    last_error: str | None
+    last_error_at: float | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """Everything `ticker status` shows, read at `generated`."""
+
+    database: Path
+    generated: float
+    sources: tuple[SourceRow, ...]
+    channels: tuple[ChannelRow, ...]
+
+
+def local_midnight(now: float) -> float:
+    """The Unix time of the last local midnight at or before `now`."""
+    day = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day.timestamp()
+
+
+def _source_row(
+    name: str, state: SourceState | None, configured: bool, today: int, scrub: Callable[[str], str]
+) -> SourceRow:
+    if state is None:
+        return SourceRow(
+            scrub(name), configured, None, None, None, None, None, 0, None, today, None
+        )
+    return SourceRow(
+        name=scrub(name),
+        configured=configured,
+        last_poll=state.last_poll,
+        last_success=state.last_success,
+        result=state.last_result,
+        error=scrub(state.last_error) if state.last_error else None,
+        latency=state.last_latency,
+        failures=state.consecutive_failures,
+        health=state.health,
+        lines_today=today,
+        next_poll=state.next_poll,
+    )
+
+
+def read_status(
+    config: Config, store: Store, now: float, scrub: Callable[[str], str] = str
+) -> Status:
+    """The state of every configured source (in config order, then every source only the
+    database still knows, by name) and of every configured channel, read in one snapshot.
+    Every text shown passes through `scrub` (the CLI's redactor); channel URLs are never
+    read."""
+    with store.read_snapshot():
+        states = {state.name: state for state in store.source_states()}
+        today = store.lines_since(local_midnight(now))
+        stats = store.channel_stats()
+    configured = [source.name for source in config.sources]
+    gone = sorted(set(states) - set(configured))
+    sources = [
+        _source_row(name, states.get(name), name in configured, today.get(name, 0), scrub)
+        for name in [*configured, *gone]
+    ]
+    channels = []
+    for channel in config.channels:
+        stat = stats.get(channel.name, ChannelStats(channel.name))
+        error = scrub(stat.last_error) if stat.last_error else None
+        channels.append(
+            ChannelRow(
+                scrub(channel.name),
+                stat.pending,
+                stat.failed,
+                stat.last_sent,
+                error,
+                stat.last_error_at,
+            )
+        )
+    return Status(store.path, now, tuple(sources), tuple(channels))
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return iso_utc(timestamp) if timestamp is not None else None
+
+
+def as_json(status: Status) -> str:
+    """One JSON object: raw values, times as ISO 8601 UTC strings or null, latency in ms."""
+    return json.dumps(
+        {
+            "sources": [
+                {
+                    "name": s.name,
+                    "configured": s.configured,
+                    "last_poll": _iso(s.last_poll),
+                    "last_success": _iso(s.last_success),
+                    "result": s.result,
+                    "error": s.error,
+                    "latency_ms": round(s.latency * 1000, 1) if s.latency is not None else None,
+                    "consecutive_failures": s.failures,
+                    "health": s.health,
+                    "lines_today": s.lines_today,
+                    "next_poll": _iso(s.next_poll),
+                }
+                for s in status.sources
+            ],
+            "channels": [
+                {
+                    "name": c.name,
+                    "pending": c.pending,
+                    "failed": c.failed,
+                    "last_success": _iso(c.last_success),
+                    "last_error": c.last_error,
+                    "last_error_at": _iso(c.last_error_at),
+                }
+                for c in status.channels
+            ],
+            "database": str(status.database),
+            "generated": iso_utc(status.generated),
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def clip(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` characters (an ellipsis marks the cut)."""
+    flat = _SPACES.sub(" ", text).strip()
+    return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "\u2026"
+
+
+def when(timestamp: float | None, now: float, missing: str = NONE) -> str:
+    """Local time for people: 09:15:02 on the day of `now`, else 2026-11-24 09:15."""
+    if timestamp is None:
+        return missing
+    shown = local_time(timestamp)
+    return shown[11:] if shown[:10] == local_time(now)[:10] else shown[:16]
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[tuple[Sequence[str], Sequence[str]]],
+    right: frozenset[int] = frozenset(),
+    width: int = WIDTH,
+) -> list[str]:
+    """Plain-text table lines: columns aligned two spaces apart (those in `right` to the
+    right), the last one cut to fit `width`. Each row is (cells, notes); its notes are
+    printed under it, indented, each cut to `width`."""
+    widths = [max([len(h), *(len(cells[i]) for cells, _ in rows)]) for i, h in enumerate(headers)]
+    room = max(width - sum(widths[:-1]) - 2 * (len(widths) - 1), 16)
+    widths[-1] = min(widths[-1], room)
+
+    def line(cells: Sequence[str]) -> str:
+        shown = [*cells[:-1], clip(cells[-1], widths[-1])]
+        padded = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(shown)
+        ]
+        return "  ".join(padded).rstrip()
+
+    out = [line(headers)]
+    for cells, notes in rows:
+        out.append(line(cells))
+        out.extend("    " + clip(note, width - 4) for note in notes)
+    return out
+
+
+def _source_cells(row: SourceRow, now: float) -> tuple[list[str], list[str]]:
+    latency = f"{row.latency * 1000:.0f} ms" if row.latency is not None else NONE
+    next_poll = when(row.next_poll, now) if row.configured else NONE
+    cells = [
+        row.name,
+        when(row.last_poll, now, "never"),
+        row.result or NONE,
+        latency,
+        str(row.failures),
+        row.health or NONE,
+        str(row.lines_today),
+        next_poll,
+    ]
+    notes = []
+    if row.error:
+        notes.append(f"{row.result or 'error'}: {row.error}")
+    if not row.configured:
+        notes.append("not in the config any more")
+    return cells, notes
+
+
+def _channel_cells(row: ChannelRow, now: float) -> tuple[list[str], list[str]]:
+    cells = [
+        row.name,
+        str(row.pending),
+        str(row.failed),
+        when(row.last_success, now, "never"),
+        row.last_error or NONE,
+    ]
+    return cells, []
+
+
+def as_text(status: Status) -> str:
+    """The header lines and two aligned tables (sources, channels) for people; times are
+    local, shown without the date on the day the status was read."""
+    now = status.generated
+    out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}", ""]
+    if status.sources:
+        headers = ("SOURCE", "LAST POLL", "RESULT", "LATENCY", "FAILS", "HEALTH", "LINES TODAY")
+        out += table(
+            (*headers, "NEXT POLL"),
+            [_source_cells(row, now) for row in status.sources],
+            right=frozenset({3, 4, 6}),
+        )
+    else:
+        out.append("no source configured")
+    out.append("")
+    if status.channels:
+        out += table(
+            ("CHANNEL", "PENDING", "FAILED", "LAST SUCCESS", "LAST ERROR"),
+            [_channel_cells(row, now) for row in status.channels],
+            right=frozenset({1, 2}),
+        )
+    else:
+        out.append("no channel configured")
+    return "\n".join(out)
