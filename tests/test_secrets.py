@@ -118,3 +118,15 @@ def test_notify_test_reports_per_channel_and_fails_if_one_fails(tmp_path) -> Non
     assert unknown.exit_code == 2 and "no channel named nope" in unknown.output
     assert len(smtp.messages) == 2
     assert str(smtp.messages[0]["Subject"]) == "ticker: test message to good"
+
+
+def test_tail_and_status_need_no_secret(tmp_path, monkeypatch) -> None:
+    """Reading the log works where the service's credentials are not readable."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    path = write(tmp_path, '"tgram://${credential:telegram}/1"')
+    for command in (["tail"], ["status"]):
+        result = CliRunner().invoke(main, ["--config", str(path), *command])
+        assert "CREDENTIALS_DIRECTORY" not in result.output, command
+        assert "no database yet" in result.output  # it got as far as the database
+    check = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
+    assert check.exit_code == 2 and "needs $CREDENTIALS_DIRECTORY" in check.output

@@ -45,9 +45,9 @@ def _fail(exc: Exception) -> NoReturn:
     raise UserError(str(exc), code) from None
 
 
-def _config(ctx: click.Context) -> Config:
+def _config(ctx: click.Context, secrets: bool = True) -> Config:
     try:
-        config = load_config(ctx.obj["config_path"])
+        config = load_config(ctx.obj["config_path"], secrets=secrets)
     except ConfigError as exc:
         _fail(exc)
     ctx.obj["redactor"].update(config.secrets())
@@ -286,7 +286,7 @@ def tail(
     """Show recent alerts and where each was delivered; newest last."""
     from ticker import tail as tailing
 
-    config = _config(ctx)
+    config = _config(ctx, secrets=False)  # reads the store only
     store = _readonly_store(config)
     show = tailing.as_json if as_json else tailing.as_text
     try:
@@ -313,7 +313,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     Reads the database only (read-only, fine while the daemon runs)."""
     from ticker import status as reporting
 
-    config = _config(ctx)
+    config = _config(ctx, secrets=False)  # reads the store only
     store = _readonly_store(config)
     database = config.settings.database
     try:

@@ -153,8 +153,12 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
     raise ConfigError(candidates[0], None, f"no config file found (tried {tried})")
 
 
-def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
-    """Find, read and validate the config. Raises ConfigError naming file and field."""
+def load_config(explicit: str | os.PathLike[str] | None = None, *, secrets: bool = True) -> Config:
+    """Find, read and validate the config. Raises ConfigError naming file and field.
+
+    With `secrets=False`, ${...} references in channel URLs are left as written: commands
+    that only read the database (tail, status) need no token and may run where the
+    secrets are not readable (outside the service's credentials)."""
     path = find_config(explicit)
     try:
         raw = path.read_bytes()
@@ -168,7 +172,7 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(path, None, "not valid UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
-    config = parse_config(data, path)
+    config = parse_config(data, path, secrets=secrets)
     _warn_if_exposed(config)
     return config
 
@@ -442,7 +446,9 @@ def _check_rules(values: Mapping[str, Any], path: Path, where: str) -> None:
                 raise ConfigError(path, f"{where}{key}", f"{exc}; got {entry!r}") from None
 
 
-def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -> Channel:
+def _parse_channel(
+    table: Any, index: int, source_names: set[str], path: Path, resolve: bool = True
+) -> Channel:
     where = f"channel[{index}]."
     if isinstance(table, dict) and _is_str(table.get("name")):
         where = f'channel[{index}] ("{table["name"]}").'
@@ -462,7 +468,7 @@ def _parse_channel(table: Any, index: int, source_names: set[str], path: Path) -
     urls, secrets, literal = [], [], False
     for url in values.pop("urls"):
         literal = literal or holds_credentials(_REFERENCE.sub("", url))
-        expanded, found = expand_secrets(url, path, f"{where}urls")
+        expanded, found = expand_secrets(url, path, f"{where}urls") if resolve else (url, [])
         urls.append(expanded)
         secrets.extend(found)
     return Channel(
@@ -486,7 +492,7 @@ def _unique_names(items: Sequence[Source | Channel], kind: str, path: Path) -> N
         seen.add(item.name)
 
 
-def parse_config(data: Mapping[str, Any], path: Path) -> Config:
+def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -> Config:
     """Validate already-parsed TOML. Raises ConfigError on the first problem found."""
     _check_keys(data, TOP_LEVEL, path, "")
     settings = _parse_settings(data, path)
@@ -497,7 +503,7 @@ def parse_config(data: Mapping[str, Any], path: Path) -> Config:
     _unique_names(sources, "source", path)
     names = {s.name for s in sources}
     channels = tuple(
-        _parse_channel(t, i, names, path)
+        _parse_channel(t, i, names, path, secrets)
         for i, t in enumerate(_array_of_tables(data, "channel", path), start=1)
     )
     _unique_names(channels, "channel", path)
