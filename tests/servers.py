@@ -290,6 +290,7 @@ class TelegramFake(LoopbackHTTP):
         self.refusals: list[tuple[int, str]] = []
         self.per_minute: int | None = None
         self._throttled: list[int] = []
+        self._failing: list[int] = []
         self.lock = threading.Lock()
         fake = self
 
@@ -321,6 +322,11 @@ class TelegramFake(LoopbackHTTP):
 
         super().__init__(Handler)
         self.api_url = f"{self.base_url}/bot"
+
+    def fail(self, times: int, status: int = 502) -> None:
+        """Answer the next `times` sendMessage calls with HTTP `status` (an outage)."""
+        with self.lock:
+            self._failing.extend([status] * times)
 
     def throttle(self, times: int, retry_after: int) -> None:
         """Answer the next `times` sendMessage calls with 429 and `retry_after`."""
@@ -354,6 +360,8 @@ class TelegramFake(LoopbackHTTP):
             raise TelegramError(400, "Bad Request: message is too long")
         with self.lock:
             now = self.clock()
+            if self._failing:
+                raise TelegramError(self._failing.pop(0), "Bad Gateway")
             if self._throttled:
                 wait = self._throttled.pop(0)
                 raise TelegramError(429, f"Too Many Requests: retry after {wait}", wait)
@@ -364,3 +372,113 @@ class TelegramFake(LoopbackHTTP):
                     raise TelegramError(429, f"Too Many Requests: retry after {wait}", wait)
             self.messages.append(TelegramMessage(chat_id, text, raw, mode, entities, now))
             return {"message_id": len(self.messages), "chat": {"id": chat_id}, "text": text}
+
+
+# --- hostile sites (tests/test_hostile.py) ------------------------------------------------
+
+# Imported here, not at the top, so this section only appends to the file.
+import struct  # noqa: E402
+import zlib  # noqa: E402
+from collections.abc import Iterable, Iterator  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One answer of a StreamingSite: the status line and headers at once, then the body's
+    chunks as `body` produces them, `pause` seconds apart (a drip). The body is
+    close-delimited (HTTP/1.0, no Content-Length) unless the headers say otherwise.
+    `silent` accepts the request and never answers at all."""
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Iterable[bytes] = ()
+    pause: float = 0.0
+    silent: bool = False
+
+
+class StreamingSite(LoopbackHTTP):
+    """Answers each GET with `answer(path)`, a Stream, writing the body chunk by chunk so a
+    huge or endless body is never held in memory. `sent` counts the body bytes the socket
+    accepted, `paths` the paths requested; `hung_up` is set when the client closed the
+    connection before the body ended. Leaving `with` ends drips and silences."""
+
+    def __init__(self, answer: Callable[[str], Stream]) -> None:
+        self.answer = answer
+        self.sent = 0
+        self.paths: list[str] = []
+        self.hung_up = threading.Event()
+        self.closing = threading.Event()
+        self.lock = threading.Lock()
+        site = self
+
+        class Handler(QuietHandler):
+            timeout = 10  # a client that stops reading cannot hold this thread for ever
+
+            def do_GET(self) -> None:  # noqa: N802
+                with site.lock:
+                    site.paths.append(self.path)
+                stream = site.answer(self.path)
+                self.close_connection = True
+                if stream.silent:
+                    site.closing.wait()
+                    return
+                try:
+                    self.send_response(stream.status)
+                    for name, value in stream.headers:
+                        self.send_header(name, value)
+                    self.end_headers()
+                    for chunk in stream.body:
+                        if stream.pause and site.closing.wait(stream.pause):
+                            return
+                        if site.closing.is_set():
+                            return
+                        self.wfile.write(chunk)
+                        with site.lock:
+                            site.sent += len(chunk)
+                except OSError:  # broken pipe, reset, or our own timeout
+                    site.hung_up.set()
+
+        super().__init__(Handler)
+        self.url = f"{self.base_url}/"
+
+    def __exit__(self, *exc: object) -> None:
+        self.closing.set()
+        super().__exit__(*exc)
+
+
+MIB = 1 << 20
+
+
+def repeated(chunk: bytes, total: int) -> Iterator[bytes]:
+    """`total` bytes (rounded up to whole chunks) as `chunk`, again and again; total < 0:
+    for ever."""
+    sent = 0
+    while total < 0 or sent < total:
+        yield chunk
+        sent += len(chunk)
+
+
+def gzip_of_zeros(inflated: int) -> Iterator[bytes]:
+    """A valid gzip stream of `inflated` zero bytes (a multiple of 1 MiB), made on the fly:
+    one 1 MiB block is deflated once, with a full flush so it stands alone, and repeated.
+    About 1 KiB per MiB: a 1 GiB bomb is 1 MiB on the wire; 1 MiB of zeros is all it holds."""
+    zeros = bytes(MIB)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
+    yield b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip header: deflate, no name, unix
+    crc = 0
+    for _ in range(inflated // MIB):
+        yield block
+        crc = zlib.crc32(zeros, crc)
+    yield b"\x03\x00"  # an empty final block
+    yield struct.pack("<II", crc, (inflated // MIB * MIB) & 0xFFFFFFFF)
+
+
+def gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """`chunks` gzip-compressed on the fly (a second Content-Encoding layer)."""
+    compress = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    for chunk in chunks:
+        out = compress.compress(chunk)
+        if out:
+            yield out
+    yield compress.flush()

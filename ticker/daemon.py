@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 import signal
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -63,10 +64,18 @@ class Daemon:
                 self._in_flight.discard(task)
 
     async def poll(self, source: Source) -> PollOutcome:
-        """Poll one source, plan its next poll, then send what became due."""
-        outcome = await self._tracked(
-            poll_source(self.config, source, self.client, self.store, self.clock)
-        )
+        """Poll one source, plan its next poll, then send what became due. A database
+        that cannot be written (disk full, locked by another process) costs this poll
+        only: nothing was recorded, so the same lines are new again next time."""
+        try:
+            outcome = await self._tracked(
+                poll_source(self.config, source, self.client, self.store, self.clock)
+            )
+        except sqlite3.Error as exc:
+            log.error(
+                "%s: cannot write the database (%s); the poll will be repeated", source.name, exc
+            )
+            outcome = PollOutcome(source=source.name, error=f"database: {exc}", failures=1)
         self._healthy[source.name] = outcome.error is None
         if outcome.found_new:
             self._last_new[source.name] = self.clock()
@@ -75,6 +84,12 @@ class Daemon:
         return outcome
 
     def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
+        try:
+            self._schedule_next(source, outcome)
+        except sqlite3.Error as exc:  # only the next-poll time shown by `ticker status`
+            log.warning("%s: cannot record the next poll time: %s", source.name, exc)
+
+    def _schedule_next(self, source: Source, outcome: PollOutcome) -> None:
         moving = self.clock() - self._last_new.get(source.name, -MOVING_WINDOW) < MOVING_WINDOW
         delay = next_delay(
             source,
@@ -92,9 +107,14 @@ class Daemon:
             log.info("%s: next try in %.0f s", source.name, delay)
 
     async def drain(self) -> None:
-        """Send every due delivery, then tell systemd how things stand."""
-        await self._tracked(self.outbox.drain())
-        sdnotify.notify(f"STATUS={self.status_line()}")
+        """Send every due delivery, then tell systemd how things stand. If the database
+        cannot be written, what was sent but not marked is sent again later (at least
+        once), and what was not sent stays pending."""
+        try:
+            await self._tracked(self.outbox.drain())
+            sdnotify.notify(f"STATUS={self.status_line()}")
+        except sqlite3.Error as exc:
+            log.error("outbox: cannot use the database (%s); deliveries wait", exc)
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=: sources OK, last alert, pending deliveries."""
@@ -110,7 +130,11 @@ class Daemon:
     async def housekeeping(self) -> None:
         """Forget finished rows older than the retention period."""
         before = self.clock() - self.config.settings.retention_days * 86400
-        removed = self.store.prune(before)
+        try:
+            removed = self.store.prune(before)
+        except sqlite3.Error as exc:
+            log.warning("housekeeping skipped: %s", exc)
+            return
         if any(removed.values()):
             log.info("housekeeping: removed %s", removed)
 
