@@ -3,6 +3,7 @@ order; where the database goes; `config check` output with secrets hidden."""
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -556,3 +557,20 @@ def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> Non
     ntfy = config.channels[-1]
     assert ntfy.sources == ("almayadeen-en",)
     assert (ntfy.quiet_hours, ntfy.quiet, ntfy.max_per_minute) == ("23:00-07:00", "digest", 20)
+
+
+def test_a_config_that_cannot_be_read_is_one_line_and_writes_nothing(
+    tmp_path: Path, isolated_env: dict[str, Path]
+) -> None:
+    directory = isolated_env["etc"] / "config.toml"
+    directory.mkdir()  # a path that exists but is no file
+    code, output = check(directory)
+    assert code == 2
+    assert output.strip() == f"ticker: error: {directory}: cannot read: Is a directory"
+    unreadable = isolated_env["etc"] / "secret.toml"
+    unreadable.write_text("[ticker]\n", encoding="utf-8")
+    unreadable.chmod(0)
+    if os.geteuid() != 0:  # root reads it anyway
+        code, output = check(unreadable)
+        assert code == 2 and "cannot read: Permission denied" in output
+    assert files_under(tmp_path) == [unreadable]

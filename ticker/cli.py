@@ -98,7 +98,7 @@ def _readonly_store(config: Config) -> Store:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),  # load_config reports a missing or unreadable file in one line
     default=None,
     help="config.toml to use (default: $TICKER_CONFIG, ./config.toml, "
     "~/.config/ticker/config.toml, /etc/ticker/config.toml).",
