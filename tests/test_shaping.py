@@ -152,3 +152,19 @@ def test_a_retry_after_from_the_service_is_waited_out_exactly(store: Store) -> N
     drain(outbox)
     assert [m.body for m in sender.messages] == ["one", "two"]  # order kept
     assert second.attempts == 0  # it waited behind the first, never sent ahead of it
+
+
+def test_fit_fills_each_piece_without_overflowing(store: Store) -> None:
+    clock = Clock(at(12))
+    record_alerts(store, distinct(120), clock())
+    deliveries = store.pending_deliveries()
+    for digest in (None, "over the rate limit"):
+        for limits in (Limits(chars=300), Limits(chars=1000), Limits(lines=10), Limits(3000, 7)):
+            pieces = fit(Outgoing(deliveries, digest), limits, None)
+            assert [d.id for p in pieces for d in p.deliveries] == [d.id for d in deliveries]
+            assert all(p.render(None).fits(limits) for p in pieces)
+            for piece, following in pairwise(pieces):  # greedy: the next alert did not fit
+                merged = Outgoing([*piece.deliveries, following.deliveries[0]], digest)
+                assert not merged.render(None).fits(
+                    Limits(limits.chars - 10 if limits.chars else 0, limits.lines)
+                )

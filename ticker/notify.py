@@ -103,24 +103,26 @@ def format_group(deliveries: Sequence[Delivery]) -> Message:
     (newest first); `deliveries` come oldest first."""
     if len(deliveries) == 1:
         return format_message(deliveries[0])
-    items = []
-    for delivery in reversed(deliveries):
-        items.append(f"\u2022 {_text(delivery)}" + (f"\n  {delivery.url}" if delivery.url else ""))
+    items = [list_item(delivery) for delivery in reversed(deliveries)]
     title = _title(deliveries[0], f" ({len(deliveries)} lines)")
     return Message(title=title, body="\n".join(items))  # the outbox splits it to fit
 
 
-def _digest_item(delivery: Delivery, zone: tzinfo | None) -> str:
+def list_item(delivery: Delivery, digest: bool = False, zone: tzinfo | None = None) -> str:
+    """One alert as an item of a burst's list, or of a digest (with its time in `zone`
+    and its source)."""
+    link = f"\n  {delivery.url}" if delivery.url else ""
+    if not digest:
+        return f"\u2022 {_text(delivery)}{link}"
     at = datetime.fromtimestamp(delivery.first_seen, zone).strftime("%H:%M")
     update = "Update: " if delivery.kind == "update" else ""
-    item = f"\u2022 {at} [{delivery.source}] {update}{delivery.text}"
-    return item + (f"\n  {delivery.url}" if delivery.url else "")
+    return f"\u2022 {at} [{delivery.source}] {update}{delivery.text}{link}"
 
 
 def format_digest(deliveries: Sequence[Delivery], why: str, zone: tzinfo | None) -> Message:
     """One message for alerts that were held (quiet hours, rate limit), oldest first, each
     with its time in `zone` (None: local time) and its source."""
-    items = [_digest_item(delivery, zone) for delivery in deliveries]
+    items = [list_item(delivery, digest=True, zone=zone) for delivery in deliveries]
     title = f"ticker: {len(deliveries)} alerts {why}"
     return Message(title=title, body="\n".join(items))
 

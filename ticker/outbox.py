@@ -17,7 +17,7 @@ from typing import Protocol
 
 from ticker.config import Channel
 from ticker.lines import canonical_attribution
-from ticker.notify import Failure, Limits, Message, format_digest, format_group
+from ticker.notify import Failure, Limits, Message, format_digest, format_group, list_item
 from ticker.route import RateWindow, rules_of
 from ticker.store import Delivery, Store
 
@@ -149,20 +149,38 @@ def plan(deliveries: list[Delivery], shaping: Shaping, allowance: int | None) ->
 
 def fit(message: Outgoing, limits: Limits, zone: tzinfo | None) -> list[Outgoing]:
     """`message` split into messages within `limits` at alert boundaries; an alert is
-    never split (one alert is capped well below any limit)."""
+    never split (one alert is capped well below any limit). Linear: each alert's list item
+    is measured once, and only the pieces are rendered."""
     if message.render(zone).fits(limits):
         return [message]
+    title = message.render(zone).title  # the longest title: it counts every alert
     pieces: list[Outgoing] = []
     current: list[Delivery] = []
+    chars, lines = len(title) + 2 + 8, 1  # 8: the title's count may gain digits
     for delivery in message.deliveries:
-        candidate = Outgoing([*current, delivery], message.digest)
-        if current and not candidate.render(zone).fits(limits):
+        item = list_item(delivery, digest=message.digest is not None, zone=zone)
+        extra_chars = len(item) + item.count("\n") + 2  # CRLF inside, CRLF joining
+        extra_lines = item.count("\n") + 1
+        over_chars = limits.chars and chars + extra_chars > limits.chars
+        over_lines = limits.lines and lines + extra_lines > limits.lines
+        if current and (over_chars or over_lines):
             pieces.append(Outgoing(current, message.digest))
-            current = [delivery]
-        else:
-            current = candidate.deliveries
+            current, chars, lines = [], len(title) + 2 + 8, 1
+        current.append(delivery)
+        chars, lines = chars + extra_chars, lines + extra_lines
     pieces.append(Outgoing(current, message.digest))
-    return pieces
+    return [part for piece in pieces for part in _halve_until_fit(piece, limits, zone)]
+
+
+def _halve_until_fit(message: Outgoing, limits: Limits, zone: tzinfo | None) -> list[Outgoing]:
+    """A safety net under `fit`'s estimate: a piece that still does not fit is halved."""
+    if len(message.deliveries) == 1 or message.render(zone).fits(limits):
+        return [message]
+    middle = len(message.deliveries) // 2
+    halves = (message.deliveries[:middle], message.deliveries[middle:])
+    return [
+        p for half in halves for p in _halve_until_fit(Outgoing(half, message.digest), limits, zone)
+    ]
 
 
 @dataclass
