@@ -387,12 +387,13 @@ class Stream:
     """One answer of a StreamingSite: the status line and headers at once, then the body's
     chunks as `body` produces them, `pause` seconds apart (a drip). The body is
     close-delimited (HTTP/1.0, no Content-Length) unless the headers say otherwise.
-    `silent` accepts the request and never answers at all."""
+    `delay` holds the status line back; `silent` never answers at all."""
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     body: Iterable[bytes] = ()
     pause: float = 0.0
+    delay: float = 0.0
     silent: bool = False
 
 
@@ -422,6 +423,8 @@ class StreamingSite(LoopbackHTTP):
                 if stream.silent:
                     site.closing.wait()
                     return
+                if stream.delay and site.closing.wait(stream.delay):
+                    return
                 try:
                     self.send_response(stream.status)
                     for name, value in stream.headers:
@@ -440,6 +443,10 @@ class StreamingSite(LoopbackHTTP):
 
         super().__init__(Handler)
         self.url = f"{self.base_url}/"
+        # serve_forever notices shutdown() every poll_interval: 0.5 s by default, per test
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __exit__(self, *exc: object) -> None:
         self.closing.set()
@@ -458,20 +465,23 @@ def repeated(chunk: bytes, total: int) -> Iterator[bytes]:
         sent += len(chunk)
 
 
-def gzip_of_zeros(inflated: int) -> Iterator[bytes]:
-    """A valid gzip stream of `inflated` zero bytes (a multiple of 1 MiB), made on the fly:
-    one 1 MiB block is deflated once, with a full flush so it stands alone, and repeated.
-    About 1 KiB per MiB: a 1 GiB bomb is 1 MiB on the wire; 1 MiB of zeros is all it holds."""
+def gzip_of_zeros(inflated: int, per_write: int = 64) -> Iterator[bytes]:
+    """A valid gzip stream of `inflated` zero bytes (whole MiBs), made on the fly: one MiB
+    of zeros is deflated once, with a full flush so it stands alone, and the block repeated,
+    `per_write` blocks to a chunk. About 1 KiB a MiB: 1 GiB is 1 MiB on the wire, and only
+    one MiB of zeros is ever held."""
     zeros = bytes(MIB)
     deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     block = deflate.compress(zeros) + deflate.flush(zlib.Z_FULL_FLUSH)
-    yield b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip header: deflate, no name, unix
-    crc = 0
-    for _ in range(inflated // MIB):
-        yield block
-        crc = zlib.crc32(zeros, crc)
+    yield b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip header: deflate, no name
+    blocks, crc = inflated // MIB, 0
+    for start in range(0, blocks, per_write):
+        count = min(per_write, blocks - start)
+        yield block * count
+        for _ in range(count):
+            crc = zlib.crc32(zeros, crc)
     yield b"\x03\x00"  # an empty final block
-    yield struct.pack("<II", crc, (inflated // MIB * MIB) & 0xFFFFFFFF)
+    yield struct.pack("<II", crc, (blocks * MIB) & 0xFFFFFFFF)
 
 
 def gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:

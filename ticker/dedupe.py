@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -32,6 +33,7 @@ FILLER = frozenset({"a", "an", "the"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 MAX_CHANGES_SHOWN = 4
+MAX_DIFF_WORK = 2_000  # word pairs difflib may compare in one pass (a real line: ~100)
 
 
 @dataclass(frozen=True)
@@ -95,14 +97,25 @@ def _is_number_change(a: str, b: str) -> bool:
     return bool(_DIGIT.search(a) or _DIGIT.search(b))
 
 
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """The word diff of `a` and `b`: difflib's longest common runs, which read best, unless
+    the words repeat so much that difflib would cost the square of the line (one pass
+    costs `work`); then rapidfuzz's edit script, whose cost is bounded."""
+    counts = Counter(b)
+    work = sum(counts[key] for key in a)
+    if work <= MAX_DIFF_WORK:
+        return difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    return [
+        (op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end)
+        for op in Levenshtein.opcodes(a, b)
+    ]
+
+
 def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[str], bool]:
     """What changed, word by word, and whether a proper noun was replaced by another."""
-    matcher = difflib.SequenceMatcher(
-        a=[w.key for w in before], b=[w.key for w in after], autojunk=False
-    )
     changes: list[str] = []
     other_name = False
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+    for op, a1, a2, b1, b2 in _opcodes([w.key for w in before], [w.key for w in after]):
         old, new = before[a1:a2], after[b1:b2]
         if op == "replace":
             changes.append(

@@ -25,7 +25,8 @@ class FetchError(TickerError):
     """A source could not be fetched: network error, timeout or HTTP error status.
 
     `reason` is a short machine-readable word (timeout, connect, http, blocked,
-    rate-limited, too-many-redirects); `retry_after` is the server's Retry-After in seconds.
+    rate-limited, too-many-redirects, redirect, content-type, encoding, invalid-url);
+    `retry_after` is the server's Retry-After in seconds.
     """
 
     def __init__(

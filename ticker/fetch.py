@@ -1,14 +1,21 @@
 """The shared httpx client: timeouts, capped redirects and size, conditional GET.
 
 Every network failure becomes a FetchError with a short `reason`, so callers never see
-an httpx exception.
+an httpx exception. A hostile or broken site cannot make a fetch last longer than the
+configured timeout, hold more than `max_bytes` of page (compressed or not), follow a
+redirect off http(s), or hand an image to the parser: see docs/RELIABILITY.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import email.utils
 import time
-from dataclasses import dataclass
+import zlib
+from collections.abc import AsyncGenerator, Iterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -16,6 +23,17 @@ from ticker.config import Settings
 from ticker.errors import FetchError
 
 MAX_REDIRECTS = 5
+MAX_ENCODINGS = 2  # Content-Encoding layers ticker undoes ("gzip, gzip" is the most)
+# What a ticker page may be served as; a missing Content-Type is given the benefit of the doubt.
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
+ACCEPT_ENCODING = "gzip, deflate"  # only what _Inflater undoes, whatever httpx could decode
+_ZLIB_WBITS = {
+    "gzip": zlib.MAX_WBITS | 16,
+    "x-gzip": zlib.MAX_WBITS | 16,
+    "deflate": zlib.MAX_WBITS,
+}
+_INFLATE_STEP = 64 * 1024  # the most one inflate call returns: a gzip bomb stays a trickle
+_SHOWN = 120  # characters of a hostile header value quoted in an error
 
 
 @dataclass(frozen=True)
@@ -55,11 +73,23 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout))
     return httpx.AsyncClient(
         timeout=timeout,
-        follow_redirects=True,
+        follow_redirects=True,  # fetch_page follows them itself, checking each
         max_redirects=MAX_REDIRECTS,
-        headers={"User-Agent": settings.user_agent, "Accept": "text/html,*/*;q=0.8"},
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": "text/html,*/*;q=0.8",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        event_hooks={"response": [_check_redirect]},
     )
+
+
+async def _check_redirect(response: httpx.Response) -> None:
+    """Refuse a redirect off http(s) before httpx builds its request: httpx raises a bare
+    InvalidURL for `Location: javascript:...`, which would say nothing of the redirect."""
+    if response.has_redirect_location:
+        _redirect_target(response)
 
 
 def _error_for_status(response: httpx.Response) -> FetchError:
@@ -85,15 +115,165 @@ def _error_for_status(response: httpx.Response) -> FetchError:
     )
 
 
+def _shown(value: str) -> str:
+    """A header value as an error quotes it: cut, so a hostile one cannot flood the log."""
+    return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "\u2026"
+
+
+def _redirect_target(response: httpx.Response) -> str:
+    """The absolute URL a redirect points to; FetchError unless it is http(s) with a host.
+
+    A `file:`, `javascript:` or `data:` Location is refused, never followed."""
+    status = response.status_code
+    location = response.headers["Location"].strip()
+    try:
+        target = response.url.join(location)
+    except httpx.InvalidURL:
+        target = None
+    if target is None or target.scheme not in ("http", "https") or not target.host:
+        raise FetchError(
+            f"HTTP {status} redirects to {_shown(location)!r}, not an http(s) URL: not followed",
+            reason="redirect",
+            status=status,
+        )
+    return str(target)
+
+
+def _refuse_non_page(response: httpx.Response) -> None:
+    """FetchError if the Content-Type says the body is not a web page (an image, JSON...)."""
+    value = response.headers.get("Content-Type") or ""
+    media = value.split(";", 1)[0].strip().lower()
+    if media and media not in PAGE_TYPES:
+        raise FetchError(
+            f"HTTP {response.status_code} but Content-Type {_shown(media)}, not a web page",
+            reason="content-type",
+            status=response.status_code,
+        )
+
+
+class _Inflater:
+    """One gzip or deflate layer of a body, undone at most _INFLATE_STEP bytes at a time.
+
+    httpx inflates each network read in one call: 64 KiB of gzip becomes 64 MiB, and a
+    "gzip, gzip" body of a few KiB becomes gigabytes before ticker can count a byte."""
+
+    def __init__(self, encoding: str) -> None:
+        self._raw_fallback = encoding == "deflate"  # many servers send deflate without header
+        self._zlib = zlib.decompressobj(_ZLIB_WBITS[encoding])
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The inflated bytes of `data`, in pieces of at most _INFLATE_STEP, lazily."""
+        while True:
+            try:
+                out = self._zlib.decompress(data, _INFLATE_STEP)
+            except zlib.error:
+                if not self._raw_fallback:
+                    raise
+                self._raw_fallback = False
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            self._raw_fallback = False
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+            if self._zlib.eof or (not data and len(out) < _INFLATE_STEP):
+                return
+
+    def flush(self) -> bytes:
+        """What is left once the input has ended (little: feed drains all it can)."""
+        return self._zlib.flush()
+
+
+def _inflaters(response: httpx.Response) -> list[_Inflater]:
+    """The layers that undo the response's Content-Encoding, outermost first."""
+    encodings = [
+        value.strip().lower()
+        for value in response.headers.get_list("Content-Encoding", split_commas=True)
+    ]
+    encodings = [e for e in encodings if e and e != "identity"]
+    for encoding in encodings:
+        if encoding not in _ZLIB_WBITS:
+            raise FetchError(
+                f"Content-Encoding {_shown(encoding)} is not supported "
+                f"(ticker asks for {ACCEPT_ENCODING})",
+                reason="encoding",
+                status=response.status_code,
+            )
+    if len(encodings) > MAX_ENCODINGS:
+        raise FetchError(
+            f"{len(encodings)} Content-Encoding layers; at most {MAX_ENCODINGS} are undone",
+            reason="encoding",
+            status=response.status_code,
+        )
+    return [_Inflater(e) for e in reversed(encodings)]
+
+
+def _inflated(layers: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
+    """`data` through every layer in turn, lazily, in bounded pieces."""
+    if not layers:
+        if data:
+            yield data
+        return
+    for piece in layers[0].feed(data):
+        yield from _inflated(layers[1:], piece)
+
+
+def _flushed(layers: Sequence[_Inflater]) -> Iterator[bytes]:
+    """What the layers still hold once the body has ended."""
+    for index, layer in enumerate(layers):
+        yield from _inflated(layers[index + 1 :], layer.flush())
+
+
+async def _decoded(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The body, Content-Encoding undone, in pieces of bounded size."""
+    layers = _inflaters(response)
+    try:
+        async for raw in response.aiter_raw():
+            for piece in _inflated(layers, raw):
+                yield piece
+        for piece in _flushed(layers):
+            yield piece
+    except zlib.error as exc:
+        raise FetchError(f"corrupt compressed body: {exc}", reason="encoding") from None
+
+
 async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            return b"".join(chunks)[:max_bytes], True
-    return b"".join(chunks), False
+    """The decoded body cut at `max_bytes` (and whether it was cut); reading stops there."""
+    body = bytearray()
+    async with aclosing(_decoded(response)) as pieces:
+        async for piece in pieces:
+            body += piece
+            if len(body) > max_bytes:
+                return bytes(body[:max_bytes]), True
+    return bytes(body), False
+
+
+def _strict_utf8(body: bytes, truncated: bool) -> str | None:
+    """`body` as UTF-8 if it is valid UTF-8 (a character cut by the size cap excepted)."""
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(body, final=not truncated)
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_body(body: bytes, charset: str | None, truncated: bool = False) -> str:
+    """The text of a page: in its declared `charset`, UTF-8 if none or an unknown one.
+
+    A body declared in a legacy 8-bit charset (ISO-8859-1, windows-1252...) that is valid
+    UTF-8 with non-ASCII characters is UTF-8 mislabelled, a common server default: real
+    Latin-1 text is practically never valid UTF-8. Undecodable bytes become U+FFFD."""
+    try:
+        codec = codecs.lookup(charset or "utf-8").name
+    except (LookupError, ValueError):
+        codec = "utf-8"
+    if codec != "utf-8" and not codec.startswith(("utf-16", "utf-32")) and not body.isascii():
+        utf8 = _strict_utf8(body, truncated)
+        if utf8 is not None:
+            return utf8
+    try:
+        return body.decode(codec, errors="replace")
+    except LookupError:  # a codec that is not a text encoding: charset=base64
+        return body.decode("utf-8", errors="replace")
 
 
 async def fetch_page(
@@ -103,50 +283,73 @@ async def fetch_page(
     max_bytes: int,
     etag: str | None = None,
     last_modified: str | None = None,
+    deadline: float | None = None,
 ) -> Page:
     """GET `url`, conditionally if `etag`/`last_modified` are known; body cut at `max_bytes`.
 
-    Raises FetchError for network errors, timeouts, too many redirects and HTTP errors.
+    The whole fetch, redirects and body included, ends within `deadline` seconds (default:
+    the client's read timeout, i.e. Settings.timeout): httpx's timeouts are per read, and a
+    site dripping a byte a second would otherwise hold the poll for ever.
+
+    Raises FetchError for network errors, timeouts, too many or non-http(s) redirects, HTTP
+    errors, a Content-Type that is no web page and a Content-Encoding ticker cannot undo.
     """
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    if deadline is None:
+        deadline = client.timeout.read
     started = time.perf_counter()
     try:
-        async with client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
+        async with asyncio.timeout(deadline):
+            page = await _fetch(client, url, headers, max_bytes)
+    except TimeoutError:
+        within = f": no complete answer within {deadline:g} s" if deadline is not None else ""
+        raise FetchError(f"timed out{within}", reason="timeout") from None
+    except httpx.TimeoutException as exc:
+        raise FetchError(f"timed out ({type(exc).__name__})", reason="timeout") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc}", reason="connect") from None
+    except httpx.InvalidURL as exc:  # a bad `url`, or a bad Location without _check_redirect
+        raise FetchError(f"invalid URL: {exc}", reason="invalid-url") from None
+    return replace(page, elapsed=time.perf_counter() - started)
+
+
+async def _fetch(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
+) -> Page:
+    """One GET and the redirects it leads to, each checked before it is followed and none
+    of their bodies read (httpx would read a redirect's body whole, uncapped)."""
+    target = url
+    for _ in range(MAX_REDIRECTS + 1):
+        async with client.stream(
+            "GET", target, headers=headers, follow_redirects=False
+        ) as response:
+            if response.has_redirect_location:
+                target = _redirect_target(response)
+                continue
+            if response.status_code == 304:  # the validators sent are still the page's
                 return Page(
                     url=url,
                     status=304,
                     text=None,
-                    etag=etag,
-                    last_modified=last_modified,
-                    elapsed=time.perf_counter() - started,
+                    etag=headers.get("If-None-Match"),
+                    last_modified=headers.get("If-Modified-Since"),
+                    elapsed=0.0,
                 )
             if response.status_code >= 400:
                 raise _error_for_status(response)
+            _refuse_non_page(response)
             body, truncated = await _read_capped(response, max_bytes)
-            encoding = response.charset_encoding or "utf-8"
-    except httpx.TimeoutException as exc:
-        raise FetchError(f"timed out ({type(exc).__name__})", reason="timeout") from None
-    except httpx.TooManyRedirects:
-        raise FetchError(
-            f"more than {MAX_REDIRECTS} redirects", reason="too-many-redirects"
-        ) from None
-    except httpx.HTTPError as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc}", reason="connect") from None
-    try:
-        text = body.decode(encoding, errors="replace")
-    except LookupError:
-        text = body.decode("utf-8", errors="replace")
-    return Page(
-        url=url,
-        status=response.status_code,
-        text=text,
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
-        elapsed=time.perf_counter() - started,
-        truncated=truncated,
-    )
+            return Page(
+                url=url,
+                status=response.status_code,
+                text=decode_body(body, response.charset_encoding, truncated),
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                elapsed=0.0,
+                truncated=truncated,
+            )
+    raise FetchError(f"more than {MAX_REDIRECTS} redirects", reason="too-many-redirects")

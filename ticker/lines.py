@@ -27,9 +27,12 @@ _ATTRIBUTION_NOISE = frozenset({"al", "mayadeen", "mayadeens", "our", "the", "s"
 
 
 def clean_text(raw: str, limit: int = MAX_LINE_CHARS) -> str:
-    """Text as a reader sees it: NFC, no invisible characters, single spaces, capped."""
-    text = unicodedata.normalize("NFC", raw)
-    text = _INVISIBLE.sub("", text)
+    """Text as a reader sees it: NFC, no invisible characters, single spaces, capped.
+
+    Invisible characters go before NFC: one between a letter and its combining accent
+    ("e\u200b\u0301") would otherwise leave them uncomposed until a second cleaning."""
+    text = _INVISIBLE.sub("", raw)
+    text = unicodedata.normalize("NFC", text)
     text = _SPACES.sub(" ", text).strip()
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     if len(text) > limit:

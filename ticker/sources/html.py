@@ -8,13 +8,15 @@ the items of the first list that follows it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from ticker.config import Source
 from ticker.errors import ParseError
-from ticker.lines import Line, clean_text
+from ticker.lines import MAX_LINE_CHARS, Line, clean_text
 from ticker.sources.presets import preset_for
 
 # Inline tags join their text to the neighbours' without a space ("Ha<b>mas</b>");
@@ -45,55 +47,102 @@ _INLINE = frozenset(
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 _LIST_TAGS = frozenset({"ul", "ol"})
 MAX_LINES = 500  # a ticker has a handful of lines; a page that yields thousands is not one
+# Work caps: matched elements can nest (a selector "div" on 10,000 nested divs), and reading
+# each one's whole subtree would cost the square of the page. A ticker line is a sentence
+# with a little markup, so its text is read from at most MAX_ITEM_NODES nodes and
+# MAX_ITEM_CHARS characters (then marked cut), and one page reads at most MAX_ITEMS items
+# and MAX_READ_NODES nodes in all (a real ticker needs a few thousand).
+MAX_ITEMS = 4 * MAX_LINES
+MAX_ITEM_NODES = 256
+MAX_ITEM_CHARS = 4 * MAX_LINE_CHARS
+MAX_READ_NODES = 64 * MAX_LINES
+MAX_URL_CHARS = 2048  # a longer link is no article's; it would bloat every alert
+_CUT = "\u2026"
 _ANCESTOR_STEPS = 4  # how far up from the label the list may start
 _MAX_SIBLINGS = 6  # how many following siblings of each ancestor are searched
+MAX_LABEL_TRIES = 4  # labelled elements tried, in page order, for a list near one
 
 
-def node_text(node: LexborNode) -> str:
-    """The visible text of `node`, with a space at element boundaries that separate words."""
+def node_text(
+    node: LexborNode, max_nodes: int = MAX_ITEM_NODES, max_chars: int = MAX_ITEM_CHARS
+) -> str:
+    """The visible text of `node`, with a space at element boundaries that separate words.
+
+    At most `max_nodes` nodes (`node` included) and `max_chars` characters of text are
+    read; text cut by either cap ends with an ellipsis.
+    """
+    return _read_text(node, max_nodes, max_chars)[0]
+
+
+def _read_text(node: LexborNode, max_nodes: int, max_chars: int) -> tuple[str, int]:
+    """`node_text` and the number of nodes it read. Children are read lazily, so a node
+    with 100,000 children costs no more than one with `max_nodes`."""
     parts: list[str] = []
-    stack: list[LexborNode | str] = [node]
+    size = 0
+    visited = 0
+    stack: list[Iterator[LexborNode] | str] = [iter((node,))]
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
+        top = stack[-1]
+        if isinstance(top, str):  # the spacer that closes an element
+            stack.pop()
+            parts.append(top)
             continue
+        item = next(top, None)
+        if item is None:
+            stack.pop()
+            continue
+        if visited >= max_nodes or size >= max_chars:
+            text = "".join(parts)
+            return (text + _CUT if text.strip() else text), visited
+        visited += 1
         if item.is_text_node:
-            parts.append(item.text_content or "")
+            text = (item.text_content or "")[: max_chars - size]
+            parts.append(text)
+            size += len(text)
             continue
         if item.tag in _SKIPPED or not item.is_element_node:
             continue
         spacer = "" if item.tag in _INLINE else " "
-        children = list(item.iter(include_text=True))
+        parts.append(spacer)
         stack.append(spacer)
-        stack.extend(reversed(children))
-        stack.append(spacer)
-    return "".join(parts)
+        stack.append(item.iter(include_text=True))
+    return "".join(parts), visited
 
 
 def _link_of(node: LexborNode, base_url: str) -> str | None:
+    """The absolute http(s) link of `node` (an <a> or an element holding one); None if it
+    has none, only a malformed one ("http://[::1": urllib raises ValueError) or one longer
+    than MAX_URL_CHARS (cut, it would be a wrong link)."""
     anchor = node if node.tag == "a" else node.css_first("a[href]")
     href = anchor.attributes.get("href") if anchor is not None else None
-    if not href:
+    if not href or len(href) > MAX_URL_CHARS:
         return None
-    absolute = urljoin(base_url, href.strip())
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+    try:
+        absolute = urljoin(base_url, href.strip())
+        scheme = urlsplit(absolute).scheme
+    except ValueError:
+        return None
+    return absolute if scheme in ("http", "https") and len(absolute) <= MAX_URL_CHARS else None
 
 
 def lines_of(nodes: Iterable[LexborNode], base_url: str) -> list[Line]:
-    """One Line per node that has text, in page order, duplicates within the page dropped."""
+    """One Line per node that has text, in page order, duplicates within the page dropped;
+    at most MAX_LINES lines, read within the MAX_ITEMS and MAX_READ_NODES caps."""
     lines: list[Line] = []
     seen: set[str] = set()
-    for node in nodes:
-        text = clean_text(node_text(node))
+    budget = MAX_READ_NODES
+    for count, node in enumerate(nodes):
+        if count >= MAX_ITEMS or len(lines) >= MAX_LINES or budget <= 0:
+            break
+        raw, read = _read_text(node, min(MAX_ITEM_NODES, budget), MAX_ITEM_CHARS)
+        budget -= read
+        text = clean_text(raw)
         if not text:
             continue
-        line = Line.from_text(text, url=_link_of(node, base_url))
+        line = Line.from_text(text)
         if line.fingerprint not in seen:
             seen.add(line.fingerprint)
-            lines.append(line)
-        if len(lines) >= MAX_LINES:
-            break
+            lines.append(replace(line, url=_link_of(node, base_url)))
     return lines
 
 
@@ -139,25 +188,39 @@ def _is_label(node: LexborNode, labels: set[str]) -> bool:
     )
 
 
-def find_label(tree: LexborHTMLParser, labels: Iterable[str]) -> LexborNode | None:
-    """The first element whose own text is one of `labels` (case-insensitive)."""
+def find_labels(tree: LexborHTMLParser, labels: Iterable[str]) -> Iterator[LexborNode]:
+    """The elements whose own text is one of `labels` (case-insensitive), in page order."""
     wanted = {label.casefold() for label in labels}
     root = tree.body or tree.root
     if root is None:
-        return None
+        return
     for node in root.traverse():
         if node.is_element_node and node.tag not in _SKIPPED and _is_label(node, wanted):
-            return node
-    return None
+            yield node
+
+
+def find_label(tree: LexborHTMLParser, labels: Iterable[str]) -> LexborNode | None:
+    """The first element whose own text is one of `labels` (case-insensitive)."""
+    return next(find_labels(tree, labels), None)
 
 
 def items_after_label(tree: LexborHTMLParser, labels: Iterable[str]) -> list[LexborNode] | None:
-    """The items of the first list that follows the element labelled with one of `labels`.
+    """The items of the first list that follows an element labelled with one of `labels`:
+    the first such element, or the next one if no list is near it (a stray "BREAKING"
+    elsewhere must not hide the ticker), up to MAX_LABEL_TRIES of them.
 
-    None if there is no such label or no list near it; [] if the list is there but empty.
+    None if there is no such label or no list near one; [] if the list is there but empty.
     """
-    label = find_label(tree, labels)
-    anchor = label
+    for label in islice(find_labels(tree, labels), MAX_LABEL_TRIES):
+        items = _list_after(label)
+        if items is not None:
+            return items
+    return None
+
+
+def _list_after(label: LexborNode) -> list[LexborNode] | None:
+    """The items of the first list among the next siblings of `label` and its ancestors."""
+    anchor: LexborNode | None = label
     for _ in range(_ANCESTOR_STEPS):
         if anchor is None:
             break
