@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ticker import poll as poll_module
 from ticker.config import Config, Source, load_config
 from ticker.daemon import Daemon
 from ticker.fetch import make_client
+from ticker.notify import Failure, Message
 from ticker.pacing import BACKOFF_CAP, backoff, next_delay
 from ticker.store import Store
 
@@ -258,3 +260,47 @@ def test_poll_outcome_knows_when_the_ticker_moved() -> None:
     outcome = poll_module.PollOutcome(source="s")
     assert not outcome.found_new
     assert replace(outcome, error="x").failures == 0
+
+
+class GatedSender(Recorder):
+    """A channel that takes as long as the test wants: `send` waits for `gate`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.sending = threading.Event()
+
+    def send(self, channel: str, message: Message) -> Failure | None:
+        self.sending.set()
+        if not self.gate.wait(timeout=30):
+            raise AssertionError("the test never opened the gate")
+        return super().send(channel, message)
+
+
+def test_a_scheduled_poll_does_not_wait_for_a_slow_channel(harness_for) -> None:
+    newest = ticker_page(
+        ["Hamas: newest line", "Our correspondent: a new line", "Hamas: first line"]
+    )
+    with ScriptedSite([Reply(body=PAGE), Reply(body=NEWER), Reply(body=newest)]) as site:
+        harness = harness_for(site.url)
+        sender = GatedSender()
+
+        async def run() -> list[str]:
+            async with make_client(harness.config.settings) as client:
+                daemon = Daemon(harness.config, harness.store, client, sender, harness.clock)
+                daemon.schedule(AsyncIOScheduler())
+                await daemon.poll(harness.source)  # the baseline: nothing to send
+                first = await daemon.poll(harness.source, deliver=False)
+                assert first.found_new
+                assert await asyncio.to_thread(sender.sending.wait, 10)
+                # The channel holds the first alert; the next poll runs and records anyway.
+                second = await daemon.poll(harness.source, deliver=False)
+                assert second.found_new and sender.messages == []
+                sender.gate.set()
+                await daemon.idle()
+                await daemon.drain()
+                return [m.body for m in sender.messages]
+
+        bodies = asyncio.run(run())
+    assert len(bodies) == 2
+    assert "a new line" in bodies[0] and "newest line" in bodies[1]

@@ -63,10 +63,13 @@ class Daemon:
             if task is not None:
                 self._in_flight.discard(task)
 
-    async def poll(self, source: Source) -> PollOutcome:
-        """Poll one source, plan its next poll, then send what became due. A database
-        that cannot be written (disk full, locked by another process) costs this poll
-        only: nothing was recorded, so the same lines are new again next time."""
+    async def poll(self, source: Source, *, deliver: bool = True) -> PollOutcome:
+        """Poll one source, plan its next poll, then send what became due: awaited if
+        `deliver` (one-off polls), in the background for scheduled polls, so a channel that
+        is slow or throttled (Apprise waits 5.5 s between two e-mails to one server) never
+        holds up the source's next poll. A database that cannot be written (disk full,
+        locked by another process) costs this poll only: nothing was recorded, so the same
+        lines are new again next time."""
         try:
             outcome = await self._tracked(
                 poll_source(self.config, source, self.client, self.store, self.clock)
@@ -80,8 +83,23 @@ class Daemon:
         if outcome.found_new:
             self._last_new[source.name] = self.clock()
         self._plan_next(source, outcome)
-        await self.drain()
+        if deliver:
+            await self.drain()
+        else:
+            self._drain_in_background()
         return outcome
+
+    def _drain_in_background(self) -> None:
+        """Start a drain without waiting for it; drains asked for while one runs are folded
+        into it (Outbox.drain), and a stop waits for it like any work in flight."""
+        task = asyncio.get_running_loop().create_task(self.drain())
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def idle(self) -> None:
+        """Wait until no poll, drain or client close started by this daemon is running."""
+        while pending := {task for task in self._in_flight if not task.done()}:
+            await asyncio.wait(pending)
 
     def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
         try:
@@ -144,6 +162,7 @@ class Daemon:
             self.poll,
             "interval",
             args=[source],
+            kwargs={"deliver": False},
             id=_job_id(source),
             seconds=source.interval,
             jitter=source.jitter,
