@@ -544,8 +544,10 @@ def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> Non
         ["name", "urls", "sources", "attributions", "include", "exclude", "updates"]
         + ["group_window", "quiet_hours", "quiet", "timezone", "max_per_minute", "health"]
     )
-    uncommented = head + marker + re.sub(
-        rf"^# ((\[\[channel\]\])|(({keys}) = .*))$", r"\1", channels, flags=re.MULTILINE
+    uncommented = (
+        head
+        + marker
+        + re.sub(rf"^# ((\[\[channel\]\])|(({keys}) = .*))$", r"\1", channels, flags=re.MULTILINE)
     )
     assert uncommented != text
 

@@ -142,3 +142,19 @@ def test_a_drain_requested_while_one_runs_is_folded_into_it(store: Store) -> Non
 
     asyncio.run(both())
     assert sender.received == {"mail": ["one", "two"]}
+
+
+def test_a_long_backlog_of_a_down_channel_never_hides_another_channels_alerts(
+    store: Store,
+) -> None:
+    clock, sender = Clock(), FlakySender()
+    sender.down.add("mail")
+    outbox = Outbox(store, sender, {"mail": Shaping(), "phone": Shaping()}, clock)
+    backlog = [f"story number {n}" for n in range(1_200)]
+    add_alerts(store, clock, backlog, ["mail"])  # more than one read of pending rows holds
+    drain(outbox)
+    add_alerts(store, clock, ["for the phone"], ["phone"])
+    result = drain(outbox)
+    assert sender.received == {"phone": ["for the phone"]}
+    assert result.sent == 1
+    assert sender.attempts == 2  # mail's head was tried once, and not again before its retry

@@ -131,7 +131,7 @@ def test_a_flood_becomes_one_digest_within_telegram_limits(tmp_path, telegram, c
 
 def test_a_routed_channel_only_gets_what_its_rules_take(tmp_path, telegram, clock) -> None:
     config = write_config(
-        tmp_path, "attributions = [\"Al Mayadeen's correspondent\"]\nexclude = [\"/weather/\"]"
+        tmp_path, 'attributions = ["Al Mayadeen\'s correspondent"]\nexclude = ["/weather/"]'
     )
     pipeline = Pipeline(config, clock)
     pipeline.show(

@@ -234,9 +234,17 @@ class Outbox:
         return result
 
     async def _drain_once(self, result: DrainResult) -> None:
-        due = due_in_order(self.store.pending_deliveries(), self.clock(), self.shaping)
-        for channel, deliveries in due.items():
-            await self._send_channel(channel, deliveries, result)
+        """Each channel on its own: its oldest pending delivery first (one row), and its
+        backlog only if that one is due, so a channel that is down costs one query per
+        drain and its backlog never hides another channel's alerts."""
+        for channel in self.shaping:
+            now = self.clock()
+            head = self.store.pending_deliveries(limit=1, channel=channel)
+            if not due_in_order(head, now, self.shaping):
+                continue
+            backlog = self.store.pending_deliveries(channel=channel)
+            due = due_in_order(backlog, now, self.shaping).get(channel, [])
+            await self._send_channel(channel, due, result)
 
     async def _send_channel(
         self, channel: str, deliveries: list[Delivery], result: DrainResult

@@ -585,14 +585,15 @@ class Store:
 
     # --- the outbox ----------------------------------------------------------------------
 
-    def pending_deliveries(self, limit: int = 1000) -> list[Delivery]:
-        """Pending deliveries, oldest first, with the alert each carries."""
+    def pending_deliveries(self, limit: int = 1000, channel: str | None = None) -> list[Delivery]:
+        """Pending deliveries (of `channel`, or of all), oldest first, with their alerts."""
+        where, args = ("AND d.channel = ? ", (channel,)) if channel is not None else ("", ())
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.attempts, d.created, d.next_attempt, "
             "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN items i ON i.id = a.item_id "
-            "WHERE d.status = 'pending' ORDER BY d.id LIMIT ?",
-            (limit,),
+            f"WHERE d.status = 'pending' {where}ORDER BY d.id LIMIT ?",
+            (*args, limit),
         )
         return [Delivery(**dict(row)) for row in rows]
 
