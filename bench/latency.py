@@ -30,10 +30,9 @@ from bench.rig import (
     command_line,
     config_text,
     line_text,
-    log_counts,
-    log_examples,
     machine,
     plain_body,
+    print_log_summary,
     revision,
     spread,
     wait_until,
@@ -147,9 +146,7 @@ def main() -> None:
             )
         print(f"  interval between polls during the burst: {spread(gaps, 'ms', 1000, 0)}")
     print(f"e-mails received: {emails}")
-    print(f"daemon log: {log_counts(text)}")
-    for example in log_examples(text):
-        print(f"  e.g. {example}")
+    print_log_summary(text)
 
 
 if __name__ == "__main__":

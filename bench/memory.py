@@ -28,9 +28,8 @@ from bench.rig import (
     TickerRun,
     command_line,
     config_text,
-    log_counts,
-    log_examples,
     machine,
+    print_log_summary,
     revision,
     wait_until,
 )
@@ -88,8 +87,7 @@ def main() -> None:
                 hwm = daemon.status_kb("VmHWM")
                 elapsed = time.monotonic() - started
                 status = daemon.stop()
-                counts = log_counts(daemon.log_text())
-                examples = log_examples(daemon.log_text())
+                log_text = daemon.log_text()
             delivered = (mail.count(), hooks.count("json"), hooks.count("form"))
     polls = samples[-1][1]
     after = [s for s in samples if s[1] >= warmup]
@@ -104,9 +102,7 @@ def main() -> None:
         f"ticker exited {status}"
     )
     print(f"deliveries received: mail {delivered[0]}, json {delivered[1]}, form {delivered[2]}")
-    print(f"daemon log: {counts}")
-    for example in examples:
-        print(f"  e.g. {example}")
+    print_log_summary(log_text)
     steps = [b[0] - a[0] for a, b in zip(samples, samples[1:], strict=False)]
     stalls = [step for step in steps if step > 2 * args.sample_every + 1]
     if stalls:

@@ -482,3 +482,10 @@ def log_examples(text: str, limit: int = 3) -> list[str]:
             message = line.split(" ", 2)[-1].strip()
             seen.setdefault(message[:160], None)
     return list(seen)[:limit]
+
+
+def print_log_summary(text: str) -> None:
+    """The daemon log's counts and a few of its warnings, as every benchmark prints them."""
+    print(f"daemon log: {log_counts(text)}")
+    for example in log_examples(text):
+        print(f"  e.g. {example}")

@@ -32,10 +32,9 @@ from bench.rig import (
     TickerRun,
     command_line,
     config_text,
-    log_counts,
-    log_examples,
     machine,
     p95,
+    print_log_summary,
     revision,
     spread,
     wait_until,
@@ -282,9 +281,7 @@ def report(
         )
         print(f"page servers and sink (this process), steady: {servers:.1f} % of one core")
     print(f"daemon VmRSS at the end: {rss / 1024:.1f} MB")
-    print(f"daemon log: {log_counts(text)}")
-    for example in log_examples(text):
-        print(f"  e.g. {example}")
+    print_log_summary(text)
 
 
 if __name__ == "__main__":

@@ -98,8 +98,12 @@ class Daemon:
 
     async def idle(self) -> None:
         """Wait until no poll, drain or client close started by this daemon is running."""
-        while pending := {task for task in self._in_flight if not task.done()}:
+        while pending := self._busy():
             await asyncio.wait(pending)
+
+    def _busy(self) -> set[asyncio.Task[Any]]:
+        """The tracked tasks still running."""
+        return {task for task in self._in_flight if not task.done()}
 
     def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
         try:
@@ -243,7 +247,7 @@ class Daemon:
         from ticker.fetch import make_client
 
         old, self.client = self.client, make_client(config.settings)
-        busy = {task for task in self._in_flight if not task.done()}
+        busy = self._busy()
 
         async def close_when_idle() -> None:
             if busy:
@@ -280,7 +284,7 @@ class Daemon:
                 watchdog.cancel()
 
     async def _finish_in_flight(self) -> None:
-        pending = {task for task in self._in_flight if not task.done()}
+        pending = self._busy()
         if not pending:
             return
         log.info("stopping: waiting up to %.0f s for %d task(s)", STOP_GRACE, len(pending))
