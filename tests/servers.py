@@ -117,19 +117,24 @@ class ScriptedSite(LoopbackHTTP):
     """Answers the k-th request with `replies[k]` (the last one once the script runs out).
     A 200 carries an ETag of its body, and a request whose If-None-Match matches the reply
     it would get is answered 304, as a well-behaved site does. `requests` keeps the
-    headers of every request."""
+    headers of every request, `peers` the client address it came from (connections are
+    kept alive, HTTP/1.1)."""
 
     def __init__(self, replies: Sequence[Reply]) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, str]] = []
+        self.peers: list[tuple[str, int]] = []
         self.lock = threading.Lock()
         site = self
 
         class Handler(QuietHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:  # noqa: N802
                 with site.lock:
                     reply = site.replies[min(len(site.requests), len(site.replies) - 1)]
                     site.requests.append(dict(self.headers.items()))
+                    site.peers.append(self.client_address)
                 body = reply.body.encode("utf-8")
                 etag = f'"{abs(hash(reply.body)) % 10**12}"'
                 if reply.status == 200 and self.headers.get("If-None-Match") == etag:

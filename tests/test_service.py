@@ -153,6 +153,15 @@ def test_an_unchanged_page_costs_a_304_no_parse_and_no_alert(harness_for, monkey
     assert "gzip" in site.requests[0]["Accept-Encoding"]  # compression offered
 
 
+def test_a_304_leaves_the_connection_open_for_the_next_poll(harness_for) -> None:
+    # A 304 closed unread made httpx drop the connection: every poll paid a new TCP (and
+    # TLS) handshake.
+    with ScriptedSite([Reply(body=PAGE)]) as site:
+        harness_for(site.url).run(4)
+    assert [r.get("If-None-Match") is not None for r in site.requests] == [False, True, True, True]
+    assert len(set(site.peers)) == 1
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_retry_after_on_429_and_503_delays_the_next_poll(harness_for, status) -> None:
     reply = Reply(status=status, body="slow down", headers=(("Retry-After", "900"),))

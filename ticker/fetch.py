@@ -331,6 +331,9 @@ async def _fetch(
                 target = _redirect_target(response)
                 continue
             if response.status_code == 304:  # the validators sent are still the page's
+                # A 304 has no body, but closing it unread drops the connection: end it so
+                # that the next poll of this site reuses the connection.
+                await response.aread()
                 return Page(
                     url=url,
                     status=304,

