@@ -18,6 +18,7 @@ import apprise
 from apprise.manager_plugins import NotificationManager
 from apprise.plugins.email import NotifyEmail
 
+from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
 from ticker.redact import Redactor, redact_url
 from ticker.store import Delivery
@@ -178,27 +179,25 @@ def to_html(body: str) -> str:
     return f'<div dir="auto">{"".join(blocks)}</div>'
 
 
-def _scheme(url: str) -> str:
-    return url.split("://", 1)[0].lower()
-
-
 def unusable_reason(url: str) -> str | None:
     """Why Apprise cannot use `url` (unknown scheme, missing parts, a service that needs
     something this machine lacks), redacted for display; None if it can."""
     if apprise.Apprise.instantiate(url) is not None:
         return None
+    scheme = scheme_of(url)
     try:
-        plugin = NotificationManager()[_scheme(url)]
+        plugin = NotificationManager()[scheme]
     except KeyError:
         return f"Apprise cannot use {redact_url(url)} (unknown service)"
     if not plugin.enabled:
-        hint = " (pip install 'ticker[desktop]'; see the README)" if _scheme(url) in DESKTOP else ""
-        return f"{_scheme(url)}:// is not available on this machine{hint}"
+        hint = " (pip install 'ticker[desktop]'; see the README)" if scheme in DESKTOP else ""
+        return f"{scheme}:// is not available on this machine{hint}"
     return f"Apprise cannot use {redact_url(url)}"
 
 
 def invalid_urls(urls: tuple[str, ...]) -> list[str]:
     """Why each URL Apprise cannot use is unusable (see `unusable_reason`)."""
+    load_only(urls)
     return [reason for url in urls if (reason := unusable_reason(url))]
 
 
@@ -212,7 +211,7 @@ def _rendering(url: str) -> str:
     """How a URL's service gets the body: "html" (e-mail: ticker's HTML part, Apprise
     derives the plain one), "markup" (desktop: escaped by ticker), "text" (everything
     else: Apprise escapes for the service's own markup, e.g. Telegram HTML)."""
-    if _scheme(url) in DESKTOP:
+    if scheme_of(url) in DESKTOP:
         return "markup"
     return "html" if isinstance(apprise.Apprise.instantiate(url), NotifyEmail) else "text"
 
@@ -234,6 +233,7 @@ class AppriseSender:
         self._apprise: dict[str, dict[str, apprise.Apprise]] = {}
         self._broken: dict[str, str] = {}
         self._limits: dict[str, Limits] = {}
+        load_only(url for channel in channels for url in channel.urls)
         for channel in channels:
             self._add(channel)
 
