@@ -5,6 +5,11 @@ HTTP sink. VmRSS of the daemon (/proc/PID/status) is sampled as it goes; the fig
 start, after warm-up and at the end, and the slope after warm-up in MB per 1,000 polls.
 
     .venv/bin/python -m bench.memory [--polls 10000] [--sources 3] [--change-every 8]
+        [--python PATH]
+
+`--python` runs the daemon with another interpreter, such as that of an environment made
+by the README's first command (ticker's runtime dependencies only): the test tools in
+.venv change what some libraries import (httpx imports pygments when it is installed).
 
 The scheduler's shortest interval is 1 s, so a run takes about polls / sources seconds
 (10,000 polls of 3 sources: ~57 min). For a quicker run ask for fewer polls, or more sources
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -56,6 +62,12 @@ def main() -> None:
         "--warmup", type=int, default=0, help="polls before the slope (default: 10%%, >= 300)"
     )
     parser.add_argument("--log", type=Path, help="keep the daemon's log here")
+    parser.add_argument(
+        "--python",
+        default="",
+        help="run the daemon with this interpreter, e.g. that of an environment with only "
+        "ticker's runtime dependencies (default: this one)",
+    )
     args = parser.parse_args()
     warmup = args.warmup or max(300, args.polls // 10)
     every = args.change_every
@@ -72,7 +84,7 @@ def main() -> None:
                 ("form", hooks.url("form", "form"), ""),
             ]
             config = config_text(Path(tmp) / "ticker.db", INTERVAL, sources, channels)
-            with TickerRun(Path(tmp), config, args.log) as daemon:
+            with TickerRun(Path(tmp), config, args.log, args.python) as daemon:
                 started = time.monotonic()
                 wait_until(lambda: site.total_requests() >= args.sources, 30, "the first polls")
                 deadline = started + expected * 2 + 120
@@ -96,6 +108,7 @@ def main() -> None:
     last_tenth = [kb for _, _, kb in after[-max(1, len(after) // 10) :]]
     print(f"machine: {machine()}; ticker at {revision()}")
     print(f"command: {command_line()}")
+    print(f"daemon interpreter: {args.python or sys.executable}")
     print(
         f"{args.sources} sources every {INTERVAL:g} s, a new line every {every} polls; "
         f"3 channels (mail: s0 only, json, form); {polls} polls in {elapsed / 60:.1f} min; "

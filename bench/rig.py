@@ -385,10 +385,14 @@ def config_text(
 
 class TickerRun:
     """`python -m ticker --config WORKDIR/config.toml run` as a subprocess, its log in
-    WORKDIR/ticker.log; its resident memory and CPU time read from /proc."""
+    WORKDIR/ticker.log; its resident memory and CPU time read from /proc. `python` is this
+    interpreter unless another is named; ticker itself always comes from this checkout."""
 
-    def __init__(self, workdir: Path, config: str, keep_log: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path, config: str, keep_log: Path | None = None, python: str = ""
+    ) -> None:
         self.keep_log = keep_log  # where to copy the log when the daemon stops
+        self.python = python or sys.executable  # another environment's, to measure it
         self.config_path = workdir / "config.toml"
         self.config_path.write_text(config, encoding="utf-8")
         self.log_path = workdir / "ticker.log"
@@ -433,7 +437,7 @@ class TickerRun:
         }
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ticker", "--config", str(self.config_path), "run"],
+            [self.python, "-m", "ticker", "--config", str(self.config_path), "run"],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

@@ -121,8 +121,10 @@ def run(ctx: click.Context) -> None:
 
     from ticker.daemon import Daemon, run_until_signalled
     from ticker.fetch import make_client
+    from ticker.malloc import limit_arenas
     from ticker.notify import AppriseSender
 
+    limit_arenas()  # before any thread: the daemon's resident memory (ticker.malloc)
     config = _config(ctx)
     with _store(config) as store:
 
