@@ -116,6 +116,8 @@ def main() -> None:
     )
     print(f"deliveries received: mail {delivered[0]}, json {delivered[1]}, form {delivered[2]}")
     print_log_summary(log_text)
+    trusted = [line for line in log_text.splitlines() if "https: trusting" in line]
+    print(f"daemon's TLS trust store: {trusted[0].split('https: ')[-1] if trusted else '?'}")
     steps = [b[0] - a[0] for a, b in zip(samples, samples[1:], strict=False)]
     stalls = [step for step in steps if step > 2 * args.sample_every + 1]
     if stalls:

@@ -383,6 +383,16 @@ def config_text(
     return "\n".join(parts)
 
 
+# What the daemon does not inherit from the shell that runs a benchmark: systemd's variables
+# and the config path, and, as a systemd service does not see a login shell's variables,
+# SSL_CERT_FILE/SSL_CERT_DIR (with SSL_CERT_FILE set, the whole CA bundle is loaded up
+# front, ~1-2 MB; see ticker.trust).
+DAEMON_UNSET = frozenset(
+    {"STATE_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC", "TICKER_CONFIG"}
+    | {"SSL_CERT_FILE", "SSL_CERT_DIR"}
+)
+
+
 class TickerRun:
     """`python -m ticker --config WORKDIR/config.toml run` as a subprocess, its log in
     WORKDIR/ticker.log; its resident memory and CPU time read from /proc. `python` is this
@@ -430,11 +440,7 @@ class TickerRun:
             raise SystemExit(f"ticker run exited early:\n{tail}")
 
     def __enter__(self) -> Self:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("STATE_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC", "TICKER_CONFIG")
-        }
+        env = {k: v for k, v in os.environ.items() if k not in DAEMON_UNSET}
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [self.python, "-m", "ticker", "--config", str(self.config_path), "run"],

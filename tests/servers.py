@@ -1,6 +1,6 @@
 """Real servers on loopback, started by the tests: a page server whose page changes between
-requests, an SMTP sink (aiosmtpd) that can refuse mail for a while, and a fake of the
-Telegram Bot API."""
+requests (over http or https), an SMTP sink (aiosmtpd) that can refuse mail for a while,
+and a fake of the Telegram Bot API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import math
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -62,11 +63,16 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 class LoopbackHTTP:
-    """A threaded HTTP server on 127.0.0.1 and a free port, running inside `with`."""
+    """A threaded HTTP server on 127.0.0.1 and a free port, running inside `with`; with
+    `tls` (a server-side SSLContext) an https one."""
 
-    def __init__(self, handler: type[QuietHandler]) -> None:
+    def __init__(self, handler: type[QuietHandler], tls: ssl.SSLContext | None = None) -> None:
         self.httpd = ThreadingHTTPServer((LOOPBACK, 0), handler)
-        self.base_url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://{LOOPBACK}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Self:
@@ -81,7 +87,7 @@ class LoopbackHTTP:
 class PageServer(LoopbackHTTP):
     """Serves `pages[k]` to the k-th request (the last page once the script runs out)."""
 
-    def __init__(self, pages: Sequence[str]) -> None:
+    def __init__(self, pages: Sequence[str], tls: ssl.SSLContext | None = None) -> None:
         self.pages = list(pages)
         self.requests = 0
         self.lock = threading.Lock()
@@ -94,7 +100,7 @@ class PageServer(LoopbackHTTP):
                     server.requests += 1
                 self.answer(200, "text/html; charset=utf-8", page.encode("utf-8"))
 
-        super().__init__(Handler)
+        super().__init__(Handler, tls)
         self.url = f"{self.base_url}/"
 
     @property

@@ -69,6 +69,17 @@ def _load_checked(ctx: click.Context) -> Config:
     return config
 
 
+def _check_trust() -> None:
+    """Make the TLS context https sources are checked with, before anything is polled: a
+    CA store named by SSL_CERT_FILE or SSL_CERT_DIR that is not there is a user error."""
+    from ticker.trust import default_context
+
+    try:
+        default_context()
+    except TickerError as exc:
+        _fail(exc)
+
+
 @contextmanager
 def _store(config: Config) -> Iterator[Store]:
     try:
@@ -126,6 +137,7 @@ def run(ctx: click.Context) -> None:
 
     limit_arenas()  # before any thread: the daemon's resident memory (ticker.malloc)
     config = _config(ctx)
+    _check_trust()
     with _store(config) as store:
 
         def reload() -> tuple[Config, AppriseSender]:
@@ -178,6 +190,7 @@ def poll(
     """
     if url and not dry_run:
         raise UserError("a URL can only be polled with --dry-run", EXIT_CONFIG)
+    _check_trust()
     if url:
         _dry_run(
             (Source(name="dry-run", url=url, selector=selector, label=label),),

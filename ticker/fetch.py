@@ -21,6 +21,7 @@ import httpx
 
 from ticker.config import Settings
 from ticker.errors import FetchError
+from ticker.trust import default_context
 
 MAX_REDIRECTS = 5
 MAX_ENCODINGS = 2  # Content-Encoding layers ticker undoes ("gzip, gzip" is the most)
@@ -69,9 +70,12 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
-    """One client for every source: connection reuse, compression, bounded everything."""
+    """One client for every source: connection reuse, compression, bounded everything.
+    https is verified against ticker.trust's CA store (TickerError if the environment
+    names one that is not there)."""
     timeout = httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout))
     return httpx.AsyncClient(
+        verify=default_context(),
         timeout=timeout,
         follow_redirects=True,  # fetch_page follows them itself, checking each
         max_redirects=MAX_REDIRECTS,
