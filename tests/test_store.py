@@ -9,7 +9,7 @@ import pytest
 from conftest import lines
 
 from ticker.dedupe import Judge
-from ticker.store import SCHEMA_VERSION, Store
+from ticker.store import CACHE_KIB, SCHEMA_VERSION, Store
 
 URL = "https://example.org/"
 
@@ -22,6 +22,7 @@ def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
     db = Store.open(tmp_path / "sub" / "ticker.db")
     assert db.schema_version() == SCHEMA_VERSION
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # KiB, not pages
     tables = {
         row[0] for row in db.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
     }

@@ -259,6 +259,13 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
+# SQLite's page cache of the writing connection, in KiB (SQLite's default is 2,000). What a
+# poll reads is small (a source's row, the recent postings of a few index terms, 24 candidate
+# items) and the OS page cache holds the rest of the file, so a smaller cache costs no
+# measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
+CACHE_KIB = 1024
+
+
 class Store:
     """A connection to ticker's database, with the queries ticker needs."""
 
@@ -272,6 +279,7 @@ class Store:
         conn = _connect(path, readonly=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         store = cls(conn, path)
         store.migrate()
         return store
