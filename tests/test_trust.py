@@ -118,19 +118,20 @@ def test_a_store_that_is_not_there_is_a_clear_error(store: TrustStore, message: 
         trust_context(store)
 
 
-def test_ticker_poll_says_so_and_polls_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["run", "poll"])
+def test_ticker_says_so_and_polls_nothing(tmp_path: Path, command: str) -> None:
     config = tmp_path / "config.toml"
     database = tmp_path / "ticker.db"
     config.write_text(
-        f'[settings]\ndatabase = "{database}"\n\n[[source]]\nname = "s"\n'
-        'url = "https://127.0.0.1:9/"\n',
+        f'[ticker]\ndatabase = "{database}"\n\n[[source]]\nname = "s"\n'
+        'url = "https://127.0.0.1:9/"\nselector = "li"\n',
         encoding="utf-8",
     )
     default_context.cache_clear()
     try:
         result = CliRunner().invoke(
             main,
-            ["--config", str(config), "poll"],
+            ["--config", str(config), command],
             env={"SSL_CERT_FILE": str(tmp_path / "missing.pem")},
         )
     finally:

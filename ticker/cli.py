@@ -190,8 +190,8 @@ def poll(
     """
     if url and not dry_run:
         raise UserError("a URL can only be polled with --dry-run", EXIT_CONFIG)
-    _check_trust()
     if url:
+        _check_trust()
         _dry_run(
             (Source(name="dry-run", url=url, selector=selector, label=label),),
             _config_or_defaults(ctx),
@@ -199,6 +199,7 @@ def poll(
         return
     config = _config(ctx)
     sources = _selected_sources(config, source_names)
+    _check_trust()
     if dry_run:
         _dry_run(sources, config)
         return
