@@ -2,7 +2,8 @@
 loopback pages (~250 KB, ETag/304) whose ticker gains a line every few polls, and 3 channels
 that receive every alert: e-mail to a local aiosmtpd sink, json:// and form:// to a local
 HTTP sink. VmRSS of the daemon (/proc/PID/status) is sampled as it goes; the figures are RSS at
-start, after warm-up and at the end, and the slope after warm-up in MB per 1,000 polls.
+start, after warm-up and at the end, and the slope after warm-up in MiB per 1,000 polls
+(/proc reports kB, which are KiB; figures are MiB, as ps, top and systemd's MemoryMax= count).
 
     .venv/bin/python -m bench.memory [--polls 10000] [--sources 3] [--change-every 8]
         [--python PATH]
@@ -127,15 +128,15 @@ def main() -> None:
     for label, index in points if after else [points[0], points[2]]:
         (_, at, rss), (anon, mapped) = samples[index], parts[index]
         print(
-            f"{label:<13} {at:>6}  {rss / 1024:5.1f} MB  {anon / 1024:5.1f} MB  "
-            f"{mapped / 1024:5.1f} MB"
+            f"{label:<13} {at:>6}  {rss / 1024:5.1f} MiB  {anon / 1024:5.1f} MiB  "
+            f"{mapped / 1024:5.1f} MiB"
         )
-    print(f"VmHWM (peak VmRSS) {hwm / 1024:.1f} MB")
+    print(f"VmHWM (peak VmRSS) {hwm / 1024:.1f} MiB")
     if len(mb) >= 3:
         print(
             f"after warm-up: median of first tenth of samples "
-            f"{statistics.median(first_tenth) / 1024:.1f} MB, of last tenth "
-            f"{statistics.median(last_tenth) / 1024:.1f} MB; least-squares slope "
+            f"{statistics.median(first_tenth) / 1024:.1f} MiB, of last tenth "
+            f"{statistics.median(last_tenth) / 1024:.1f} MiB; least-squares slope "
             f"{slope(mb):+.3f} MB per 1,000 polls ({len(mb)} samples)"
         )
 

@@ -22,7 +22,7 @@ RUNS = [
     ("dedupe_methods", [r"ticker \(ratio \+ proper-noun guard\)\s+1\.000"]),
     (
         "memory --sources 3 --polls 20 --warmup 5 --sample-every 1",
-        [*DAEMON_OK, r"end\s+\d+\s+[\d.]+ MB"],
+        [*DAEMON_OK, r"end\s+\d+\s+[\d.]+ MiB"],
     ),
     (
         "latency --lines 2 --gap 2 --burst 0",
