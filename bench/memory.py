@@ -137,7 +137,7 @@ def main() -> None:
             f"after warm-up: median of first tenth of samples "
             f"{statistics.median(first_tenth) / 1024:.1f} MiB, of last tenth "
             f"{statistics.median(last_tenth) / 1024:.1f} MiB; least-squares slope "
-            f"{slope(mb):+.3f} MB per 1,000 polls ({len(mb)} samples)"
+            f"{slope(mb):+.3f} MiB per 1,000 polls ({len(mb)} samples)"
         )
 
 
