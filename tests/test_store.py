@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,46 @@ def test_readonly_store_reads_while_a_writer_holds_the_database(tmp_path: Path) 
 
 def _item_of(store: Store, text: str) -> int:
     return int(store.conn.execute("SELECT id FROM items WHERE text = ?", (text,)).fetchone()[0])
+
+
+def _store_with_alerts(path: Path, count: int) -> Store:
+    """A store holding `count` alerts of one source (one poll of `count` new lines)."""
+    store = Store.open(path)
+    store.record_poll("s", "https://example.org/", lines("seed"), 0.0, ["mail"])
+    page = lines(*(f"Correspondent: line number {n} of the test" for n in range(count)))
+    store.record_poll("s", "https://example.org/", page, 1.0, ["mail"])
+    return store
+
+
+def _vm_steps(store: Store, read: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (in thousands) that `read` costs: work, not time."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.conn.set_progress_handler(count, 1000)
+    try:
+        read()
+    finally:
+        store.conn.set_progress_handler(None, 0)
+    return steps
+
+
+def test_reading_the_newest_alerts_costs_the_same_whatever_the_history(tmp_path: Path) -> None:
+    # `ticker tail` shows, for an update, the newest alert of the item it updates: without
+    # an index on alerts(item_id) that look-up read every alert, 20 times per tail.
+    small = _store_with_alerts(tmp_path / "small.db", 1_000)
+    large = _store_with_alerts(tmp_path / "large.db", 20_000)
+    assert len(large.recent_alerts(20)) == 20
+    cost_small = _vm_steps(small, lambda: small.recent_alerts(20))
+    cost_large = _vm_steps(large, lambda: large.recent_alerts(20))
+    assert cost_large <= cost_small + 2, (cost_small, cost_large)
+
+
+def test_forgetting_an_item_finds_its_alerts_through_an_index(store: Store) -> None:
+    # The foreign key check SQLite makes for each deleted item is this look-up.
+    plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT 1 FROM alerts WHERE item_id = ?", (1,))
+    assert any("USING" in row[3] and "INDEX alerts_item" in row[3] for row in plan)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -227,7 +227,14 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     sources.add_column("next_poll", float)  # when the daemon polls it next
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Alerts by item: `ticker tail` finds the alert an update refers to, and deleting a
+    forgotten item checks the alerts that reference it, both through this index instead of
+    reading every alert (at 1,000,000 alerts, 35 ms per look-up)."""
+    conn.execute("CREATE INDEX alerts_item ON alerts (item_id)")
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
