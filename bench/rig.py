@@ -388,8 +388,14 @@ def config_text(
 # SSL_CERT_FILE/SSL_CERT_DIR (with SSL_CERT_FILE set, the whole CA bundle is loaded up
 # front, ~1-2 MB; see ticker.trust).
 DAEMON_UNSET = frozenset(
-    {"STATE_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC", "TICKER_CONFIG"}
-    | {"SSL_CERT_FILE", "SSL_CERT_DIR"}
+    {
+        "STATE_DIRECTORY",
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "TICKER_CONFIG",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
 )
 
 

@@ -173,9 +173,9 @@ def _item_of(store: Store, text: str) -> int:
 def _store_with_alerts(path: Path, count: int) -> Store:
     """A store holding `count` alerts of one source (one poll of `count` new lines)."""
     store = Store.open(path)
-    store.record_poll("s", "https://example.org/", lines("seed"), 0.0, ["mail"])
+    store.record_poll("s", URL, lines("seed"), 0.0, ["mail"])
     page = lines(*(f"Correspondent: line number {n} of the test" for n in range(count)))
-    store.record_poll("s", "https://example.org/", page, 1.0, ["mail"])
+    store.record_poll("s", URL, page, 1.0, ["mail"])
     return store
 
 

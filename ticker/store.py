@@ -25,6 +25,11 @@ SCHEMA_VERSION = 4
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
+# SQLite's page cache of the writing connection, in KiB (SQLite's default is 2,000). What a
+# poll reads is small (a source's row, the recent postings of a few index terms, 24 candidate
+# items) and the OS page cache holds the rest of the file, so a smaller cache costs no
+# measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
+CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -264,13 +269,6 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
-
-
-# SQLite's page cache of the writing connection, in KiB (SQLite's default is 2,000). What a
-# poll reads is small (a source's row, the recent postings of a few index terms, 24 candidate
-# items) and the OS page cache holds the rest of the file, so a smaller cache costs no
-# measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
-CACHE_KIB = 1024
 
 
 class Store:
