@@ -63,10 +63,12 @@ class Limits:
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a send failed, and how long the service asked us to wait (HTTP 429), if it did."""
+    """Why a send failed, how long the service asked us to wait (HTTP 429), if it did, and
+    whether the refusal is permanent (trying the same message again cannot succeed)."""
 
     reason: str
     retry_after: float | None = None
+    permanent: bool = False
 
 
 def _cap(text: str, limit: int) -> str:
