@@ -144,7 +144,6 @@ class Chaos:
         self.database = self.dbdir / "ticker.db"
         self.config = workdir / "config.toml"
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.faked: list[int] = []  # pids started with libfaketime
         self.env_extra = no_throttle_hooks(workdir / "hooks")
         self.clock: FakeClock | None = None
         self.daemon: subprocess.Popen[bytes] | None = None
@@ -193,8 +192,6 @@ class Chaos:
             env=daemon_env(self.env_extra),
         )
         self.processes.append(proc)
-        if self.clock is not None:
-            self.faked.append(proc.pid)
         return proc
 
     # --- the daemon ------------------------------------------------------------------------
@@ -306,7 +303,8 @@ class Chaos:
         finally:
             log.close()
         self.ledger.second_exits[int(proc.returncode)] += 1
-        self.ledger.said.setdefault("second", last_words(self.workdir / "second.log"))
+        said = last_words((self.workdir / "second.log").read_text("utf-8", errors="replace"))
+        self.ledger.said.setdefault("second", said)
 
     def one_off_poll(self) -> None:
         """`ticker poll` on the same config while the daemon runs (a cron job)."""
@@ -320,9 +318,9 @@ class Chaos:
             _out, err = proc.communicate()
         self.ledger.note("poll", start, time.time() - start)
         self.ledger.poll_exits[int(proc.returncode)] += 1
-        said = err.decode("utf-8", "replace").strip().splitlines()
+        said = last_words(err.decode("utf-8", "replace"))
         if said:
-            self.ledger.said.setdefault("poll", said[-1][:200])
+            self.ledger.said.setdefault("poll", said)
 
     def lock_database(self) -> None:
         start = time.time()
@@ -428,8 +426,8 @@ class Chaos:
                 proc.kill()
                 with suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=10)
-        for pid in self.faked:
-            FakeClock.forget(pid)
+        if self.clock is not None:
+            FakeClock.forget(self.started - 1)
         self.daemon_log.close()
         if self.mounted:
             unmount(self.dbdir)
@@ -459,10 +457,11 @@ def stop_process(proc: subprocess.Popen[bytes], ledger: Ledger, what: str) -> No
         proc.wait()
 
 
-def last_words(log: Path) -> str:
-    """The last line of a process's output (why it refused to start)."""
-    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    return lines[-1][:200] if lines else ""
+def last_words(text: str) -> str:
+    """What a process said last: its last error line, else its last line."""
+    lines = text.strip().splitlines()
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or [""])[-1][:200]
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> bool:

@@ -24,6 +24,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -704,7 +705,12 @@ class FakeClock:
         scratch.replace(self.offset_file)
 
     @staticmethod
-    def forget(pid: int) -> None:
-        """Remove the shared memory libfaketime leaves behind for a killed process."""
-        for name in (f"faketime_shm_{pid}", f"sem.faketime_sem_{pid}"):
-            Path("/dev/shm", name).unlink(missing_ok=True)
+    def forget(since: float) -> None:
+        """Remove the shared memory libfaketime leaves behind (for killed processes, and
+        for children that the processes it was preloaded into started) since `since`,
+        of processes that are gone: stale, and in the way of a new process of that pid."""
+        for path in Path("/dev/shm").glob("*faketime_s*_*"):
+            pid = path.name.rsplit("_", 1)[-1]
+            with suppress(OSError, ValueError):
+                if path.stat().st_mtime >= since and not Path("/proc", str(int(pid))).exists():
+                    path.unlink()
