@@ -11,9 +11,10 @@ it with SIGTERM and counts the e-mails of every line.
 Every line carries a token (`W000123`), counted across e-mail subjects and bodies, so a
 message listing several lines counts for each. A line is *lost* if it should have been
 delivered and no e-mail carries it; a *duplicate* is an e-mail repeating a line already
-received, and it is *accounted for* when a SIGKILL of a ticker process fell between the
-line's previous e-mail and this one (the documented at-least-once window: a crash between
-send and mark), one kill per duplicate e-mail. Lines carrying the refusal marker are
+received, and it is *accounted for* when a SIGKILL of a ticker process fell after the
+line's previous e-mail and before that one could be marked sent (within 2 s, or while the
+database was locked or full, until 2 s after it was writable again): the documented
+at-least-once window, a crash between send and mark. One kill accounts for one e-mail. Lines carrying the refusal marker are
 answered 554 by the server and expected never to arrive ("refused for good").
 Exit status 1 if a line was lost or a duplicate is unaccounted for.
 
@@ -75,6 +76,8 @@ RESTART_DELAY = 2.0  # seconds before a daemon that exited by itself is started 
 SECOND_GRACE = 5.0  # seconds a second `ticker run` has to refuse to start
 POLL_TIMEOUT = 60.0  # a one-off `ticker poll` still running then is killed
 STOP_TIMEOUT = 30.0  # SIGTERM, then SIGKILL
+MARK_SLACK = 2.0  # seconds from an e-mail's arrival to its "sent" mark, on a loaded machine
+MARK_DELAYERS = {"lock", "disk"}  # faults the mark may wait out (kept and retried)
 
 
 @dataclass
@@ -110,6 +113,17 @@ class Ledger:
         with self.lock:
             self.kills.append(Kill(time.time(), what))
 
+    def mark_deadline(self, arrived: float) -> float:
+        """The latest moment an e-mail that arrived at `arrived` can still be waiting for
+        its "sent" mark: a moment later, or, if the database could not be written then
+        (locked, full), until a moment after it could again."""
+        deadline = arrived + MARK_SLACK
+        with self.lock:
+            for start, end, kind in self.timeline:
+                if kind in MARK_DELAYERS and start - MARK_SLACK <= arrived <= end:
+                    deadline = max(deadline, end + MARK_SLACK)
+        return deadline
+
     def active(self, at: float, slack: float = 2.0) -> set[str]:
         """The faults under way at `at` (give or take `slack` seconds)."""
         with self.lock:
@@ -141,6 +155,7 @@ class Chaos:
         self.lines: list[Line] = []
         self.mark_next = 0
         self.dbdir = workdir / "db"
+        self.mounted = False  # a tmpfs on dbdir, to unmount at the end
         self.database = self.dbdir / "ticker.db"
         self.config = workdir / "config.toml"
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -179,8 +194,6 @@ class Chaos:
         self.config.write_text(
             config_text(self.database, 1, [("wire", page.url)], [channel]), encoding="utf-8"
         )
-
-    mounted = False
 
     def spawn(self, *args: str, out: IO[bytes] | int) -> subprocess.Popen[bytes]:
         """A ticker process on the run's config, with the run's clock and hooks."""
@@ -508,8 +521,9 @@ def refused_numbers(sink: MailSink) -> Counter[int]:
 
 def account(mails: list[Mail], kills: list[Kill], ledger: Ledger) -> dict[str, Any]:
     """Each e-mail repeating a line already received is matched to a distinct SIGKILL
-    between that line's previous e-mail and this one (greedy, earliest kill first);
-    what is left unmatched is unaccounted for."""
+    that fell after that line's previous e-mail and before it could have been marked sent
+    (`Ledger.mark_deadline`), greedily, earliest kill first: the crash window. What is
+    left unmatched is unaccounted for."""
     last_seen: dict[int, float] = {}
     free = sorted(kills, key=lambda k: k.at)
     accounted, unaccounted = [], []
@@ -517,7 +531,8 @@ def account(mails: list[Mail], kills: list[Kill], ledger: Ledger) -> dict[str, A
         repeated = [n for n in mail.numbers if n in last_seen]
         if repeated:
             since = min(last_seen[n] for n in repeated)
-            kill = next((k for k in free if since - 0.05 <= k.at <= mail.at), None)
+            until = min(mail.at, ledger.mark_deadline(since))
+            kill = next((k for k in free if since - 0.05 <= k.at <= until), None)
             entry = {
                 "lines": sorted(repeated),
                 "previous": since,
@@ -553,6 +568,26 @@ def fate(database: Path, number: int) -> str:
     if status is None:
         return "recorded, no alert"
     return f"delivery {status} after {attempts} attempts" + (f": {error[:120]}" if error else "")
+
+
+def outbox(database: Path) -> dict[str, Any]:
+    """The deliveries by state at the end, and the error of the oldest one still waiting
+    after a failed attempt (what a blocked channel waits behind)."""
+    try:
+        with closing_db(database) as conn:
+            states = dict(
+                conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
+            )
+            waiting = conn.execute(
+                "SELECT attempts, last_error FROM deliveries WHERE status = 'pending' "
+                "AND last_error IS NOT NULL ORDER BY id LIMIT 1"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        return {"error": str(exc)}
+    result: dict[str, Any] = {"states": states}
+    if waiting is not None:
+        result["oldest_failing"] = f"{waiting[0]} attempts: {str(waiting[1])[:160]}"
+    return result
 
 
 def integrity(database: Path) -> str:
@@ -652,6 +687,7 @@ def tally(
         "stop_status": stop_status,
         "drain_seconds": round(drain_seconds, 1),
         "integrity": integrity(chaos.database),
+        "outbox": outbox(chaos.database),
         "started": chaos.started,
     }
 
@@ -726,7 +762,10 @@ def report(result: dict[str, Any]) -> str:
         f"stopped with SIGTERM: exit {result['stop_status']}; drained in "
         f"{result['drain_seconds']} s",
         f"database integrity:  {result['integrity']}",
+        f"outbox at the end:   {result['outbox'].get('states', result['outbox'])}",
     ]
+    if "oldest_failing" in result["outbox"]:
+        out.append(f"  oldest failing delivery: {result['outbox']['oldest_failing']}")
     return "\n".join(out)
 
 
@@ -757,10 +796,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))  # clean up as on Ctrl-C
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
     workdir = Path(tempfile.mkdtemp(prefix="ticker-chaos-"))
     try:
         result = run(args, workdir)
+    except KeyboardInterrupt:
+        print("interrupted: every process the run started is stopped", file=sys.stderr)
+        return 130
     finally:
         if args.keep:
             print(f"work directory kept: {workdir}", file=sys.stderr)
