@@ -14,8 +14,9 @@ delivered and no e-mail carries it; a *duplicate* is an e-mail repeating a line 
 received, and it is *accounted for* when a SIGKILL of a ticker process fell after the
 line's previous e-mail and before that one could be marked sent (within 2 s, or while the
 database was locked or full, until 2 s after it was writable again): the documented
-at-least-once window, a crash between send and mark. One kill accounts for one e-mail. Lines carrying the refusal marker are
-answered 554 by the server and expected never to arrive ("refused for good").
+at-least-once window, a crash between send and mark. One kill accounts for one e-mail.
+Lines carrying the refusal marker are answered 554 by the server and expected never to
+arrive ("refused for good").
 Exit status 1 if a line was lost or a duplicate is unaccounted for.
 
 Everything listens on 127.0.0.1 and every process the run starts is killed when it ends,
@@ -217,6 +218,8 @@ class Chaos:
         restart_at = 0.0
         while not self.finished.wait(0.2):
             with self.daemon_lock:
+                if self.finished.is_set():
+                    return
                 daemon = self.daemon
                 if daemon is not None and daemon.poll() is not None:
                     self.ledger.daemon_exits[int(daemon.returncode)] += 1
@@ -432,7 +435,8 @@ class Chaos:
 
     def cleanup(self) -> None:
         """Kill whatever the run started that still runs; undo the mount."""
-        self.finished.set()
+        with self.daemon_lock:  # the supervisor starts no daemon after this
+            self.finished.set()
         self.stop.set()
         for proc in self.processes:
             if proc.poll() is None:
@@ -796,7 +800,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as on Ctrl-C
+    for signum in (signal.SIGINT, signal.SIGTERM):  # clean up on either, even in background
+        signal.signal(signum, signal.default_int_handler)
     workdir = Path(tempfile.mkdtemp(prefix="ticker-chaos-"))
     try:
         result = run(args, workdir)
