@@ -475,10 +475,20 @@ def stop_process(proc: subprocess.Popen[bytes], ledger: Ledger, what: str) -> No
 
 
 def last_words(text: str) -> str:
-    """What a process said last: its last error line, else its last line."""
+    """What a process said that matters most: its last message to the user (`ticker:
+    ...`), else its last error or warning, else its last word on delivery, else its last
+    line."""
     lines = text.strip().splitlines()
-    errors = [line for line in lines if "error" in line.lower()]
-    return (errors or lines or [""])[-1][:200]
+    for wanted in (
+        lambda line: line.startswith("ticker: "),
+        lambda line: any(w in line for w in (" ERROR ", " WARNING ", "Error")),
+        lambda line: "deliver" in line,
+        lambda line: True,
+    ):
+        found = [line for line in lines if wanted(line)]
+        if found:
+            return found[-1][:200]
+    return ""
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
