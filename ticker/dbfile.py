@@ -51,13 +51,15 @@ def side_files(path: Path) -> list[Path]:
     return [Path(f"{path}{suffix}") for suffix in SIDE_FILES if Path(f"{path}{suffix}").exists()]
 
 
-def inspect(path: Path, *, create: bool) -> bool:
+def inspect(path: Path, *, create: bool, newest: int | None = None) -> bool:
     """Check that the file at `path` can be used as ticker's database, without changing
     anything; True if there is no database yet and one may be created (`create`).
 
     Raises DatabaseMissing (nothing there and not `create`) or DatabaseUnusable, naming
     what is wrong: a directory, not a SQLite file, truncated, read-only, or an empty or
-    missing file whose write-ahead log is still beside it (a database lost, not a new one).
+    missing file whose write-ahead log is still beside it (a database lost, not a new one),
+    or a schema newer than `newest` (read from the header: SQLite is not opened, so no WAL
+    or SHM file is made beside a file that is refused).
     """
     try:
         st = path.stat()
@@ -79,7 +81,7 @@ def inspect(path: Path, *, create: bool) -> bool:
             raise DatabaseMissing(path)
         _check_writable(path)
         return True
-    _check_header(path, st.st_size)
+    _check_header(path, st.st_size, newest)
     if create:
         _check_writable(path)
     return False
@@ -115,9 +117,9 @@ def _check_writable(path: Path) -> None:
         )
 
 
-def _check_header(path: Path, size: int) -> None:
-    """Refuse a file that is not a SQLite database, or holds fewer pages than its header
-    says (cut short by a copy or a full disk)."""
+def _check_header(path: Path, size: int, newest: int | None) -> None:
+    """Refuse a file that is not a SQLite database, holds fewer pages than its header says
+    (cut short by a copy or a full disk), or has a user_version above `newest`."""
     try:
         with path.open("rb") as file:
             header = file.read(HEADER_BYTES)
@@ -139,6 +141,16 @@ def _check_header(path: Path, size: int) -> None:
         raise DatabaseUnusable(
             path, f"is truncated ({size} bytes; its header says {pages * page_size})"
         )
+    version = int.from_bytes(header[60:64], "big", signed=True)
+    if newest is not None and not busy and version > newest:
+        raise newer_schema(path, version, newest)
+
+
+def newer_schema(path: Path, version: int, newest: int) -> DatabaseUnusable:
+    """The error for a database whose schema this ticker does not know yet."""
+    return DatabaseUnusable(
+        path, f"has schema {version}, newer than this ticker ({newest}); upgrade ticker"
+    )
 
 
 def _size(path: Path) -> int:
@@ -163,9 +175,7 @@ def check_schema(conn: sqlite3.Connection, path: Path, newest: int, tables: set[
     except sqlite3.Error as exc:
         raise unusable(path, exc) from None
     if version > newest:
-        raise DatabaseUnusable(
-            path, f"has schema {version}, newer than this ticker ({newest}); upgrade ticker"
-        )
+        raise newer_schema(path, version, newest)
     if version == 0 and names:
         shown = ", ".join(sorted(names)[:5])
         raise DatabaseUnusable(path, f"is a SQLite database but not ticker's (tables: {shown})")

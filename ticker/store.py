@@ -277,7 +277,7 @@ def _checked_connection(path: Path, readonly: bool) -> sqlite3.Connection:
     """A connection to the database at `path`, once the file and its schema were checked
     (dbfile.inspect, dbfile.check_schema): nothing is written to a file that is not
     ticker's. A new database is created 0600 first, so its WAL and SHM are 0600 too."""
-    new = dbfile.inspect(path, create=not readonly)
+    new = dbfile.inspect(path, create=not readonly, newest=SCHEMA_VERSION)
     if new:
         dbfile.create_private(path)
     try:
@@ -329,7 +329,7 @@ class Store:
     def precheck(cls, path: Path) -> None:
         """Check the database at `path` as `open` would, reading only and creating nothing:
         for the checks made before a lock file is made beside it."""
-        if not dbfile.inspect(path, create=True):
+        if not dbfile.inspect(path, create=True, newest=SCHEMA_VERSION):
             cls.open_readonly(path).close()
 
     def check_file(self) -> None:
