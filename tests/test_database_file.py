@@ -348,7 +348,7 @@ STOPPED = "ticker: database unusable, ticker stopped"
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("fault", ["damaged page", "file deleted"])
+@pytest.mark.parametrize("fault", ["damaged page", "file deleted", "file replaced"])
 def test_a_database_going_bad_under_the_daemon_stops_it_with_one_health_alert(
     tmp_path: Path, seed_lines: list[str], fault: str
 ) -> None:
@@ -358,17 +358,20 @@ def test_a_database_going_bad_under_the_daemon_stops_it_with_one_health_alert(
         wait_for_baseline(site, daemon)
         if fault == "damaged page":
             corrupt_index(database)
-        else:
+        elif fault == "file deleted":
             database.unlink()
+        else:  # e.g. an old backup moved over it
+            ticker_db(tmp_path / "old.db", rows=1)
+            os.replace(tmp_path / "old.db", database)
         output = run_until_exit(daemon)
     assert daemon.returncode == EXIT_DATABASE, output
     critical = [line for line in output.splitlines() if "CRITICAL" in line]
     assert len(critical) == 1, output
-    expected = (
-        "is damaged (database disk image is malformed"
-        if fault == "damaged page"
-        else ("was deleted while ticker had it open")
-    )
+    expected = {
+        "damaged page": "is damaged (database disk image is malformed",
+        "file deleted": "was deleted while ticker had it open",
+        "file replaced": "was replaced by another file while ticker had it open",
+    }[fault]
     assert expected in critical[0]
     assert [str(m["Subject"]) for m in smtp.messages] == [STOPPED], output
     assert expected in smtp.bodies()[0]
