@@ -196,3 +196,20 @@ def test_ticker_poll_without_a_daemon_takes_the_lock_and_delivers(
     assert "it delivers these alerts" not in second.stderr
     assert len(smtp.messages) == 1
     assert read_holder(tmp_path / "ticker.db") is None  # let go when it ended
+
+
+def test_ticker_run_held_off_by_a_long_poll_exits_1_so_systemd_tries_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ticker import instance
+    from ticker.cli import EXIT_FAILURE, main
+
+    monkeypatch.setattr(instance, "POLL_WAIT", 0.3)
+    config = tmp_path / "config.toml"
+    config.write_text('[ticker]\ndatabase = "ticker.db"\n', encoding="utf-8")
+    with InstanceLock.acquire(tmp_path / "ticker.db", "poll"):
+        result = CliRunner().invoke(main, ["--config", str(config), "run"])
+    assert result.exit_code == EXIT_FAILURE, result.output
+    assert "is in use by ticker poll (pid" in result.stderr

@@ -62,8 +62,8 @@ def _exit_code(exc: Exception) -> int:
         return EXIT_CONFIG
     if isinstance(exc, DatabaseUnusable | DatabaseBroken):
         return EXIT_DATABASE
-    if isinstance(exc, DatabaseInUse):
-        return EXIT_IN_USE
+    if isinstance(exc, DatabaseInUse) and exc.command != "poll":
+        return EXIT_IN_USE  # a poll ends by itself: trying again later (exit 1) works
     return EXIT_FAILURE
 
 

@@ -82,10 +82,12 @@ class DatabaseBroken(StoreError):
 
 class DatabaseInUse(StoreError):
     """Another ticker process holds the database (see ticker.instance). `holder` says who,
-    in words ("ticker run (pid 1234 on host, since ...)")."""
+    in words ("ticker run (pid 1234 on host, since ...)"); `command` is its command ("run",
+    "poll"), None if unknown."""
 
-    def __init__(self, path: object, holder: str) -> None:
+    def __init__(self, path: object, holder: str, command: str | None = None) -> None:
         self.holder = holder
+        self.command = command
         self.path = str(path)
         self.problem = f"is in use by {holder}; stop it first"
         TickerError.__init__(self, f"{self.path} {self.problem}")

@@ -83,7 +83,9 @@ class InstanceLock:
                 sleep(0.1)
                 continue
             os.close(fd)
-            raise DatabaseInUse(database, holder.describe() if holder else UNKNOWN)
+            if holder is None:
+                raise DatabaseInUse(database, UNKNOWN)
+            raise DatabaseInUse(database, holder.describe(), holder.command)
         holder = Holder(os.getpid(), socket.gethostname(), time.time(), command)
         _write_note(fd, holder)
         return cls(database, fd, holder)
