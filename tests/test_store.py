@@ -211,3 +211,23 @@ def test_forgetting_an_item_finds_its_alerts_through_an_index(store: Store) -> N
     # The foreign key check SQLite makes for each deleted item is this look-up.
     plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT 1 FROM alerts WHERE item_id = ?", (1,))
     assert any("USING" in row[3] and "INDEX alerts_item" in row[3] for row in plan)
+
+
+def test_a_304_refreshes_the_last_200s_lines_across_failures_and_health(store: Store) -> None:
+    """The lines a 304 keeps alive are those of the last 200, whatever came in between."""
+    store.record_poll("src", URL, lines("b", "a"), 100.0, ["me"])
+    store.record_poll("src", URL, lines("c", "b"), 200.0, ["me"])  # "a" left the page
+    store.record_health("src", "down", "src is down", 200.0, ["me"])  # same instant as the 200
+    store.record_failure("src", URL, 300.0, "timed out")
+    store.record_not_modified("src", URL, 400.0)
+    store.record_failure("src", URL, 500.0, "timed out")
+    store.record_not_modified("src", URL, 600.0)
+    store.record_poll("other", "https://example.net/", lines("b"), 600.0, ["me"])
+    store.record_not_modified("other", "https://example.net/", 700.0)
+    seen = dict(
+        store.conn.execute(
+            "SELECT text, last_seen FROM items WHERE source = 'src' ORDER BY text"
+        ).fetchall()
+    )
+    assert seen == {"a": 100.0, "b": 600.0, "c": 600.0, "src is down": 200.0}
+    assert store.prune(550.0)["items"] == 1  # "a"; the health item has its alert

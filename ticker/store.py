@@ -375,9 +375,21 @@ class Store:
     def record_not_modified(
         self, name: str, url: str, now: float, latency: float | None = None
     ) -> None:
-        """A 304: the page did not change; the poll succeeded."""
+        """A 304: the page did not change; the poll succeeded, and the lines the last 200
+        showed are still on the page: their last_seen becomes `now`, so housekeeping never
+        forgets a line the site still shows.
+
+        Those lines are the source's items whose last_seen equals its last_success: every
+        success (record_poll, and this) sets both to the same `now` in one transaction, and
+        nothing else writes either (failures touch neither; health items are left out), so
+        the equality survives any run of 304s and failures until the next 200."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
+            conn.execute(
+                "UPDATE items SET last_seen = ? WHERE source = ? AND kind != 'health' "
+                "AND last_seen = (SELECT last_success FROM sources WHERE name = ?)",
+                (now, name, name),
+            )
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, "
                 "layout_failures = 0, last_error = NULL, last_result = 'not-modified', "

@@ -1,0 +1,118 @@
+"""A source's history across 304 replies, housekeeping and renames, polled over loopback
+(tests/servers.py) with a test clock: lines still on the page are never forgotten, and a
+renamed source keeps its history (issue 12, findings 6 and 11)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from conftest import Clock, Recorder
+from servers import Reply, ScriptedSite, ticker_page
+
+from ticker.config import Config, parse_config
+from ticker.fetch import make_client
+from ticker.notify import Limits
+from ticker.outbox import Outbox, Shaping
+from ticker.poll import PollOutcome, poll_source
+from ticker.store import Store
+
+DAY = 86_400.0
+RETENTION_DAYS = 3
+SELECTOR = ".breaking-news li"
+OLD_LINES = ["Hamas: The delegation arrives in Cairo", "Strikes reported near Tyre"]
+
+
+def make_config(tmp_path: Path, *sources: dict[str, Any]) -> Config:
+    """A config of `sources` (selector filled in), one channel, a short retention."""
+    data = {
+        "ticker": {"database": str(tmp_path / "t.db"), "retention_days": RETENTION_DAYS},
+        "source": [{"selector": SELECTOR, **source} for source in sources],
+        "channel": [{"name": "me", "urls": ["json://127.0.0.1:9/"]}],
+    }
+    return parse_config(data, tmp_path / "config.toml")
+
+
+def poll(config: Config, name: str, store: Store, clock: Clock) -> PollOutcome:
+    """One poll_source of source `name`, as the daemon runs it."""
+
+    async def run() -> PollOutcome:
+        async with make_client(config.settings) as client:
+            return await poll_source(config, config.source(name), client, store, clock)
+
+    return asyncio.run(run())
+
+
+def alerted_texts(store: Store) -> list[str]:
+    return [alert.text for alert in store.recent_alerts(100)]
+
+
+# --- finding 6: lines stay alive on 304s ----------------------------------------------------
+
+
+def test_304s_keep_the_lines_of_the_last_200_alive_through_housekeeping(
+    tmp_path: Path, store: Store
+) -> None:
+    clock = Clock()
+    with ScriptedSite([Reply(body=ticker_page(OLD_LINES))]) as site:
+        config = make_config(tmp_path, {"name": "site", "url": site.url})
+        assert poll(config, "site", store, clock).record is not None  # the baseline
+        for _ in range(RETENTION_DAYS * 2 + 1):  # 304s across twice the retention period
+            clock.now += DAY / 2
+            assert poll(config, "site", store, clock).not_modified
+            store.prune(clock() - RETENTION_DAYS * DAY)  # the daemon's housekeeping
+        site.replies = [Reply(body=ticker_page(OLD_LINES) + "<!-- changed -->")]
+        clock.now += 60
+        outcome = poll(config, "site", store, clock)
+    assert outcome.record is not None and not outcome.record.baseline
+    assert outcome.record.new == ()  # before: both lines were forgotten and alerted again
+    assert alerted_texts(store) == []
+    assert store.counts()["items"] == len(OLD_LINES)
+
+
+def test_a_304_refreshes_only_what_the_last_200_showed(tmp_path: Path, store: Store) -> None:
+    clock = Clock()
+    gone = "A line that left the page"
+    with ScriptedSite(
+        [Reply(body=ticker_page([gone, *OLD_LINES])), Reply(body=ticker_page(OLD_LINES))]
+    ) as site:
+        config = make_config(tmp_path, {"name": "site", "url": site.url})
+        poll(config, "site", store, clock)
+        clock.now += 60
+        poll(config, "site", store, clock)  # the 200 without `gone`
+        for _ in range(RETENTION_DAYS + 1):
+            clock.now += DAY
+            assert poll(config, "site", store, clock).not_modified
+    removed = store.prune(clock() - RETENTION_DAYS * DAY)
+    assert removed["items"] == 1  # `gone` is forgotten, the lines still shown are not
+    rows = store.conn.execute("SELECT text, last_seen FROM items ORDER BY text").fetchall()
+    assert [row[0] for row in rows] == sorted(OLD_LINES)
+    assert all(row[1] == clock() for row in rows)
+
+
+# --- finding 14: invisible characters never reach an alert ----------------------------------
+
+HIDDEN = "".join(chr(0xE0000 + ord(c)) for c in "click here")  # tag characters
+TRICKY_LINE = f"\u2067Hamas\u2069: the talks \u202eresume\u202c{HIDDEN} in Cairo\u2066\u2069"
+
+
+def test_bidi_isolates_and_tag_characters_never_reach_the_message(
+    tmp_path: Path, store: Store
+) -> None:
+    clock = Clock()
+    with ScriptedSite([Reply(body=ticker_page([TRICKY_LINE, *OLD_LINES]))]) as site:
+        config = make_config(tmp_path, {"name": "site", "url": site.url, "backfill": 1})
+        poll(config, "site", store, clock)
+    recorder = Recorder()
+    channel = config.channels[0]
+    outbox = Outbox(store, recorder, {channel.name: Shaping.of(channel, Limits())}, clock)
+    asyncio.run(outbox.drain())
+    assert alerted_texts(store) == ["Hamas: the talks resume in Cairo"]
+    assert len(recorder.messages) == 1
+    message = recorder.messages[0]
+    sent = message.title + message.body
+    assert "resume in Cairo" in sent
+    invisible = {c for c in sent if 0x2066 <= ord(c) <= 0x2069 or 0x202A <= ord(c) <= 0x202E}
+    assert invisible == set()
+    assert not any(0xE0000 <= ord(c) <= 0xE007F for c in sent)
