@@ -89,6 +89,45 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
         ["expected a number of seconds between 1 and 86400, got '30'"],
     ),
     (
+        "renamed-from-a-configured-source",
+        SOURCE_X + 'renamed_from = "y"\n' + SOURCE_X.replace('"x"', '"y"'),
+        'source[1] ("x").renamed_from',
+        ['"y" is a configured source; expected a former name'],
+    ),
+    (
+        "renamed-from-itself",
+        SOURCE_X + 'renamed_from = "x"\n',
+        'source[1] ("x").renamed_from',
+        ['"x" is a configured source'],
+    ),
+    (
+        "renamed-from-claimed-twice",
+        SOURCE_X
+        + 'renamed_from = "old"\n'
+        + SOURCE_X.replace('"x"', '"y"')
+        + 'renamed_from = "old"\n',
+        'source[2] ("y").renamed_from',
+        ['"old" is claimed by another source too'],
+    ),
+    (
+        "renamed-from-empty",
+        SOURCE_X + 'renamed_from = ""\n',
+        'source[1] ("x").renamed_from',
+        ["expected the source's former name (string), got ''"],
+    ),
+    (
+        "allow-private-string",
+        SOURCE_X + 'allow_private = "yes"\n',
+        'source[1] ("x").allow_private',
+        ["expected true or false, got 'yes'"],
+    ),
+    (
+        "order-unknown",
+        SOURCE_X + 'order = "newest-last"\n',
+        'source[1] ("x").order',
+        ['expected "newest-first" or "oldest-first", got \'newest-last\''],
+    ),
+    (
         "ticker-interval-zero",
         "[ticker]\ninterval = 0\n" + SOURCE_X,
         "ticker.interval",

@@ -5,9 +5,11 @@ renamed source keeps its history (issue 12, findings 6 and 11)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Clock, Recorder
 from servers import Reply, ScriptedSite, ticker_page
 
@@ -89,6 +91,102 @@ def test_a_304_refreshes_only_what_the_last_200_showed(tmp_path: Path, store: St
     rows = store.conn.execute("SELECT text, last_seen FROM items ORDER BY text").fetchall()
     assert [row[0] for row in rows] == sorted(OLD_LINES)
     assert all(row[1] == clock() for row in rows)
+
+
+# --- finding 11: a renamed source keeps its history -----------------------------------------
+
+AMBUSH = "Israeli media: Major ambush in Gaza kills 5 Israeli troops, injures 14"
+AMBUSH_UPDATED = "Israeli media: Major ambush in Gaza kills 6 Israeli troops, injures dozens"
+ADDED = "Lebanese army arrests a number of people in the Matn area"
+
+
+def renamed(
+    tmp_path: Path,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+    later_page: list[str],
+    new_source: dict[str, Any],
+) -> tuple[PollOutcome, PollOutcome]:
+    """Poll "old" (the baseline), then, renamed to `new_source` in the config while the
+    site moved on to `later_page`, poll twice; the two outcomes under the new name."""
+    clock = Clock()
+    with ScriptedSite([Reply(body=ticker_page([AMBUSH, *OLD_LINES]))]) as site:
+        before = make_config(tmp_path, {"name": "old", "url": site.url})
+        assert poll(before, "old", store, clock).record is not None
+        site.replies = [Reply(body=ticker_page(later_page))]
+        after = make_config(tmp_path, {"url": site.url, **new_source})
+        clock.now += 300
+        with caplog.at_level(logging.INFO, logger="ticker.poll"):
+            first = poll(after, "new", store, clock)
+            clock.now += 300
+            second = poll(after, "new", store, clock)
+    renames = [r for r in caplog.records if "renamed from" in r.getMessage()]
+    assert len(renames) == 1 and '"old"' in renames[0].getMessage()
+    return first, second
+
+
+def test_a_rename_with_the_same_url_alerts_what_appeared_meanwhile_once(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = renamed(tmp_path, store, caplog, [ADDED, AMBUSH, *OLD_LINES], {"name": "new"})
+    assert first.record is not None and not first.record.baseline  # before: a silent baseline
+    assert [item.line.text for item in first.record.alerts] == [ADDED]
+    assert second.record is None or second.record.new == ()
+    assert alerted_texts(store) == [ADDED]
+    assert {a.source for a in store.recent_alerts(100)} == {"new"}
+    assert store.source_state("old") is None
+    assert store.conn.execute("SELECT count(*) FROM items WHERE source = 'old'").fetchone()[0] == 0
+
+
+def test_renamed_from_with_a_changed_url_keeps_the_history(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    with ScriptedSite([Reply(body=ticker_page([AMBUSH, *OLD_LINES]))]) as site:
+        before = make_config(tmp_path, {"name": "old", "url": site.url})
+        poll(before, "old", store, clock)
+        site.replies = [Reply(body=ticker_page([ADDED, AMBUSH, *OLD_LINES]))]
+        moved = f"{site.url}english/"
+        after = make_config(tmp_path, {"name": "new", "url": moved, "renamed_from": "old"})
+        clock.now += 300
+        with caplog.at_level(logging.INFO, logger="ticker.poll"):
+            first = poll(after, "new", store, clock)
+            second = poll(after, "new", store, clock)
+        conditional = site.requests[1].get("If-None-Match")
+    assert conditional is None  # the old URL's ETag is not sent to the new one
+    assert first.record is not None and not first.record.baseline
+    assert [item.line.text for item in first.record.alerts] == [ADDED]
+    assert second.not_modified or (second.record is not None and second.record.new == ())
+    assert alerted_texts(store) == [ADDED]
+    state = store.source_state("new")
+    assert state is not None and state.url == moved
+    assert sum("renamed from" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_after_a_rename_an_old_lines_update_is_an_update(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, _ = renamed(tmp_path, store, caplog, [AMBUSH_UPDATED, *OLD_LINES], {"name": "new"})
+    assert first.record is not None
+    (item,) = first.record.new
+    assert item.kind == "update"  # the term index of the old name was re-keyed
+    assert item.changes == ("5 \u2192 6", "14 \u2192 dozens")
+    (alert,) = store.recent_alerts(100)
+    assert alert.kind == "update" and alert.updates_text == AMBUSH
+
+
+def test_a_new_source_at_a_configured_sources_url_is_not_a_rename(
+    tmp_path: Path, store: Store
+) -> None:
+    clock = Clock()
+    with ScriptedSite([Reply(body=ticker_page(OLD_LINES))]) as site:
+        both = make_config(
+            tmp_path, {"name": "one", "url": site.url}, {"name": "two", "url": site.url}
+        )
+        poll(both, "one", store, clock)
+        outcome = poll(both, "two", store, clock)
+    assert outcome.record is not None and outcome.record.baseline
+    assert store.source_state("one") is not None
 
 
 # --- finding 14: invisible characters never reach an alert ----------------------------------

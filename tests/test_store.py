@@ -231,3 +231,22 @@ def test_a_304_refreshes_the_last_200s_lines_across_failures_and_health(store: S
     )
     assert seen == {"a": 100.0, "b": 600.0, "c": 600.0, "src is down": 200.0}
     assert store.prune(550.0)["items"] == 1  # "a"; the health item has its alert
+
+
+def test_rename_source_moves_everything_or_nothing(store: Store) -> None:
+    judge = Judge(window=3600, threshold=75)
+    store.record_poll("old", URL, lines("Strikes reported near Tyre"), 100.0, ["me"], judge=judge)
+    store.record_poll("old", URL, lines("Talks resume in Cairo"), 200.0, ["me"], judge=judge)
+    store.record_poll("taken", URL, lines("x"), 200.0, ["me"])
+    assert not store.rename_source("old", "taken", URL, judge)  # "taken" has its own history
+    assert not store.rename_source("nobody", "new", URL, judge)
+    assert store.rename_source("old", "new", URL, judge)
+    assert store.source_state("old") is None
+    state = store.source_state("new")
+    assert state is not None and state.last_success == 200.0
+    assert {a.source for a in store.recent_alerts(100)} == {"new"}
+    rows = store.conn.execute("SELECT DISTINCT source FROM items WHERE id <= 2").fetchall()
+    assert [tuple(row) for row in rows] == [("new",)]
+    found = store.candidates("new", {"strikes", "tyre"}, 0.0)
+    assert [c.text for c in found] == ["Strikes reported near Tyre"]
+    assert store.candidates("old", {"strikes", "tyre"}, 0.0) == []

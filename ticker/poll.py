@@ -82,6 +82,33 @@ def _failed(store: Store, source: Source, now: float, exc: FetchError | ParseErr
     return PollOutcome(source=source.name, error=error, failures=failures, retry_after=retry_after)
 
 
+def former_name(config: Config, source: Source, store: Store) -> str | None:
+    """The name `source` was polled under before, if it was renamed: its `renamed_from` if
+    that has a history, else a source no longer in the config that last polled the same
+    URL (the most recently polled one, if several did)."""
+    configured = {s.name for s in config.sources}
+    if source.renamed_from is not None and store.source_state(source.renamed_from) is not None:
+        return source.renamed_from
+    for state in store.sources_at(source.url):
+        if state.name not in configured:
+            return state.name
+    return None
+
+
+def adopt_history(config: Config, source: Source, store: Store) -> bool:
+    """If `source`, which has no state under its name, was renamed, move its former name's
+    history (state, lines, alerts, index) to its name, and log it; True if it did."""
+    old = former_name(config, source, store)
+    if old is None or not store.rename_source(old, source.name, source.url, judge_for(config)):
+        return False
+    log.warning(
+        '%s: renamed from "%s": its history is kept, lines new since its last poll alert',
+        source.name,
+        old,
+    )
+    return True
+
+
 def check_health(config: Config, source: Source, store: Store, now: float) -> None:
     """Raise a health alert if `source`'s state just crossed a limit or recovered."""
     state = store.source_state(source.name)
@@ -106,8 +133,13 @@ async def poll_source(
     store: Store,
     clock: Callable[[], float],
 ) -> PollOutcome:
-    """Poll `source` once and record the result; new lines get deliveries for its channels."""
+    """Poll `source` once and record the result; new lines get deliveries for its channels.
+
+    A source polled for the first time under its name takes over the history of its
+    former name first (`adopt_history`), so a rename is no baseline."""
     state = store.source_state(source.name)
+    if state is None and adopt_history(config, source, store):
+        state = store.source_state(source.name)
     baselined = state is not None and state.last_success is not None
     try:
         page, lines = await fetch_lines(
