@@ -1,6 +1,7 @@
-"""A source's history across 304 replies, housekeeping and renames, polled over loopback
-(tests/servers.py) with a test clock: lines still on the page are never forgotten, and a
-renamed source keeps its history (issue 12, findings 6 and 11)."""
+"""A source's lines across 304 replies, housekeeping and renames, polled over loopback
+(tests/servers.py) with a test clock: lines still on the page are never forgotten, a
+renamed source keeps its history, no invisible character reaches a message, and a ticker
+over the cap keeps its newest lines (issue 12, findings 6, 11, 14 and 15)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ticker.fetch import make_client
 from ticker.notify import Limits
 from ticker.outbox import Outbox, Shaping
 from ticker.poll import PollOutcome, poll_source
+from ticker.sources import html
 from ticker.store import Store
 
 DAY = 86_400.0
@@ -214,3 +216,36 @@ def test_bidi_isolates_and_tag_characters_never_reach_the_message(
     invisible = {c for c in sent if 0x2066 <= ord(c) <= 0x2069 or 0x202A <= ord(c) <= 0x202E}
     assert invisible == set()
     assert not any(0xE0000 <= ord(c) <= 0xE007F for c in sent)
+
+
+# --- finding 15: a ticker over the cap keeps its newest lines, said once ----------------------
+
+
+def test_a_601_item_ticker_listed_oldest_first_alerts_its_newest_line_warned_once(
+    tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(html, "_WARNED_CAP", set(), raising=False)
+
+    def page(count: int) -> str:  # oldest first, each item a minute after the one before
+        items = "".join(
+            f'<li><time datetime="2026-11-29T{n // 60:02d}:{n % 60:02d}:00Z"></time>'
+            f"Bulletin number {n}</li>"
+            for n in range(count)
+        )
+        return f'<div class="breaking-news"><ul>{items}</ul></div>'
+
+    clock = Clock()
+    with ScriptedSite([Reply(body=page(601)), Reply(body=page(602))]) as site:
+        config = make_config(tmp_path, {"name": "site", "url": site.url})
+        with caplog.at_level(logging.WARNING, logger="ticker.sources.html"):
+            poll(config, "site", store, clock)
+            clock.now += 60
+            outcome = poll(config, "site", store, clock)
+    assert outcome.record is not None
+    assert [item.line.text for item in outcome.record.alerts] == ["Bulletin number 601"]
+    assert (
+        store.conn.execute("SELECT count(*) FROM items WHERE text LIKE '%number 0'").fetchone()[0]
+        == 0
+    )  # the oldest item was never kept
+    capped = [r for r in caplog.records if "more than ticker reads" in r.getMessage()]
+    assert len(capped) == 1
