@@ -51,7 +51,12 @@ async def fetch_lines(
     Raises FetchError or ParseError.
     """
     page = await fetch_page(
-        client, source.url, max_bytes=max_bytes, etag=etag, last_modified=last_modified
+        client,
+        source.url,
+        max_bytes=max_bytes,
+        etag=etag,
+        last_modified=last_modified,
+        allow_private=source.allow_private,
     )
     if page.text is None:
         return page, None
