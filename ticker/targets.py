@@ -25,7 +25,7 @@ _SEVERITY = ("link-local", "loopback", "unspecified", "private", "multicast", "r
 def literal_ip(host: str) -> IPAddress | None:
     """`host` as an IP address if it is one ("[::1]" included), else None (a name)."""
     try:
-        ip = ipaddress.ip_address(host.strip("[]"))
+        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])  # fe80::1%eth0
     except ValueError:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
