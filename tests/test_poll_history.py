@@ -249,3 +249,19 @@ def test_a_601_item_ticker_listed_oldest_first_alerts_its_newest_line_warned_onc
     )  # the oldest item was never kept
     capped = [r for r in caplog.records if "more than ticker reads" in r.getMessage()]
     assert len(capped) == 1
+
+
+def test_a_name_unpolled_for_longer_than_the_retention_is_not_taken_over(
+    tmp_path: Path, store: Store
+) -> None:
+    clock = Clock()
+    with ScriptedSite([Reply(body=ticker_page(OLD_LINES))]) as site:
+        before = make_config(tmp_path, {"name": "old", "url": site.url})
+        poll(before, "old", store, clock)
+        site.replies = [Reply(body=ticker_page([ADDED, *OLD_LINES]))]
+        clock.now += (RETENTION_DAYS + 1) * DAY  # its lines are forgotten by now
+        after = make_config(tmp_path, {"name": "new", "url": site.url, "renamed_from": "old"})
+        outcome = poll(after, "new", store, clock)
+    assert outcome.record is not None and outcome.record.baseline  # not the whole ticker
+    assert alerted_texts(store) == []
+    assert store.source_state("old") is not None

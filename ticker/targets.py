@@ -83,22 +83,17 @@ class Target:
 
     @property
     def worst(self) -> IPAddress | None:
-        """The address in the most worrying non-public range, None if all are public."""
+        """The address in the most worrying non-public range, None if all are public (or
+        there are none: a name that did not resolve)."""
         inner = [ip for ip in self.addresses if range_of(ip) is not None]
         return min(inner, key=_severity, default=None)
-
-    @property
-    def public(self) -> bool:
-        """True if every address is public (a name that did not resolve counts as public:
-        nothing says otherwise)."""
-        return self.worst is None
 
 
 def _addresses(infos: Iterable[tuple[object, ...]]) -> tuple[IPAddress, ...]:
     found: list[IPAddress] = []
     for info in infos:
         sockaddr = info[4]
-        ip = literal_ip(str(sockaddr[0]).split("%", 1)[0]) if isinstance(sockaddr, tuple) else None
+        ip = literal_ip(str(sockaddr[0])) if isinstance(sockaddr, tuple) else None
         if ip is not None and ip not in found:
             found.append(ip)
     return tuple(found)
