@@ -375,15 +375,89 @@ class Store:
     def record_not_modified(
         self, name: str, url: str, now: float, latency: float | None = None
     ) -> None:
-        """A 304: the page did not change; the poll succeeded."""
+        """A 304: the page did not change; the poll succeeded, and the lines the last 200
+        showed are still on the page: their last_seen becomes `now`, so housekeeping never
+        forgets a line the site still shows.
+
+        Those lines are the source's items whose last_seen equals its last_success: every
+        success (record_poll, and this) sets both to the same `now` in one transaction, and
+        nothing else writes either (failures touch neither; health items are left out), so
+        the equality survives any run of 304s and failures until the next 200."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
+            conn.execute(
+                "UPDATE items SET last_seen = ? WHERE source = ? AND kind != 'health' "
+                "AND last_seen = (SELECT last_success FROM sources WHERE name = ?)",
+                (now, name, name),
+            )
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, "
                 "layout_failures = 0, last_error = NULL, last_result = 'not-modified', "
                 "last_latency = ? WHERE name = ?",
                 (now, latency, name),
             )
+
+    def sources_at(self, url: str) -> list[SourceState]:
+        """The sources rows whose last polled URL is `url`, most recently polled first."""
+        rows = self.conn.execute(
+            "SELECT name, url, last_poll, last_success, consecutive_failures, last_error, "
+            "etag, last_modified, layout_failures, health, last_result, last_latency, next_poll "
+            "FROM sources WHERE url = ? ORDER BY last_poll DESC, name",
+            (url,),
+        )
+        return [SourceState(**dict(row)) for row in rows]
+
+    def rename_source(self, old: str, new: str, url: str, judge: Judge | None = None) -> bool:
+        """Give source `old`'s history (its state, items, alerts and term index) to `new`,
+        now polling `url`, in one transaction. False, and nothing changed, if `old` has no
+        state or `new` already has some.
+
+        The term index is keyed by a hash of (source, term) (`term_key`), and only the
+        hashes are stored: the terms of `old`'s indexed items are computed again from their
+        text (with `judge`; without one they are dropped) and filed under `new`, so the
+        de-duplication of `new` finds them. A changed URL drops the stored validators
+        (ETag, Last-Modified), which belong to the old URL."""
+        with self.transaction() as conn:
+            taken = conn.execute(
+                "SELECT (SELECT count(*) FROM sources WHERE name = ?) "
+                "+ (SELECT count(*) FROM items WHERE source = ?)",
+                (new, new),
+            ).fetchone()[0]
+            row = conn.execute("SELECT url FROM sources WHERE name = ?", (old,)).fetchone()
+            if row is None or taken:
+                return False
+            conn.execute("UPDATE sources SET name = ? WHERE name = ?", (new, old))
+            if row[0] != url:
+                conn.execute(
+                    "UPDATE sources SET url = ?, etag = NULL, last_modified = NULL WHERE name = ?",
+                    (url, new),
+                )
+            self._rekey_terms(conn, old, new, judge)
+            conn.execute("UPDATE items SET source = ? WHERE source = ?", (new, old))
+            conn.execute("UPDATE alerts SET source = ? WHERE source = ?", (new, old))
+        return True
+
+    def _rekey_terms(
+        self, conn: sqlite3.Connection, old: str, new: str, judge: Judge | None
+    ) -> None:
+        """File the indexed items of source `old` under `new`'s term keys."""
+        mine = "SELECT id FROM items WHERE source = ?"
+        stale = conn.execute(
+            f"SELECT key, count(*) FROM terms WHERE item_id IN ({mine}) GROUP BY key", (old,)
+        ).fetchall()
+        indexed = conn.execute(
+            "SELECT id, text, attribution, body FROM items i WHERE source = ? "
+            "AND EXISTS (SELECT 1 FROM terms t WHERE t.item_id = i.id)",
+            (old,),
+        ).fetchall()
+        conn.executemany("UPDATE term_df SET n = n - ? WHERE key = ?", [(n, k) for k, n in stale])
+        conn.executemany("DELETE FROM term_df WHERE key = ? AND n <= 0", [(k,) for k, _ in stale])
+        conn.execute(f"DELETE FROM terms WHERE item_id IN ({mine})", (old,))
+        if judge is None:
+            return
+        for item_id, text, attribution, body in indexed:
+            line = Line(text=text, attribution=attribution, body=body or text)
+            self._index_terms(conn, new, item_id, judge.terms(line))
 
     def set_next_poll(self, name: str, when: float) -> None:
         """Remember when the daemon polls `name` next (for `ticker status`)."""
