@@ -120,7 +120,9 @@ def first_sight(delivery: Delivery, group_window: float, wall: float, monotonic:
     delivery made due by a restart (`retry_pending_now`) is due at once."""
     hold = _clamp(delivery.created + group_window - wall, group_window)
     last = delivery.last_attempt
-    retry_wait = delivery.next_attempt - last if last is not None else 0.0
+    # The wait chosen at the last attempt; a retry time set without one (by hand) is
+    # believed up to the longest backoff.
+    retry_wait = delivery.next_attempt - last if last is not None else RETRY_CAP
     retry = _clamp(delivery.next_attempt - wall, retry_wait)
     age = max(0.0, wall - delivery.created)
     return Timing(seen=monotonic, age=age, due=monotonic + max(hold, retry))
@@ -320,7 +322,8 @@ class Outbox:
         more pass). A database error that made deliveries wait is raised once every channel
         is done. Waiting callers may be cancelled: the sends go on (see `stop`)."""
         self._runs = {name: run for name, run in self._runs.items() if not run.done()}
-        runs = [run for name in list(self.shaping) if (run := self._run_for(name)) is not None]
+        names = [*self.shaping, *(name for name in self._held if name not in self.shaping)]
+        runs = [run for name in names if (run := self._run_for(name)) is not None]
         total = DrainResult()
         for result in await asyncio.gather(*(asyncio.shield(run) for run in runs)):
             total.add(result)
@@ -373,9 +376,11 @@ class Outbox:
         """One pass over `channel`: first the marks it still holds, then its due deliveries,
         oldest first. Its backlog is read only if its oldest pending delivery is due, so a
         channel that is down costs one row read per drain."""
-        shape = self.shaping.get(channel)
-        if shape is None or not self._land_held(channel):
+        if not self._land_held(channel):
             return  # a channel whose last send is not recorded sends nothing more
+        shape = self.shaping.get(channel)
+        if shape is None:
+            return  # no longer configured
         if shape.quiet_at is not None and shape.quiet_at(self.clock()):
             return
         head = self.store.pending_deliveries(limit=1, channel=channel)
