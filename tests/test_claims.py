@@ -143,6 +143,7 @@ def test_a_claim_that_cannot_be_written_sends_nothing(store: Store) -> None:
     assert sink.bodies == []
     other.execute("ROLLBACK")
     other.close()
+    clock.now += 15  # the next drain
     drain(outbox)
     assert sink.bodies == ["story 0"]
 

@@ -99,7 +99,7 @@ def test_a_mark_that_cannot_be_written_holds_the_channel_and_nothing_is_sent_twi
     drain(outbox)
     assert [m.body for m in recorder.messages] == ["one", "two", "three"]
     assert statuses(store) == ["sent", "sent", "sent"]
-    recovered = [r for r in caplog.records if "recorded alert 1 at last" in r.getMessage()]
+    recovered = [r for r in caplog.records if "of alert 1 at last" in r.getMessage()]
     assert len(recovered) == 1
 
 
@@ -176,6 +176,32 @@ def test_a_full_file_system_after_a_send_sends_it_once(
         ]
         assert statuses(pipeline.store) == ["sent"] * 3
         pipeline.close()
+
+
+def test_a_refused_write_is_tried_once_per_drain_not_once_per_channel(
+    store: Store, monkeypatch
+) -> None:
+    """Each try may wait out the busy timeout on the event loop: with the database locked,
+    five channels cost one wait per drain, not five."""
+    clock, recorder = Clock(), Recorder()
+    channels = [f"channel{n}" for n in range(5)]
+    add_alerts(store, clock, ["one"], channels)
+    tries = []
+
+    def locked(*args: object) -> set[int]:
+        tries.append(args)
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "claim", locked)
+    outbox = Outbox(store, recorder, {name: Shaping() for name in channels}, clock)
+    for _ in range(3):
+        with pytest.raises(sqlite3.OperationalError):
+            drain(outbox)
+        clock.now += 15
+    assert len(tries) == 3 and recorder.messages == []
+    monkeypatch.undo()
+    drain(outbox)
+    assert len(recorder.messages) == 5
 
 
 # --- finding 5: channels are independent -----------------------------------------------------

@@ -39,6 +39,9 @@ GIVE_UP_AFTER = 24 * 3600.0
 # How long a claim holds a delivery for its owner: far above any one send (Apprise's own
 # timeouts are under a minute), so a claim expires only when its owner is gone.
 CLAIM_TTL = 600.0
+# After the database refused a write, seconds before the outbox tries another: each try may
+# wait out the busy timeout (10 s) on the event loop, and should not do so once per channel.
+DB_PAUSE = 5.0
 log = logging.getLogger(__name__)
 
 
@@ -288,6 +291,7 @@ class Outbox:
         self._again: set[str] = set()  # channels asked to drain while their task runs
         self._held: dict[str, Settled] = {}  # channel -> marks the database did not take yet
         self._stopping = False
+        self._paused_until = float("-inf")  # monotonic: no database write before then
 
     def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
         """New channels (a reloaded config): pending deliveries stay in the database, and a
@@ -376,6 +380,8 @@ class Outbox:
         """One pass over `channel`: first the marks it still holds, then its due deliveries,
         oldest first. Its backlog is read only if its oldest pending delivery is due, so a
         channel that is down costs one row read per drain."""
+        if self.monotonic() < self._paused_until:
+            return  # the database refused a write a moment ago: deliveries wait
         if not self._land_held(channel):
             return  # a channel whose last send is not recorded sends nothing more
         shape = self.shaping.get(channel)
@@ -441,7 +447,11 @@ class Outbox:
         claim that cannot be written (sqlite3.Error) is raised: nothing is sent."""
         ids = [delivery.id for delivery in piece.deliveries]
         wall = self.clock()
-        held = self.store.claim(ids, self.owner, wall, wall + CLAIM_TTL)
+        try:
+            held = self.store.claim(ids, self.owner, wall, wall + CLAIM_TTL)
+        except sqlite3.Error:
+            self._pause_writes()
+            raise
         if len(held) == len(ids):
             return True
         if held:
@@ -496,6 +506,7 @@ class Outbox:
         try:
             self.store.write_marks([mark for _, mark in settled])
         except sqlite3.Error as exc:
+            self._pause_writes()
             self._held[channel] = settled
             log.error(
                 "%s but the database cannot record it (%s); holding the channel until it can",
@@ -514,15 +525,20 @@ class Outbox:
         try:
             self.store.write_marks([mark for _, mark in settled])
         except sqlite3.Error:
+            self._pause_writes()
             return False  # said once when it began
         del self._held[channel]
         self._forget_settled(channel, settled)
         log.info(
-            "%s: the database recorded alert %s at last; the channel goes on",
+            "%s: the database recorded %s of alert %s at last; the channel goes on",
             channel,
+            "the outcome" if len(settled) == 1 else "the outcomes",
             _alert_ids(settled),
         )
         return True
+
+    def _pause_writes(self) -> None:
+        self._paused_until = self.monotonic() + DB_PAUSE
 
     def _forget_settled(self, channel: str, settled: Settled) -> None:
         timings = self._timings.get(channel, {})
@@ -537,7 +553,7 @@ def _alert_ids(settled: Settled) -> str:
 
 def _what_happened(channel: str, settled: Settled) -> str:
     """ "alert 7 was sent to mail" (or failed on it), for the log line of an unrecorded mark."""
-    alerts = _alert_ids(settled)
+    alerts = ("alert " if len(settled) == 1 else "alerts ") + _alert_ids(settled)
     if settled[0][1].outcome == "sent":
-        return f"alert {alerts} was sent to {channel}"
-    return f"alert {alerts} failed on {channel} ({settled[0][1].error})"
+        return f"{alerts} {'was' if len(settled) == 1 else 'were'} sent to {channel}"
+    return f"{alerts} failed on {channel} ({settled[0][1].error})"
