@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ticker.lines import Line
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -97,6 +97,19 @@ class Delivery:
     first_seen: float
     kind: str = "new"
     changes: str | None = None
+    last_attempt: float | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What became of one attempt to send a delivery, as `Store.write_marks` records it:
+    sent, to be retried at `next_attempt`, or failed for good; `error` says why."""
+
+    delivery_id: int
+    outcome: Literal["sent", "retry", "failed"]
+    at: float
+    error: str | None = None
+    next_attempt: float | None = None
 
 
 @dataclass(frozen=True)
@@ -239,7 +252,20 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX alerts_item ON alerts (item_id)")
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """Claims: before a delivery is sent, one process claims it (its owner id and an expiry
+    time), so no two processes ever send it; the mark that settles it releases the claim."""
+    conn.execute("ALTER TABLE deliveries ADD COLUMN claimed_by TEXT")
+    conn.execute("ALTER TABLE deliveries ADD COLUMN claim_expires REAL")
+
+
+MIGRATIONS = {
+    1: _migration_1,
+    2: _migration_2,
+    3: _migration_3,
+    4: _migration_4,
+    5: _migration_5,
+}
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
@@ -309,7 +335,14 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            # A COMMIT refused (disk full, I/O error) may leave the transaction open; roll it
+            # back, so the next write starts clean and this one is known not to have landed.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def schema_version(self) -> int:
         """The database's PRAGMA user_version."""
@@ -677,7 +710,8 @@ class Store:
         where, args = ("AND d.channel = ? ", (channel,)) if channel is not None else ("", ())
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.attempts, d.created, d.next_attempt, "
-            "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes "
+            "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes, "
+            "d.last_attempt "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN items i ON i.id = a.item_id "
             f"WHERE d.status = 'pending' {where}ORDER BY d.id LIMIT ?",
             (*args, limit),
@@ -693,32 +727,92 @@ class Store:
                 (now, now),
             ).rowcount
 
-    def mark_sent(self, delivery_id: int, now: float) -> None:
-        """The channel accepted the message."""
+    def claim(self, delivery_ids: Sequence[int], owner: str, now: float, until: float) -> set[int]:
+        """Claim the pending deliveries `delivery_ids` for `owner` until `until`, in one
+        transaction. A delivery is taken if nobody holds it, `owner` already does, or its
+        holder's claim expired before `now`. Returns the ids `owner` now holds: the only
+        ones it may send."""
+        if not delivery_ids:
+            return set()
+        marks = ",".join("?" * len(delivery_ids))
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE deliveries SET status = 'sent', sent_at = ?, last_attempt = ?, "
-                "attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                (now, now, delivery_id),
+                "UPDATE deliveries SET claimed_by = ?, claim_expires = ? "
+                f"WHERE id IN ({marks}) AND status = 'pending' "
+                "AND (claimed_by IS NULL OR claimed_by = ? OR claim_expires < ?)",
+                (owner, until, *delivery_ids, owner, now),
             )
+            rows = conn.execute(
+                f"SELECT id FROM deliveries WHERE id IN ({marks}) AND status = 'pending' "
+                "AND claimed_by = ?",
+                (*delivery_ids, owner),
+            ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    def claim_owners(self) -> set[str]:
+        """The owners holding claims on pending deliveries (expired or not)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT claimed_by FROM deliveries "
+            "WHERE status = 'pending' AND claimed_by IS NOT NULL"
+        )
+        return {str(row[0]) for row in rows}
+
+    def release_claims(self, owners: Collection[str], delivery_ids: Sequence[int] = ()) -> int:
+        """Release the claims of `owners` (on `delivery_ids` only, if given): a process that
+        died, or one giving back what it will not send. Returns how many were released."""
+        if not owners:
+            return 0
+        who = ",".join("?" * len(owners))
+        which, ids = "", tuple(delivery_ids)
+        if ids:
+            which = f" AND id IN ({','.join('?' * len(ids))})"
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET claimed_by = NULL, claim_expires = NULL "
+                f"WHERE claimed_by IN ({who}){which}",
+                (*owners, *ids),
+            ).rowcount
+
+    def write_marks(self, marks: Sequence[Mark]) -> None:
+        """Record what became of sending some deliveries, all in one transaction (all or
+        none land), releasing their claims."""
+        with self.transaction() as conn:
+            for mark in marks:
+                self._write_mark(conn, mark)
+
+    @staticmethod
+    def _write_mark(conn: sqlite3.Connection, mark: Mark) -> None:
+        settled = (
+            "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?"
+        )
+        if mark.outcome == "sent":
+            conn.execute(
+                f"UPDATE deliveries SET status = 'sent', sent_at = ?, {settled}, "
+                "last_error = NULL WHERE id = ?",
+                (mark.at, mark.at, mark.delivery_id),
+            )
+        elif mark.outcome == "retry":
+            conn.execute(
+                f"UPDATE deliveries SET {settled}, last_error = ?, next_attempt = ? WHERE id = ?",
+                (mark.at, mark.error, mark.next_attempt, mark.delivery_id),
+            )
+        else:
+            conn.execute(
+                f"UPDATE deliveries SET status = 'failed', {settled}, last_error = ? WHERE id = ?",
+                (mark.at, mark.error, mark.delivery_id),
+            )
+
+    def mark_sent(self, delivery_id: int, now: float) -> None:
+        """The channel accepted the message."""
+        self.write_marks([Mark(delivery_id, "sent", now)])
 
     def mark_retry(self, delivery_id: int, now: float, error: str, next_attempt: float) -> None:
         """The channel failed; try again at `next_attempt`."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_attempt = ?, "
-                "last_error = ?, next_attempt = ? WHERE id = ?",
-                (now, error, next_attempt, delivery_id),
-            )
+        self.write_marks([Mark(delivery_id, "retry", now, error, next_attempt)])
 
     def mark_failed(self, delivery_id: int, now: float, error: str) -> None:
         """Give up on this delivery; the reason is kept."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
-                "last_attempt = ?, last_error = ? WHERE id = ?",
-                (now, error, delivery_id),
-            )
+        self.write_marks([Mark(delivery_id, "failed", now, error)])
 
     # --- reading alerts ------------------------------------------------------------------
 
