@@ -20,6 +20,7 @@ from apprise.plugins.email import NotifyEmail
 
 from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
+from ticker.reasons import Reason, classify, combine
 from ticker.redact import Redactor, redact_url
 from ticker.store import Delivery
 
@@ -261,22 +262,41 @@ class AppriseSender:
             return Failure(f'channel "{channel}" is not in the config')
         if channel in self._broken:
             return Failure(self._broken[channel])
-        with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as logs:
-            results = [
-                obj.notify(
-                    title=message.title,
-                    body=RENDERINGS[rendering][1](message.body),
-                    body_format=RENDERINGS[rendering][0],
-                )
-                for rendering, obj in by_rendering.items()
-            ]
-        if all(results):
+        _enable_apprise_debug()
+        reasons = [
+            reason
+            for rendering, obj in by_rendering.items()
+            for reason in _send_one(obj, rendering, message)
+        ]
+        if not reasons:
             return None
-        reason = self._redactor.scrub(_failure_reason(logs.getvalue()))
-        return Failure(reason, retry_after_of(reason))
+        reason = combine(reasons)
+        text = self._redactor.scrub(reason.text)
+        return Failure(text, retry_after_of(text), reason.permanent)
 
 
-def _failure_reason(captured: str) -> str:
-    lines = [line for line in captured.splitlines() if line.startswith(("WARNING", "ERROR"))]
-    reason = "; ".join(line.split(" ", 1)[1] for line in lines[-3:])
-    return reason or "the channel refused the message (no reason given)"
+def _enable_apprise_debug() -> None:
+    """Apprise says what a server answered only at DEBUG (the SMTP reply, the HTTP body):
+    its logger must pass DEBUG records for a send's own capture to see them. ticker's log
+    handler still drops Apprise's records below WARNING (ticker.logs)."""
+    apprise_log = logging.getLogger("apprise")
+    if apprise_log.getEffectiveLevel() > logging.DEBUG:
+        apprise_log.setLevel(logging.DEBUG)
+
+
+def _send_one(obj: apprise.Apprise, rendering: str, message: Message) -> list[Reason]:
+    """Send with one Apprise object; the reason of each of its services that failed.
+    Apprise keeps each service's log of the call apart (its per-call capture follows the
+    sending context), even when services are sent in parallel threads or two channels send
+    at once, so one channel's failure never borrows another's words."""
+    result = obj.notify(
+        title=message.title,
+        body=RENDERINGS[rendering][1](message.body),
+        body_format=RENDERINGS[rendering][0],
+        log_level=logging.DEBUG,
+    )
+    if result:
+        return []
+    failed = [service for service in result if not service]
+    reasons = [classify([(e.level, e.message) for e in service.logs()]) for service in failed]
+    return reasons or [classify([(e.level, e.message) for e in result.logs()])]
