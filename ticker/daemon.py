@@ -263,6 +263,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone=UTC)
         if retried := self.store.retry_pending_now(self.clock()):
             log.info("%d pending deliveries from before the restart are due now", retried)
+        self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
         watchdog = _start_watchdog()
@@ -331,6 +332,7 @@ async def poll_once(
         outcomes = await asyncio.gather(
             *(poll_source(config, s, client, store, clock) for s in sources)
         )
+        daemon.outbox.cancel_removed()
         await daemon.drain()
     return list(outcomes)
 

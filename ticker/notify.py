@@ -22,12 +22,13 @@ from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
 from ticker.reasons import Reason, classify, combine
 from ticker.redact import Redactor, redact_url
-from ticker.store import Delivery
+from ticker.store import CHANNEL_HEALTH, Delivery
 
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
 DEFAULT_MAX_CHARS = 20_000  # the split size for services whose limit Apprise does not know
 DESKTOP = {"dbus", "kde", "qt", "glib", "gnome"}  # schemes of desktop notification servers
+LATE = "late"  # the digest of alerts older than their channel's max_delivery_age
 LIMIT_MARGIN = 32  # characters kept free below a service's limit for Apprise's own markup
 _RETRY_AFTER = re.compile(r"retry.after\D{0,3}(\d+(?:\.\d+)?)", re.IGNORECASE)
 log = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ def format_message(delivery: Delivery) -> Message:
     """Title: source and attribution. Body: the line's text and its link. An update is
     marked as such and says what changed; a health alert is ticker speaking of a source."""
     if delivery.kind == "health":
-        return Message(title=f"ticker: source {delivery.source}", body=delivery.text)
+        about = "channel" if delivery.attribution == CHANNEL_HEALTH else "source"
+        return Message(title=f"ticker: {about} {delivery.source}", body=delivery.text)
     if delivery.kind == "update":
         body = _text(delivery)
         if delivery.changes:
@@ -128,6 +130,15 @@ def format_digest(deliveries: Sequence[Delivery], why: str, zone: tzinfo | None)
     with its time in `zone` (None: local time) and its source."""
     items = [list_item(delivery, digest=True, zone=zone) for delivery in deliveries]
     title = f"ticker: {len(deliveries)} alerts {why}"
+    return Message(title=title, body="\n".join(items))
+
+
+def format_late(deliveries: Sequence[Delivery], zone: tzinfo | None) -> Message:
+    """One digest of alerts that waited longer than their channel's max_delivery_age
+    (oldest first), marked late in its title so nobody takes it for fresh news."""
+    items = [list_item(delivery, digest=True, zone=zone) for delivery in deliveries]
+    since = datetime.fromtimestamp(deliveries[0].created, zone).strftime("%H:%M")
+    title = f"ticker: {len(deliveries)} late alerts (held since {since})"
     return Message(title=title, body="\n".join(items))
 
 
