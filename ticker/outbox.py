@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -331,19 +332,29 @@ class Outbox:
         return False
 
     def _refused(self, delivery: Delivery, now: float, error: str, result: DrainResult) -> bool:
-        """A permanent refusal: the delivery fails at once with the service's reason, the
-        channel goes on with its later alerts, and the channels with `health` hear of it
-        once per refusing episode (until the channel delivers again)."""
+        """A permanent refusal: the delivery fails at once with the service's reason, and
+        the channel goes on with its later alerts (True: nothing waits behind it)."""
         self.store.mark_failed(delivery.id, now, error)
         result.failed += 1
-        channel = delivery.channel
-        log.error("alert %d to %s refused for good: %s", delivery.alert_id, channel, error)
+        log.error("alert %d to %s refused for good: %s", delivery.alert_id, delivery.channel, error)
+        self._tell_refusal(delivery.channel, error, now)
+        return True
+
+    def _tell_refusal(self, channel: str, error: str, now: float) -> None:
+        """The channels with `health` (but `channel`) hear that `channel` refuses messages,
+        once per refusing episode (until it delivers again; kept in the database, so a
+        restart does not repeat it). Only a notice: a database that cannot take it now
+        costs the notice, never the channel's deliveries."""
         told = [name for name, shape in self.shaping.items() if shape.health and name != channel]
         text = f"channel {channel} refuses messages: {error}"
-        if self.store.record_channel_refusal(channel, text, now, told) is not None:
+        try:
+            alert = self.store.record_channel_refusal(channel, text, now, told)
+        except sqlite3.Error as exc:
+            log.error("health: %s (cannot record the health alert: %s)", text, exc)
+            return
+        if alert is not None:
             log.error("health: %s", text)
             self._again = True  # the health channels hear of it in this drain
-        return True
 
     def _late(self, channel: str, due: list[Delivery]) -> tuple[list[Outgoing], list[Delivery]]:
         """Split off the due deliveries that are late: their alert is older than the
