@@ -38,11 +38,11 @@ _NETWORK = (
     (
         ("name or service not known", "name resolution", "nodename nor servname", "getaddrinfo"),
         "host not found",
-    ),  # fmt: skip
+    ),
     (
         ("unexpectedly closed", "connection reset", "connection aborted", "remote end closed"),
         "connection closed by the server",
-    ),  # fmt: skip
+    ),
     (("smtp auth extension not supported",), "auth refused: the server offers no login"),
 )
 Entry = tuple[str, str]  # (level name, message) as Apprise logged it
@@ -57,7 +57,7 @@ class Reason(NamedTuple):
 
 def classify(entries: Sequence[Entry]) -> Reason:
     """The reason of one service's failed attempt, from what Apprise logged during it."""
-    reasons = [reason for reason in _signals(entries) if reason is not None]
+    reasons = _signals(entries)
     if not reasons:
         return Reason(_fallback(entries))
     unique = list(dict.fromkeys(r.text for r in reasons))
@@ -68,12 +68,14 @@ def combine(reasons: Sequence[Reason]) -> Reason:
     """The reasons of a channel's services as one: permanent if any service refused for
     good (retrying would refuse again every time)."""
     text = "; ".join(dict.fromkeys(r.text for r in reasons))
-    return Reason(_cap(text) or "the channel refused the message (no reason given)",
-                  any(r.permanent for r in reasons))  # fmt: skip
+    permanent = any(r.permanent for r in reasons)
+    return Reason(_cap(text) or "the channel refused the message (no reason given)", permanent)
 
 
-def _signals(entries: Sequence[Entry]) -> list[Reason | None]:
-    phase, found = "connect", list[Reason | None]()
+def _signals(entries: Sequence[Entry]) -> list[Reason]:
+    """Every refusal the entries tell of, in order; SMTP replies read in the phase of the
+    session Apprise last announced."""
+    phase, found = "connect", list[Reason]()
     for index, (level, message) in enumerate(entries):
         if message.startswith(_LOGIN):
             phase = "login"
@@ -82,7 +84,8 @@ def _signals(entries: Sequence[Entry]) -> list[Reason | None]:
         elif message.startswith(_EXCEPTION):
             found.append(exception_reason(message[len(_EXCEPTION) :], phase))
         elif level in ("WARNING", "ERROR") and (match := _PARTIAL_RECIPIENT.match(message)):
-            found.append(_smtp_reply("recipient refused", int(match["code"]), match["text"]))
+            reply = _literal_bytes(match["text"])
+            found.append(_smtp_reply("recipient refused", int(match["code"]), reply))
         elif level in ("WARNING", "ERROR") and (status := _HTTP_STATUS.search(message)):
             found.append(http_reason(int(status[1]), message, _details_after(entries, index)))
     return found
@@ -144,6 +147,21 @@ def _literal(text: str) -> object:
         return None
 
 
+def _literal_bytes(text: str) -> str:
+    """b'5.1.1 unknown' (a bytes repr, as Apprise formats smtplib's reply) as its text."""
+    value = _literal_repr(text.strip())
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else text
+
+
+def _literal_repr(text: str) -> object:
+    if not text.startswith(("b'", 'b"')):
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+
+
 def _details_after(entries: Sequence[Entry], index: int) -> str | None:
     for _level, message in entries[index + 1 : index + 4]:
         if message.startswith(_DETAILS):
@@ -156,10 +174,7 @@ def _description(details: str | None) -> str | None:
     "error"...), or its first line if it is not JSON."""
     if not details:
         return None
-    raw = _literal(details) if details.startswith(("b'", 'b"')) else None
-    body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else details
-    if details.startswith(("b'", 'b"')) and raw is None:
-        body = details[2:-1]
+    body = _literal_bytes(details)
     try:
         data = json.loads(body)
     except ValueError:
