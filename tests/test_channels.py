@@ -9,14 +9,17 @@ import tomllib
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from apprise.plugins.email import NotifyEmail
+from click.testing import CliRunner
 from conftest import Clock, Recorder, lines
 from pipeline import Pipeline
 from servers import SmtpSink
 
+from ticker.cli import main
 from ticker.config import load_config, parse_config
-from ticker.daemon import poll_once
+from ticker.daemon import Daemon, poll_once
 from ticker.errors import ConfigError
 from ticker.notify import Failure, Limits, Message
 from ticker.outbox import Outbox, Shaping
@@ -286,3 +289,40 @@ def test_max_delivery_age_and_late_defaults_and_values() -> None:
     assert (channel.max_delivery_age, channel.late) == (3600, "digest")
     shape = Shaping.of(channel, Limits())
     assert (shape.max_age, shape.late, shape.health) == (3600, "digest", True)
+
+
+def test_a_reload_without_a_channel_cancels_its_deliveries_and_status_counts_them(
+    tmp_path: Path,
+) -> None:
+    def config_with(*names: str) -> Path:
+        path = tmp_path / "config.toml"
+        channels = "".join(
+            f'[[channel]]\nname = "{name}"\nurls = ["json://127.0.0.1:9/{name}"]\n'
+            for name in names
+        )
+        path.write_text(f'[ticker]\ndatabase = "t.db"\n{channels}', encoding="utf-8")
+        return path
+
+    clock, sender = Clock(), Recorder()
+    config = load_config(config_with("mail", "pager"))
+    store = Store.open(config.settings.database)
+    sender.refuse = [Failure("connection refused")] * 2  # pager is down: its alert waits
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as client:
+            daemon = Daemon(config, store, client, sender, clock)
+            add_alerts(store, clock, ["one"], ["pager"])
+            await daemon.drain()
+            assert statuses(store, "pager") == [("one", "pending", "connection refused")]
+            await daemon.reload(lambda: (load_config(config_with("mail")), sender))
+
+    asyncio.run(run())
+    assert statuses(store, "pager") == [("one", "cancelled", "channel removed")]
+    store.close()
+    shown = CliRunner().invoke(main, ["--config", str(tmp_path / "config.toml"), "status"])
+    pager = shown.stdout.split("\npager ", 1)[1].splitlines()
+    assert pager[0].split()[:2] == ["0", "0"]  # nothing pending, nothing failed
+    assert [line.strip() for line in pager[1:3]] == [
+        "1 cancelled: the channel left the config",
+        "not in the config any more",
+    ]
