@@ -582,6 +582,7 @@ def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> Non
     keys = "|".join(
         ["name", "urls", "sources", "attributions", "include", "exclude", "updates"]
         + ["group_window", "quiet_hours", "quiet", "timezone", "max_per_minute", "health"]
+        + ["max_delivery_age", "late"]
     )
     uncommented = (
         head
@@ -598,6 +599,7 @@ def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> Non
     ntfy = config.channels[-1]
     assert ntfy.sources == ("almayadeen-en",)
     assert (ntfy.quiet_hours, ntfy.quiet, ntfy.max_per_minute) == ("23:00-07:00", "digest", 20)
+    assert (ntfy.max_delivery_age, ntfy.late) == (86400, "expire")
 
 
 def test_a_config_that_cannot_be_read_is_one_line_and_writes_nothing(

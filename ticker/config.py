@@ -31,6 +31,7 @@ MIN_INTERVAL = 1.0
 DEFAULT_MAX_PER_MINUTE = 20  # Telegram's limit for one group is about 20 messages a minute
 MAX_INTERVAL = 86_400.0
 ORDERS = ("newest-first", "oldest-first")  # how a site may list its ticker
+DEFAULT_MAX_DELIVERY_AGE = 86_400.0  # an alert a day old is no news: expired or a late digest
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class Channel:
     timezone: str | None = None  # IANA zone of quiet_hours; default: the machine's local time
     max_per_minute: int = DEFAULT_MAX_PER_MINUTE  # beyond it, one digest; 0: no limit
     health: bool = True  # receives alerts about sources that fail or lose their ticker
+    max_delivery_age: float = DEFAULT_MAX_DELIVERY_AGE  # seconds; older alerts are late
+    late: str = "expire"  # late alerts: "expire" (never sent) or "digest" (one, marked late)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values read from ${...}
     literal_secret: bool = False  # the config file itself holds a password or token
 
@@ -285,6 +288,8 @@ CHANNEL_FIELDS: dict[str, Field] = {
     "timezone": Field(_is_str, 'an IANA time zone name, e.g. "Asia/Beirut"'),
     "max_per_minute": _integer(0, 1000, "an integer (messages a minute; 0: no limit)"),
     "health": Field(lambda v: isinstance(v, bool), "true or false"),
+    "max_delivery_age": _number(60, 7 * 86_400, "a number of seconds"),
+    "late": Field(lambda v: v in ("expire", "digest"), '"expire" or "digest"'),
 }
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),

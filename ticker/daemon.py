@@ -270,6 +270,7 @@ class Daemon:
             log.info("%d pending deliveries from before the restart are due now", retried)
         if released := self.outbox.release_dead_claims():
             log.info("%d deliveries claimed by a process that is gone are free again", released)
+        self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
         watchdog = _start_watchdog()
@@ -365,6 +366,7 @@ async def poll_once(
         outcomes = await asyncio.gather(
             *(poll_source(config, s, client, store, clock) for s in sources)
         )
+        daemon.outbox.cancel_removed()
         await daemon.drain()
     return list(outcomes)
 

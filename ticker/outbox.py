@@ -29,7 +29,16 @@ from typing import Protocol
 
 from ticker.config import Channel
 from ticker.lines import canonical_attribution
-from ticker.notify import Failure, Limits, Message, format_digest, format_group, list_item
+from ticker.notify import (
+    LATE,
+    Failure,
+    Limits,
+    Message,
+    format_digest,
+    format_group,
+    format_late,
+    list_item,
+)
 from ticker.route import RateWindow, rules_of
 from ticker.store import Delivery, Mark, Store
 
@@ -64,6 +73,9 @@ class Shaping:
     limits: Limits = Limits()  # bursts and digests are split into messages that fit
     quiet_at: Callable[[float], bool] | None = None  # True while quiet hours hold alerts
     zone: tzinfo | None = None  # for the times listed in a digest
+    health: bool = False  # hears when another channel refuses messages for good
+    max_age: float | None = None  # alerts older than this are late (None: never)
+    late: str = "expire"  # late alerts: "expire" (never sent) or "digest" (one, marked late)
 
     @classmethod
     def of(cls, channel: Channel, limits: Limits) -> Shaping:
@@ -76,6 +88,9 @@ class Shaping:
             limits=limits,
             quiet_at=rules.quiet_at if holds else None,
             zone=rules.zone,
+            health=channel.health,
+            max_age=channel.max_delivery_age,
+            late=channel.late,
         )
 
 
@@ -90,6 +105,8 @@ class Outgoing:
         """The message text."""
         if self.digest is None:
             return format_group(self.deliveries)
+        if self.digest == LATE:
+            return format_late(self.deliveries, zone)
         return format_digest(self.deliveries, self.digest, zone)
 
 
@@ -292,16 +309,34 @@ class Outbox:
         self._held: dict[str, Settled] = {}  # channel -> marks the database did not take yet
         self._stopping = False
         self._paused_until = float("-inf")  # monotonic: no database write before then
+        self._joined = dict.fromkeys(shaping, clock())  # when each channel joined this outbox
 
     def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
-        """New channels (a reloaded config): pending deliveries stay in the database, and a
-        channel whose rate limit did not change keeps the messages of its current minute."""
+        """New channels (a reloaded config): pending deliveries of the channels kept stay in
+        the database, those of channels removed are cancelled, and a channel whose rate limit
+        did not change keeps the messages of its current minute."""
         rates = {}
         for name, shape in shaping.items():
             kept = self._rates.get(name)
             same = kept is not None and kept.max_per_minute == shape.max_per_minute
             rates[name] = kept if kept is not None and same else RateWindow(shape.max_per_minute)
+        now = self.clock()
+        self._joined = {name: self._joined.get(name, now) for name in shaping}
         self.sender, self.shaping, self._rates = sender, shaping, rates
+        self.cancel_removed()
+
+    def cancel_removed(self) -> dict[str, int]:
+        """Cancel the pending deliveries of channels that are not configured any more (they
+        would otherwise wait for ever, and go out as fresh news if the channel came back);
+        logged once per channel. Returns how many per channel."""
+        cancelled = self.store.cancel_deliveries(list(self.shaping), self.clock())
+        for channel, count in cancelled.items():
+            log.warning(
+                "channel %s is not in the config any more: %d pending deliveries cancelled",
+                channel,
+                count,
+            )
+        return cancelled
 
     def retry_now(self) -> int:
         """Make every pending delivery due now (a restart or a reload is a good moment to
@@ -428,8 +463,9 @@ class Outbox:
         be retried (the rest wait behind it), a claim not granted, a mark the database
         refused, or a stop."""
         rate = self._rates.get(channel) or RateWindow(shape.max_per_minute)
+        late, deliveries = self._late(channel, deliveries)
         allowance = rate.allowance(self.monotonic())
-        messages = plan(deliveries, shape, allowance)
+        messages = late + plan(deliveries, shape, allowance)
         pieces = [piece for m in messages for piece in fit(m, shape.limits, shape.zone)]
         for piece in pieces[:allowance]:  # the rest waits for the next minute's digest
             if self._stopping or not self._claim(channel, piece):
@@ -476,6 +512,8 @@ class Outbox:
             log.info("alert %d sent to %s", delivery.alert_id, delivery.channel)
             return Mark(delivery.id, "sent", wall)
         error = failure.reason
+        if failure.permanent:
+            return self._refused(delivery, wall, error, result)
         if timing.age_at(now) >= GIVE_UP_AFTER:
             result.failed += 1
             log.error(
@@ -545,6 +583,59 @@ class Outbox:
         for delivery, mark in settled:
             if mark.outcome != "retry":
                 timings.pop(delivery.id, None)
+
+    def _refused(self, delivery: Delivery, wall: float, error: str, result: DrainResult) -> Mark:
+        """A permanent refusal: the delivery fails at once with the service's reason, and
+        the channel goes on with its later alerts (a failed mark holds nothing back)."""
+        result.failed += 1
+        log.error("alert %d to %s refused for good: %s", delivery.alert_id, delivery.channel, error)
+        self._tell_refusal(delivery.channel, error, wall)
+        return Mark(delivery.id, "failed", wall, error)
+
+    def _tell_refusal(self, channel: str, error: str, now: float) -> None:
+        """The channels with `health` (but `channel`) hear that `channel` refuses messages,
+        once per refusing episode (until it delivers again; kept in the database, so a
+        restart does not repeat it). Only a notice: a database that cannot take it now
+        costs the notice, never the channel's deliveries."""
+        told = [name for name, shape in self.shaping.items() if shape.health and name != channel]
+        text = f"channel {channel} refuses messages: {error}"
+        try:
+            alert = self.store.record_channel_refusal(channel, text, now, told)
+        except sqlite3.Error as exc:
+            log.error("health: %s (cannot record the health alert: %s)", text, exc)
+            return
+        if alert is not None:
+            log.error("health: %s", text)
+            for name in told:  # the health channels hear of it now, not at the next drain
+                self._run_for(name)
+
+    def _late(self, channel: str, due: list[Delivery]) -> tuple[list[Outgoing], list[Delivery]]:
+        """Split off the due deliveries that are late: their alert is older than the
+        channel's max_age and was raised before the channel joined this outbox (it waited
+        while no running ticker had the channel: stopped, or the channel was not in the
+        config). Alerts raised while the channel was configured are governed by retries
+        instead, so a step of the wall clock expires nothing. Late ones are marked expired,
+        or go out first as one digest marked late. Returns (that digest, the rest)."""
+        shape, now = self.shaping[channel], self.clock()
+        joined = self._joined.get(channel, now)
+        if shape.max_age is None:
+            return [], due
+        late = [d for d in due if d.created < joined and now - d.created > shape.max_age]
+        if not late:
+            return [], due
+        late_ids = {d.id for d in late}
+        rest = [d for d in due if d.id not in late_ids]
+        if shape.late == "digest":
+            log.warning("%d late alerts to %s go out as one digest", len(late), channel)
+            return [Outgoing(late, LATE)], rest
+        self.store.mark_expired([d.id for d in late], now)
+        log.warning(
+            "%d alerts to %s expired unsent: older than max_delivery_age (%.0f s)",
+            len(late),
+            channel,
+            shape.max_age,
+        )
+        return [], rest
 
 
 def _alert_ids(settled: Settled) -> str:

@@ -31,6 +31,7 @@ MAX_CANDIDATES = 24  # items compared with a new line
 # measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
 CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
+CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class ChannelStats:
     last_sent: float | None = None  # newest sent_at
     last_error: str | None = None  # of its most recent failed or retrying delivery
     last_error_at: float | None = None  # when that delivery was last attempted
+    cancelled: int = 0  # pending when the channel left the config
+    expired: int = 0  # older than the channel's max_delivery_age, never sent
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -814,6 +817,65 @@ class Store:
         """Give up on this delivery; the reason is kept."""
         self.write_marks([Mark(delivery_id, "failed", now, error)])
 
+    def mark_expired(self, delivery_ids: Sequence[int], now: float) -> None:
+        """These deliveries waited longer than their channel's max_delivery_age: they are
+        never sent."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET status = 'expired', last_attempt = ?, "
+                "last_error = 'older than max_delivery_age' WHERE id = ? AND status = 'pending'",
+                [(now, delivery_id) for delivery_id in delivery_ids],
+            )
+
+    def cancel_deliveries(
+        self, keep: Sequence[str], now: float, reason: str = "channel removed"
+    ) -> dict[str, int]:
+        """Cancel the pending deliveries of every channel not in `keep` (channels that left
+        the config), with `reason`; returns how many per channel."""
+        marks = ",".join("?" * len(keep))
+        where = f"status = 'pending' AND channel NOT IN ({marks})"
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT channel, count(*) FROM deliveries WHERE {where} GROUP BY channel",
+                tuple(keep),
+            ).fetchall()
+            conn.execute(
+                f"UPDATE deliveries SET status = 'cancelled', last_error = ?, last_attempt = ? "
+                f"WHERE {where}",
+                (reason, now, *keep),
+            )
+        return {channel: int(count) for channel, count in rows}
+
+    def record_channel_refusal(
+        self, channel: str, text: str, now: float, channels: Sequence[str]
+    ) -> int | None:
+        """Raise a health alert carrying `text` to `channels` because `channel` refused a
+        message for good, unless this refusing episode already raised one: an episode lasts
+        until `channel` delivers a message again. Returns the new alert's id, or None.
+
+        Like a source's health alert (record_health), its item is no ticker line; it is
+        told apart from those by its attribution, CHANNEL_HEALTH, and its source is the
+        channel's name. Checked and written in one transaction, so two processes never
+        raise it twice."""
+        with self.transaction() as conn:
+            open_episode = conn.execute(
+                "SELECT 1 FROM alerts a JOIN items i ON i.id = a.item_id "
+                "WHERE a.source = ? AND a.kind = 'health' AND i.attribution = ? AND a.created >= "
+                "coalesce((SELECT max(sent_at) FROM deliveries "
+                "WHERE channel = ? AND status = 'sent'), 0) LIMIT 1",
+                (channel, CHANNEL_HEALTH, channel),
+            ).fetchone()
+            if open_episode:
+                return None
+            cursor = conn.execute(
+                "INSERT INTO items (source, fingerprint, text, attribution, body, url, "
+                "first_seen, last_seen, kind) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 'health')",
+                (channel, f"channel-health:{now!r}", text, CHANNEL_HEALTH, text, now, now),
+            )
+            alert_id = self._insert_alert(conn, channel, int(cursor.lastrowid or 0), now, channels)
+            conn.execute("UPDATE alerts SET kind = 'health' WHERE id = ?", (alert_id,))
+        return alert_id
+
     # --- reading alerts ------------------------------------------------------------------
 
     def recent_alerts(
@@ -922,8 +984,8 @@ class Store:
         """Per channel named in the outbox: pending and failed deliveries, the last success,
         and the error of its most recent failed or retrying delivery."""
         totals = self.conn.execute(
-            "SELECT channel, sum(status = 'pending'), sum(status = 'failed'), max(sent_at) "
-            "FROM deliveries GROUP BY channel"
+            "SELECT channel, sum(status = 'pending'), sum(status = 'failed'), max(sent_at), "
+            "sum(status = 'cancelled'), sum(status = 'expired') FROM deliveries GROUP BY channel"
         ).fetchall()
         errors = self.conn.execute(
             "SELECT channel, last_error, last_attempt FROM (SELECT channel, last_error, "
@@ -933,10 +995,17 @@ class Store:
         )
         last_error = {channel: (error, at) for channel, error, at in errors}
         stats: dict[str, ChannelStats] = {}
-        for channel, pending, failed, last_sent in totals:
+        for channel, pending, failed, last_sent, cancelled, expired in totals:
             error, error_at = last_error.get(channel, (None, None))
             stats[channel] = ChannelStats(
-                channel, int(pending or 0), int(failed or 0), last_sent, error, error_at
+                channel,
+                int(pending or 0),
+                int(failed or 0),
+                last_sent,
+                error,
+                error_at,
+                int(cancelled or 0),
+                int(expired or 0),
             )
         return stats
 
