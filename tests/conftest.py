@@ -17,6 +17,26 @@ def seed_lines() -> list[str]:
     return (DATA / "seed_breaking_lines.txt").read_text(encoding="utf-8").splitlines()
 
 
+FAKE_HOSTS = {"localhost": "127.0.0.1", "intranet.internal.test": "10.0.0.7"}
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`config check` resolves source names: from FAKE_HOSTS, never through the network
+    (any other name does not resolve)."""
+    import socket
+
+    from ticker import targets
+
+    def lookup(host: str, result: list[object]) -> None:
+        if host in FAKE_HOSTS:
+            result.append([(socket.AF_INET, socket.SOCK_STREAM, 6, "", (FAKE_HOSTS[host], 0))])
+        else:
+            result.append(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+
+    monkeypatch.setattr(targets, "_lookup", lookup)
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     db = Store.open(tmp_path / "ticker.db")

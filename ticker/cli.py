@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -454,6 +454,30 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
         sys.exit(EXIT_FAILURE)
 
 
+def _target_notes(sources: Sequence[Source]) -> dict[str, list[str]]:
+    """Per source, a warning if its host is (or resolves to) a loopback, private or
+    link-local address, or a note if its name does not resolve here. Warnings only: a
+    local site is a fine source, but a mistyped 169.254.169.254 is the cloud metadata."""
+    from urllib.parse import urlsplit
+
+    from ticker.targets import a_range, literal_ip, resolve_all
+
+    hosts = {source.name: urlsplit(source.url).hostname or "" for source in sources}
+    where = resolve_all(hosts.values())
+    notes: dict[str, list[str]] = {}
+    for name, host in hosts.items():
+        target = where[host]
+        if isinstance(target, str):
+            notes[name] = [f"note: {host} does not resolve here ({target})"]
+        elif (inner := target.worst) is not None:
+            via = "is" if literal_ip(host) is not None else f"resolves to {inner},"
+            notes[name] = [
+                f"warning: {host} {via} {a_range(inner)}, not public: "
+                "check that this is the page you mean"
+            ]
+    return notes
+
+
 @main.group(name="config")
 def config_group() -> None:
     """Inspect the configuration."""
@@ -470,6 +494,7 @@ def check(ctx: click.Context) -> None:
     click.echo(f"{config.path}: OK")
     click.echo(f"database: {config.settings.database}")
     click.echo(f"sources ({len(config.sources)}):")
+    notes = _target_notes(config.sources)
     for source in config.sources:
         how = (
             f"selector {source.selector!r}"
@@ -477,6 +502,8 @@ def check(ctx: click.Context) -> None:
             else (f"label {source.label!r}" if source.label else "preset")
         )
         click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {how}")
+        for note in notes.get(source.name, []):
+            click.echo(f"    {note}")
     click.echo(f"channels ({len(config.channels)}):")
     for channel in config.channels:
         urls = ", ".join(redact_url(u) for u in channel.urls)

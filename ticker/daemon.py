@@ -27,7 +27,11 @@ from ticker.store import Store
 
 DRAIN_EVERY = 15.0  # seconds; retries become due between polls too
 HOUSEKEEPING_EVERY = 3600.0
-STOP_GRACE = 10.0  # seconds an in-flight poll or delivery gets to finish on shutdown
+# A clean stop (SIGTERM) starts no new send, and waits for a send in flight to be answered
+# and marked, up to STOP_GRACE: a send cut short would be sent again after the restart.
+# The units' TimeoutStopSec= (30 s) must stay above it, or systemd kills ticker first.
+STOP_GRACE = 25.0
+POLL_GRACE = 10.0  # then polls in flight are cancelled: rolled back, repeated after the restart
 ALERT_GRACE = 30.0  # seconds the health alert of a broken database gets to go out
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,13 @@ class Daemon:
         client: httpx.AsyncClient,
         sender: Sender,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
         self.client = client
         self.clock = clock
-        self.outbox = Outbox(store, sender, _shaping(config, sender), clock)
+        self.outbox = Outbox(store, sender, _shaping(config, sender), clock, monotonic)
         self.scheduler: AsyncIOScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._last_new: dict[str, float] = {}  # source -> when its ticker last moved
@@ -100,8 +105,8 @@ class Daemon:
         return outcome
 
     def _drain_in_background(self) -> None:
-        """Start a drain without waiting for it; drains asked for while one runs are folded
-        into it (Outbox.drain), and a stop waits for it like any work in flight."""
+        """Start a drain without waiting for it; drains asked for while a channel's task
+        runs are folded into it (Outbox.drain), and a stop waits for its sends in flight."""
         task = asyncio.get_running_loop().create_task(self.drain())
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -142,8 +147,8 @@ class Daemon:
 
     async def drain(self) -> None:
         """Send every due delivery, then tell systemd how things stand. If the database
-        cannot be written, what was sent but not marked is sent again later (at least
-        once), and what was not sent stays pending."""
+        cannot be written, nothing is claimed, so nothing is sent: deliveries wait; a send
+        whose mark cannot be written holds its channel until it can (Outbox)."""
         try:
             await self._tracked(self.outbox.drain())
             sdnotify.notify(f"STATUS={self.status_line()}")
@@ -231,7 +236,7 @@ class Daemon:
             sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
             return False
         self._apply(config, sender)
-        retried = self.store.retry_pending_now(self.clock())  # a fixed channel gets them now
+        retried = self.outbox.retry_now()  # a fixed channel gets them now
         log.info(
             "config reloaded: %d source(s), %d channel(s); %d pending deliveries due now",
             len(config.sources),
@@ -279,8 +284,11 @@ class Daemon:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
         scheduler = AsyncIOScheduler(timezone=UTC)
         self._stop = stop
-        if retried := self.store.retry_pending_now(self.clock()):
+        if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
+        if released := self.outbox.release_dead_claims():
+            log.info("%d deliveries claimed by a process that is gone are free again", released)
+        self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
         watchdog = _start_watchdog()
@@ -342,15 +350,42 @@ class Daemon:
                 log.error("health alert to %s failed: %s", channel, failure.reason)
 
     async def _finish_in_flight(self) -> None:
-        if self._alert is not None:  # the health alert of a broken database goes out first
+        """A clean stop: no new send starts; polls and other work get POLL_GRACE, then are
+        cancelled; a send in flight is awaited (it is never cancelled before STOP_GRACE)
+        until the channel answered and its mark is written, so a clean stop never sends an
+        alert twice. The health alert of a broken database goes out first."""
+        if self._alert is not None:
             await asyncio.wait({self._alert})
-        pending = self._busy()
-        if not pending:
-            return
-        log.info("stopping: waiting up to %.0f s for %d task(s)", STOP_GRACE, len(pending))
-        _done, late = await asyncio.wait(pending, timeout=STOP_GRACE)
-        for task in late:
-            task.cancel()
+        sends = self.outbox.stop()
+        work = self._busy()
+        if work or sends:
+            log.info(
+                "stopping: waiting up to %.0f s for %d task(s), %.0f s for %d channel(s) sending",
+                POLL_GRACE,
+                len(work),
+                STOP_GRACE,
+                len(sends),
+            )
+            started = time.monotonic()
+            _done, late = await asyncio.wait(work | sends, timeout=POLL_GRACE)
+            for task in late - sends:
+                task.cancel()
+            if late & sends:
+                left = STOP_GRACE - (time.monotonic() - started)
+                _done, cut = await asyncio.wait(late & sends, timeout=max(left, 0.0))
+                if cut:
+                    log.error(
+                        "stopping: %d channel(s) still sending after %.0f s; "
+                        "those messages may be sent again after the restart",
+                        len(cut),
+                        STOP_GRACE,
+                    )
+        if unrecorded := self.outbox.land_held():
+            log.error(
+                "stopping: %d alert(s) sent or failed but not recorded (the database refuses "
+                "writes); they will be sent again after the restart",
+                unrecorded,
+            )
 
 
 def _job_id(source: Source) -> str:
@@ -396,6 +431,7 @@ async def poll_once(
             *(_poll_checked(config, s, client, store, clock) for s in sources)
         )
         if deliver:
+            daemon.outbox.cancel_removed()
             await daemon.drain()
         if daemon.broken is not None:
             raise DatabaseBroken(store.path, daemon.broken)
