@@ -6,6 +6,7 @@ processes against loopback servers for the running cases."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -17,11 +18,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import lines
-from servers import PageServer, SmtpSink, ticker_page
+from conftest import Clock, Recorder, lines
+from servers import PageServer, Reply, ScriptedSite, SmtpSink, ticker_page
 from test_e2e import start_daemon, write_config
+from test_service import Harness
+from test_service import write_config as service_config
 
 from ticker.cli import EXIT_DATABASE, main
+from ticker.daemon import Daemon
+from ticker.dbfile import fatal_reason
+from ticker.errors import DatabaseBroken
+from ticker.fetch import make_client
 from ticker.store import SCHEMA_VERSION, Store
 
 URL = "https://example.org/"
@@ -398,3 +405,89 @@ def test_ticker_poll_on_a_damaged_database_exits_3_with_one_line(
     assert len(errors) == 1 and "is damaged (database disk image is malformed" in errors[0]
     assert "Traceback" not in second.stderr
     assert smtp.messages == []
+
+
+# --- fatal or passing: which SQLite errors stop the daemon ------------------------------
+
+
+def sqlite_error(message: str, name: str) -> sqlite3.Error:
+    """A SQLite error as the sqlite3 module raises it, with its result code's name."""
+    kind = sqlite3.DatabaseError if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") else None
+    error = (kind or sqlite3.OperationalError)(message)
+    error.sqlite_errorname = name  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("message", "name", "fatal"),
+    [
+        ("database disk image is malformed", "SQLITE_CORRUPT", True),
+        ("file is not a database", "SQLITE_NOTADB", True),
+        ("disk I/O error", "SQLITE_IOERR_WRITE", True),
+        ("attempt to write a readonly database", "SQLITE_READONLY", True),
+        ("database is locked", "SQLITE_BUSY", False),
+        ("database table is locked", "SQLITE_LOCKED", False),
+        ("database or disk is full", "SQLITE_FULL", False),
+        ("database or disk is full", "", False),  # no code: an error simulated by a test
+    ],
+)
+def test_which_sqlite_errors_are_fatal(message: str, name: str, fatal: bool) -> None:
+    assert (fatal_reason(sqlite_error(message, name)) is not None) is fatal
+
+
+def test_a_real_notadb_error_is_fatal(tmp_path: Path) -> None:
+    (tmp_path / "x.db").write_bytes(b"not a database at all" * 50)
+    conn = sqlite3.connect(tmp_path / "x.db")
+    with pytest.raises(sqlite3.DatabaseError) as raised:
+        conn.execute("SELECT * FROM sqlite_master").fetchall()
+    conn.close()
+    assert fatal_reason(raised.value) == "is damaged (file is not a database, SQLITE_NOTADB)"
+
+
+def failing_writes(store: Store, error: sqlite3.Error, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every poll's write raises `error`, as the disk or the file would make it."""
+
+    def record_poll(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(store, "record_poll", record_poll)
+
+
+def test_an_io_error_stops_the_daemon_with_one_critical_line_and_one_health_alert(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    error = sqlite_error("disk I/O error", "SQLITE_IOERR_WRITE")
+    recorder = Recorder()
+    with ScriptedSite([Reply(body=ticker_page(["Hamas: a line"]))]) as site:
+        config = service_config(tmp_path, site.url, source_extra="interval = 1")
+        store = Store.open(config.settings.database)
+        failing_writes(store, error, monkeypatch)
+
+        async def run() -> None:
+            async with make_client(config.settings) as client:
+                daemon = Daemon(config, store, client, recorder)
+                await asyncio.wait_for(daemon.run(asyncio.Event()), DEADLINE)
+
+        with pytest.raises(DatabaseBroken, match="cannot be read or written"):
+            asyncio.run(run())
+    store.close()
+    critical = [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert len(critical) == 1 and "disk I/O error" in critical[0].getMessage()
+    assert [m.title for m in recorder.messages] == [STOPPED]
+    assert "disk I/O error" in recorder.messages[0].body
+
+
+def test_a_locked_database_does_not_stop_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    error = sqlite_error("database is locked", "SQLITE_BUSY")
+    pages = [ticker_page(["Hamas: a line"]), ticker_page(["Hamas: a new line", "Hamas: a line"])]
+    with ScriptedSite([Reply(body=page) for page in pages]) as site:
+        harness = Harness(service_config(tmp_path, site.url), Clock())
+        harness.run(1)  # the baseline
+        failing_writes(harness.store, error, monkeypatch)
+        harness.run(2)
+    harness.store.close()
+    assert not [r for r in caplog.records if r.levelname == "CRITICAL"]
+    assert "the poll will be repeated" in caplog.text
+    assert harness.sender.messages == []
