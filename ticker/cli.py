@@ -319,7 +319,8 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
         lock: InstanceLock | None = _lock(database, "poll")
     except DatabaseInUse as exc:
         lock = None  # record what is new; the holder sends it
-        click.echo(f"ticker: {exc.holder} holds {database}: it delivers these alerts", err=True)
+        who = "it delivers" if exc.command != "poll" else "the next poll or `ticker run` delivers"
+        click.echo(f"ticker: {exc.holder} is running on {database}: {who} these alerts", err=True)
     try:
         with _store(config) as store:
             sender = AppriseSender(config.channels)
