@@ -29,7 +29,14 @@ from ticker.store import Store
 
 HOUR = 3600.0
 WAIT = 10.0  # seconds of real time any wait below may take before the test fails
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# Where distributions put libfaketime (Debian and Ubuntu per architecture, Fedora, Arch).
+LIBFAKETIME = sorted(
+    [
+        *Path("/usr/lib").glob("*/faketime/libfaketime.so.1"),
+        *Path("/usr/lib64/faketime").glob("libfaketime.so.1"),
+        *Path("/usr/lib/faketime").glob("libfaketime.so.1"),
+    ]
+)
 
 
 class Wall:
@@ -157,12 +164,12 @@ def test_polls_go_on_at_their_interval_when_the_wall_clock_is_stepped(
 def faketime(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     """A file holding libfaketime's offset ("+0" now; the test rewrites it) and the
     environment that makes a process read it at every clock call, CLOCK_REALTIME only."""
-    if not LIBFAKETIME.exists():
-        pytest.skip(f"libfaketime is not installed ({LIBFAKETIME}; apt-get install faketime)")
+    if not LIBFAKETIME:
+        pytest.skip("libfaketime is not installed (apt-get install faketime)")
     offset = tmp_path / "faketime"
     offset.write_text("+0\n", encoding="ascii")
     env = {
-        "LD_PRELOAD": str(LIBFAKETIME),
+        "LD_PRELOAD": str(LIBFAKETIME[0]),
         "FAKETIME_TIMESTAMP_FILE": str(offset),
         "FAKETIME_NO_CACHE": "1",
         "DONT_FAKE_MONOTONIC": "1",

@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from ticker.clock import SteadyScheduler
 from conftest import Clock, Recorder
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker import poll as poll_module
+from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source, load_config
 from ticker.daemon import Daemon
 from ticker.fetch import make_client

@@ -313,7 +313,7 @@ class Daemon:
             len(self.config.channels),
             self.store.path,
         )
-        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
+        sdnotify.notify("READY=1", *self._status_fields())
         try:
             await stop.wait()
         finally:
