@@ -179,25 +179,28 @@ def faketime(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
 
 
 @pytest.mark.e2e
-def test_ticker_run_stepped_back_an_hour_keeps_polling_and_delivering(
+def test_ticker_run_stepped_back_an_hour_then_forward_a_day_keeps_polling_and_delivering(
     tmp_path: Path, faketime: tuple[Path, dict[str, str]]
 ) -> None:
     offset, env = faketime
-    old = ticker_page(["Hamas: old line"])
-    new = ticker_page(["Hamas: a new line after the clock step", "Hamas: old line"])
-    with PageServer([old]) as site, SmtpSink() as smtp:
+    page = ["Hamas: old line"]
+    with PageServer([ticker_page(page)]) as site, SmtpSink() as smtp:
         config = tmp_path / "config.toml"
         config.write_text(config_text({"a": site.url}, smtp.url), encoding="utf-8")
         daemon = start(config, **env)
         try:
             wait_until(lambda: site.requests >= 2, daemon)
-            offset.write_text("-1h\n", encoding="ascii")
-            polled = site.requests
-            wait_until(lambda: site.requests >= polled + 3, daemon)
-            site.pages.append(new)
-            wait_until(lambda: len(smtp.messages) >= 1, daemon)
+            steps = {"-1h": "Hamas: talks resume in Cairo", "+23h": "Hamas: a ceasefire holds"}
+            for number, (step, line) in enumerate(steps.items(), start=1):  # -1 h, then +25 h
+                offset.write_text(f"{step}\n", encoding="ascii")
+                polled = site.requests
+                wait_until(lambda: site.requests >= polled + 3, daemon)  # noqa: B023
+                page.insert(0, line)
+                site.pages.append(ticker_page(page))
+                wait_until(lambda: len(smtp.messages) >= number, daemon)  # noqa: B023
         finally:
             output = stop_daemon(daemon)
     assert "the wall clock stepped back 3600 s; schedules unaffected" in output
-    assert [str(m["Subject"]) for m in smtp.messages] == ["a: Hamas"]
-    assert [a["deliveries"] for a in tail_json(config)] == [{"mail": "sent"}]
+    assert "the wall clock stepped forward 86400 s; schedules unaffected" in output
+    assert [str(m["Subject"]) for m in smtp.messages] == ["a: Hamas", "a: Hamas"]
+    assert [a["deliveries"] for a in tail_json(config)] == [{"mail": "sent"}] * 2
