@@ -190,8 +190,9 @@ def test_ticker_run_stepped_back_an_hour_then_forward_a_day_keeps_polling_and_de
         daemon = start(config, **env)
         try:
             wait_until(lambda: site.requests >= 2, daemon)
+            # libfaketime's offsets from the real time: back 1 h, then forward 24 h from there
             steps = {"-1h": "Hamas: talks resume in Cairo", "+23h": "Hamas: a ceasefire holds"}
-            for number, (step, line) in enumerate(steps.items(), start=1):  # -1 h, then +25 h
+            for number, (step, line) in enumerate(steps.items(), start=1):
                 offset.write_text(f"{step}\n", encoding="ascii")
                 polled = site.requests
                 wait_until(lambda: site.requests >= polled + 3, daemon)  # noqa: B023
