@@ -212,6 +212,25 @@ def test_system_unit_lifecycle_and_directories() -> None:
     assert last(unit, "Install", "WantedBy") == "multi-user.target"
 
 
+def assigned(unit: Unit, section: str, key: str) -> list[str]:
+    """Every unit named by a list setting such as After= or Wants=, in order."""
+    return " ".join(unit.get(section, {}).get(key, [])).split()
+
+
+def test_system_unit_starts_after_the_clock_is_synchronised() -> None:
+    unit = parse_unit(SYSTEM_UNIT)
+    assert "time-sync.target" in assigned(unit, "Unit", "After")
+    # A passive target: the time service pulls it in, its users only order after it
+    # (systemd.special(7)).
+    assert "time-sync.target" not in assigned(unit, "Unit", "Wants")
+
+
+def test_user_unit_does_not_pretend_to_order_against_system_targets() -> None:
+    # A user manager cannot see the system's time-sync.target: an After= would be a no-op.
+    unit = parse_unit(USER_UNIT)
+    assert not {"time-sync.target", "time-set.target"} & set(assigned(unit, "Unit", "After"))
+
+
 def test_system_unit_sandbox_keeps_the_network() -> None:
     service = parse_unit(SYSTEM_UNIT)["Service"]
     assert service["DynamicUser"] == ["yes"]

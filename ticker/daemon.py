@@ -10,13 +10,13 @@ import signal
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ticker import dbfile, sdnotify
+from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source
 from ticker.errors import DatabaseBroken, TickerError
 from ticker.notify import Message
@@ -52,11 +52,13 @@ class Daemon:
         self.config = config
         self.store = store
         self.client = client
-        self.clock = clock
+        self.clock = clock  # the wall clock: only stored and shown
+        self.monotonic = monotonic  # what intervals and windows are measured on
         self.outbox = Outbox(store, sender, _shaping(config, sender), clock, monotonic)
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._last_new: dict[str, float] = {}  # source -> when its ticker last moved
+        self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
+        self._pending_due_later = False  # a reload could not make pending deliveries due
         self._healthy: dict[str, bool] = {}  # source -> did its last poll succeed
         self._rng = random.Random()
         self.broken: str | None = None  # why the database cannot be used any more
@@ -96,7 +98,7 @@ class Daemon:
             outcome = PollOutcome(source=source.name, error=f"database: {exc}", failures=1)
         self._healthy[source.name] = outcome.error is None
         if outcome.found_new:
-            self._last_new[source.name] = self.clock()
+            self._last_new[source.name] = self.monotonic()
         self._plan_next(source, outcome)
         if deliver:
             await self.drain()
@@ -129,7 +131,8 @@ class Daemon:
             log.warning("%s: cannot record the next poll time: %s", source.name, exc)
 
     def _schedule_next(self, source: Source, outcome: PollOutcome) -> None:
-        moving = self.clock() - self._last_new.get(source.name, -MOVING_WINDOW) < MOVING_WINDOW
+        last_new = self._last_new.get(source.name)
+        moving = last_new is not None and self.monotonic() - last_new < MOVING_WINDOW
         delay = next_delay(
             source,
             failures=outcome.failures,
@@ -137,11 +140,10 @@ class Daemon:
             moving=moving,
             rng=self._rng,
         )
-        when = self.clock() + delay
         job = self.scheduler.get_job(_job_id(source)) if self.scheduler else None
-        if job is not None:
-            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
-        self.store.set_next_poll(source.name, when)
+        if job is not None and self.scheduler is not None:
+            job.modify(next_run_time=self.scheduler.at(delay))
+        self.store.set_next_poll(source.name, self.clock() + delay)  # shown by `ticker status`
         if outcome.failures > 1:
             log.info("%s: next try in %.0f s", source.name, delay)
 
@@ -182,7 +184,7 @@ class Daemon:
         if any(removed.values()):
             log.info("housekeeping: removed %s", removed)
 
-    def _add_poll_job(self, scheduler: AsyncIOScheduler, source: Source, first: datetime) -> None:
+    def _add_poll_job(self, scheduler: SteadyScheduler, source: Source, first: datetime) -> None:
         # The interval is a fallback: after each poll `_plan_next` sets the next run time.
         scheduler.add_job(
             self.poll,
@@ -198,14 +200,14 @@ class Daemon:
             misfire_grace_time=None,
         )
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+    def schedule(self, scheduler: SteadyScheduler) -> None:
         """Add one job per source, the drain timer and housekeeping to `scheduler`."""
         self.scheduler = scheduler
-        now = datetime.now(UTC)
+        now = scheduler.at(0)
         for source in self.config.sources:
             self._add_poll_job(scheduler, source, now)
         scheduler.add_job(
-            self.drain,
+            self._timed_drain,
             "interval",
             id="drain",
             seconds=DRAIN_EVERY,
@@ -223,35 +225,75 @@ class Daemon:
             next_run_time=now + timedelta(seconds=60),
         )
 
+    async def _timed_drain(self) -> None:
+        """The drain timer's job: a drain, after making pending deliveries due if a reload
+        could not (the database was locked then)."""
+        if self._pending_due_later:
+            self._make_pending_due()
+        await self.drain()
+
     async def reload(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
         """Re-read the config with `load`. An invalid config changes nothing (the daemon
         goes on with the old one); a valid one takes effect without a restart: sources
         added, removed or changed are (re)scheduled, channels get their new rules, and
-        pending deliveries, which live in the database, are kept."""
+        pending deliveries, which live in the database, are kept and made due now. READY=1
+        follows RELOADING=1 whatever happens, or systemd would wait for the reload (and
+        `systemctl reload` hang) until its timeout."""
         sdnotify.reloading()
+        try:
+            reloaded = self._reload_config(load)
+        finally:
+            sdnotify.notify("READY=1", *self._status_fields())
+        if reloaded:
+            await self.drain()
+        return reloaded
+
+    def _reload_config(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
         try:
             config, sender = load()
         except TickerError as exc:
             log.error("reload failed, still running on the previous config: %s", exc)
-            sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
             return False
         self._apply(config, sender)
-        retried = self.outbox.retry_now()  # a fixed channel gets them now
         log.info(
-            "config reloaded: %d source(s), %d channel(s); %d pending deliveries due now",
+            "config reloaded: %d source(s), %d channel(s)",
             len(config.sources),
             len(config.channels),
-            retried,
         )
-        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
-        await self.drain()
+        self._make_pending_due()  # a channel the user just fixed gets them now
         return True
+
+    def _make_pending_due(self) -> None:
+        """Cancel the deliveries of channels the config no longer has, and make every other
+        pending delivery due now. A database that cannot be written (locked by another
+        process, say) is logged once; the timed drain tries again."""
+        try:
+            self.outbox.cancel_removed()
+            retried = self.outbox.retry_now()
+        except sqlite3.Error as exc:
+            if not self._pending_due_later:
+                log.error(
+                    "cannot make pending deliveries due now (%s); tried again at the next drain",
+                    exc,
+                )
+            self._pending_due_later = True
+            return
+        self._pending_due_later = False
+        if retried:
+            log.info("%d pending deliveries due now", retried)
+
+    def _status_fields(self) -> tuple[str, ...]:
+        """STATUS= for systemd, or nothing if the database cannot be read right now."""
+        try:
+            return (f"STATUS={self.status_line()}",)
+        except sqlite3.Error:
+            return ()
 
     def _apply(self, config: Config, sender: Sender) -> None:
         old = {source.name: source for source in self.config.sources}
         new = {source.name: source for source in config.sources}
         if self.scheduler is not None:
-            now = datetime.now(UTC)
+            now = self.scheduler.at(0)
             for name, source in old.items():
                 if new.get(name) != source:
                     self.scheduler.remove_job(_job_id(source))
@@ -282,7 +324,7 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler = SteadyScheduler(self.clock, self.monotonic)
         self._stop = stop
         if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
@@ -298,7 +340,7 @@ class Daemon:
             len(self.config.channels),
             self.store.path,
         )
-        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
+        sdnotify.notify("READY=1", *self._status_fields())
         try:
             await stop.wait()
         finally:
@@ -469,7 +511,14 @@ async def run_until_signalled(
         if load is not None:
             task = loop.create_task(daemon.reload(load))
             reloads.add(task)
-            task.add_done_callback(reloads.discard)
+            task.add_done_callback(_reload_done)
+
+    def _reload_done(task: asyncio.Task[bool]) -> None:
+        # Retrieve the exception of a reload that failed in an unforeseen way: it is logged
+        # here with its traceback, not as "Task exception was never retrieved" at exit.
+        reloads.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("reload failed: %s", exc, exc_info=exc)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
@@ -479,4 +528,6 @@ async def run_until_signalled(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
+        if reloads:  # a reload still draining: give it the same grace as other work
+            await asyncio.wait(set(reloads), timeout=STOP_GRACE)
     log.info("stopped")

@@ -312,9 +312,10 @@ class Outbox:
         self._joined = dict.fromkeys(shaping, clock())  # when each channel joined this outbox
 
     def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
-        """New channels (a reloaded config): pending deliveries of the channels kept stay in
-        the database, those of channels removed are cancelled, and a channel whose rate limit
-        did not change keeps the messages of its current minute."""
+        """New channels (a reloaded config): pending deliveries stay in the database (the
+        caller then cancels those of channels removed, `cancel_removed`), and a channel whose
+        rate limit did not change keeps the messages of its current minute. Writes nothing,
+        so it holds while the database is locked."""
         rates = {}
         for name, shape in shaping.items():
             kept = self._rates.get(name)
@@ -323,7 +324,6 @@ class Outbox:
         now = self.clock()
         self._joined = {name: self._joined.get(name, now) for name in shaping}
         self.sender, self.shaping, self._rates = sender, shaping, rates
-        self.cancel_removed()
 
     def cancel_removed(self) -> dict[str, int]:
         """Cancel the pending deliveries of channels that are not configured any more (they
