@@ -10,6 +10,7 @@ import pytest
 from conftest import lines
 
 from ticker.dedupe import Judge
+from ticker.errors import DatabaseUnusable
 from ticker.store import CACHE_KIB, SCHEMA_VERSION, Store
 
 URL = "https://example.org/"
@@ -40,7 +41,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(RuntimeError, match="newer than this ticker"):
+    with pytest.raises(DatabaseUnusable, match="newer than this ticker"):
         Store.open(path)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ticker.cli import EXIT_CONFIG
+from ticker.cli import EXIT_CONFIG, EXIT_DATABASE, EXIT_IN_USE
 from ticker.daemon import STOP_GRACE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +196,8 @@ def lifecycle_checks(unit: Unit) -> None:
     assert stop is not None and seconds(stop) > STOP_GRACE  # the graceful stop fits
     prevent = last(unit, "Service", "RestartPreventExitStatus") or ""
     assert str(EXIT_CONFIG) in prevent.split()  # a config error is not retried forever
+    # nor an unusable or damaged database, nor a database another ticker holds
+    assert {str(EXIT_DATABASE), str(EXIT_IN_USE)} <= set(prevent.split())
     assert "AF_UNIX" in (last(unit, "Service", "RestrictAddressFamilies") or "")  # sd_notify
 
 

@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 
-from ticker import sdnotify
+from ticker import dbfile, sdnotify
 from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source
-from ticker.errors import TickerError
+from ticker.errors import DatabaseBroken, TickerError
+from ticker.notify import Message
 from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
@@ -31,6 +32,7 @@ HOUSEKEEPING_EVERY = 3600.0
 # The units' TimeoutStopSec= (30 s) must stay above it, or systemd kills ticker first.
 STOP_GRACE = 25.0
 POLL_GRACE = 10.0  # then polls in flight are cancelled: rolled back, repeated after the restart
+ALERT_GRACE = 30.0  # seconds the health alert of a broken database gets to go out
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +61,9 @@ class Daemon:
         self._pending_due_later = False  # a reload could not make pending deliveries due
         self._healthy: dict[str, bool] = {}  # source -> did its last poll succeed
         self._rng = random.Random()
+        self.broken: str | None = None  # why the database cannot be used any more
+        self._stop: asyncio.Event | None = None
+        self._alert: asyncio.Task[None] | None = None
 
     async def _tracked(self, work: Awaitable[Any]) -> Any:
         task = asyncio.current_task()
@@ -77,11 +82,16 @@ class Daemon:
         holds up the source's next poll. A database that cannot be written (disk full,
         locked by another process) costs this poll only: nothing was recorded, so the same
         lines are new again next time."""
+        if self.broken is not None:
+            return PollOutcome(source=source.name, error=f"database: {self.broken}")
         try:
+            self.store.check_file()
             outcome = await self._tracked(
                 poll_source(self.config, source, self.client, self.store, self.clock)
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, DatabaseBroken) as exc:
+            if self.database_failed(exc):
+                return PollOutcome(source=source.name, error=f"database: {self.broken}")
             log.error(
                 "%s: cannot write the database (%s); the poll will be repeated", source.name, exc
             )
@@ -116,6 +126,8 @@ class Daemon:
         try:
             self._schedule_next(source, outcome)
         except sqlite3.Error as exc:  # only the next-poll time shown by `ticker status`
+            if self.database_failed(exc):
+                return
             log.warning("%s: cannot record the next poll time: %s", source.name, exc)
 
     def _schedule_next(self, source: Source, outcome: PollOutcome) -> None:
@@ -143,6 +155,8 @@ class Daemon:
             await self._tracked(self.outbox.drain())
             sdnotify.notify(f"STATUS={self.status_line()}")
         except sqlite3.Error as exc:
+            if self.database_failed(exc):
+                return
             log.error("outbox: cannot use the database (%s); deliveries wait", exc)
 
     def status_line(self) -> str:
@@ -160,8 +174,11 @@ class Daemon:
         """Forget finished rows older than the retention period."""
         before = self.clock() - self.config.settings.retention_days * 86400
         try:
+            self.store.check_file()
             removed = self.store.prune(before)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, DatabaseBroken) as exc:
+            if self.database_failed(exc):
+                return
             log.warning("housekeeping skipped: %s", exc)
             return
         if any(removed.values()):
@@ -308,6 +325,7 @@ class Daemon:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
         scheduler = SteadyScheduler(self.clock, self.monotonic)
+        self._stop = stop
         if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
         if released := self.outbox.release_dead_claims():
@@ -332,12 +350,54 @@ class Daemon:
             scheduler.shutdown(wait=False)
             if watchdog is not None:
                 watchdog.cancel()
+        if self.broken is not None:
+            raise DatabaseBroken(self.store.path, self.broken)
+
+    def database_failed(self, exc: BaseException) -> bool:
+        """If `exc` means the database went bad for good (dbfile.fatal_reason: damaged,
+        I/O errors, deleted or replaced), stop: nothing more is polled or sent from it, a
+        critical line is logged and one health alert goes out directly (the outbox is in
+        the broken file), and `run` raises DatabaseBroken. True if so; False for errors
+        that pass (locked, busy, full), which the caller handles as before."""
+        reason = dbfile.fatal_reason(exc)
+        if reason is None:
+            return False
+        if self.broken is None:
+            self.broken = reason
+            log.critical("database %s %s; ticker stops", self.store.path, reason)
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.pause()
+            self._alert = asyncio.get_running_loop().create_task(self._alert_health(reason))
+            if self._stop is not None:
+                self._stop.set()
+        return True
+
+    async def _alert_health(self, reason: str) -> None:
+        """Tell the channels with `health = true` that ticker stopped, sending directly."""
+        message = Message(
+            title="ticker: database unusable, ticker stopped",
+            body=f"The database {self.store.path} {reason}. ticker has stopped polling and "
+            "delivering. Restore a backup or recover the file ('Recovering the database' in "
+            "the README), then start ticker again.",
+        )
+        sender = self.outbox.sender
+        for channel in (c.name for c in self.config.channels if c.health):
+            try:
+                send = asyncio.to_thread(sender.send, channel, message)
+                failure = await asyncio.wait_for(send, ALERT_GRACE)
+            except TimeoutError:
+                log.error("health alert to %s: no answer within %.0f s", channel, ALERT_GRACE)
+                continue
+            if failure is not None:
+                log.error("health alert to %s failed: %s", channel, failure.reason)
 
     async def _finish_in_flight(self) -> None:
         """A clean stop: no new send starts; polls and other work get POLL_GRACE, then are
         cancelled; a send in flight is awaited (it is never cancelled before STOP_GRACE)
         until the channel answered and its mark is written, so a clean stop never sends an
-        alert twice."""
+        alert twice. The health alert of a broken database goes out first."""
+        if self._alert is not None:
+            await asyncio.wait({self._alert})
         sends = self.outbox.stop()
         work = self._busy()
         if work or sends:
@@ -399,18 +459,44 @@ async def poll_once(
     store: Store,
     sender: Sender,
     clock: Callable[[], float] = time.time,
+    *,
+    deliver: bool = True,
 ) -> list[PollOutcome]:
-    """`ticker poll`: poll `sources` once each, concurrently, then send what is due."""
+    """`ticker poll`: poll `sources` once each, concurrently, then send what is due (unless
+    not `deliver`: a daemon running on the database delivers it). Raises DatabaseBroken if
+    the database went bad (dbfile.fatal_reason)."""
     from ticker.fetch import make_client
 
     async with make_client(config.settings) as client:
         daemon = Daemon(config, store, client, sender, clock)
         outcomes = await asyncio.gather(
-            *(poll_source(config, s, client, store, clock) for s in sources)
+            *(_poll_checked(config, s, client, store, clock) for s in sources)
         )
-        daemon.outbox.cancel_removed()
-        await daemon.drain()
+        if deliver:
+            daemon.outbox.cancel_removed()
+            await daemon.drain()
+        if daemon.broken is not None:
+            raise DatabaseBroken(store.path, daemon.broken)
     return list(outcomes)
+
+
+async def _poll_checked(
+    config: Config,
+    source: Source,
+    client: httpx.AsyncClient,
+    store: Store,
+    clock: Callable[[], float],
+) -> PollOutcome:
+    """poll_source, with the database file checked first, and its fatal errors raised as
+    DatabaseBroken (the ones that pass are left to the caller, as before)."""
+    store.check_file()
+    try:
+        return await poll_source(config, source, client, store, clock)
+    except sqlite3.Error as exc:
+        reason = dbfile.fatal_reason(exc)
+        if reason is None:
+            raise
+        raise DatabaseBroken(store.path, reason) from None
 
 
 async def run_until_signalled(

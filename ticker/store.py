@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ticker import dbfile
+from ticker.errors import DatabaseUnusable
 from ticker.lines import Line
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ MAX_CANDIDATES = 24  # items compared with a new line
 # measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
 CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
+TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
 CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
 
 
@@ -292,11 +295,29 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _checked_connection(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to the database at `path`, once the file and its schema were checked
+    (dbfile.inspect, dbfile.check_schema): nothing is written to a file that is not
+    ticker's. A new database is created 0600 first, so its WAL and SHM are 0600 too."""
+    new = dbfile.inspect(path, create=not readonly, newest=SCHEMA_VERSION)
+    if new:
+        dbfile.create_private(path)
+    try:
+        conn = _connect(path, readonly)
+    except sqlite3.Error as exc:
+        raise dbfile.unusable(path, exc) from None
+    try:
+        dbfile.check_schema(conn, path, SCHEMA_VERSION, TABLES)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -306,24 +327,62 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.identity = dbfile.Identity.of(path)  # to notice the file deleted or replaced
 
     @classmethod
     def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the database at `path`, in WAL mode, migrated."""
-        conn = _connect(path, readonly=False)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        store = cls(conn, path)
-        store.migrate()
+        """Open (creating if needed) the database at `path`, in WAL mode, migrated.
+
+        Raises DatabaseUnusable (naming what is wrong) for a file that is not ticker's
+        database or cannot be written, before anything is written to it."""
+        conn = _checked_connection(path, readonly=False)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            store = cls(conn, path)
+            store.migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise dbfile.unusable(path, exc) from None
         return store
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
-        """Open an existing database for reading only (tail, status)."""
-        if not path.exists():
-            raise FileNotFoundError(path)
-        return cls(_connect(path, readonly=True), path)
+        """Open an existing database for reading only (tail, status). Raises
+        DatabaseMissing (also a FileNotFoundError) if there is none, DatabaseUnusable if
+        the file is not ticker's database."""
+        return cls(_checked_connection(path, readonly=True), path)
+
+    @classmethod
+    def precheck(cls, path: Path) -> None:
+        """Check the database at `path` as `open` would, reading only and creating nothing:
+        for the checks made before a lock file is made beside it."""
+        if not dbfile.inspect(path, create=True, newest=SCHEMA_VERSION):
+            cls.open_readonly(path).close()
+
+    def check_file(self) -> None:
+        """Raise DatabaseBroken if the database file was deleted or replaced since it was
+        opened (a stat, no SQL)."""
+        dbfile.check_same_file(self.path, self.identity)
+
+    def integrity_problems(self, *, quick: bool = False, limit: int = 20) -> list[str]:
+        """What SQLite's integrity_check (or the faster quick_check, which skips the
+        indexes' contents) finds wrong, at most `limit` lines; [] if nothing."""
+        pragma = "quick_check" if quick else "integrity_check"
+        rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA {pragma}({limit})")]
+        return [] if rows == ["ok"] else rows
+
+    def backup_to(self, target: Path) -> None:
+        """Copy the database, as one consistent snapshot, into the new file `target` with
+        SQLite's online backup (safe while the daemon writes). The copy is one file, no
+        WAL beside it."""
+        copy = sqlite3.connect(target, isolation_level=None)
+        try:
+            self.conn.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            copy.close()
 
     def close(self) -> None:
         """Close the connection; a WAL checkpoint happens if this is the last writer."""
@@ -355,9 +414,8 @@ class Store:
         """Apply every migration newer than the database's user_version, each atomically."""
         version = self.schema_version()
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path} has schema {version}, newer than this ticker "
-                f"({SCHEMA_VERSION}); upgrade ticker"
+            raise DatabaseUnusable(
+                self.path, f"has schema {version}, newer than this ticker ({SCHEMA_VERSION})"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as conn:
