@@ -14,11 +14,10 @@ import signal
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder, lines
+from conftest import Clock, Recorder, lines, queued_datagrams
 from servers import PageServer, ticker_page
 
 from ticker.config import Config, load_config
@@ -30,27 +29,9 @@ from ticker.store import Store
 WAIT = 10.0  # seconds any wait below may take before the test fails
 
 
-@pytest.fixture
-def notify_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
-    """systemd's end of sd_notify: a bound datagram socket that NOTIFY_SOCKET names."""
-    for name in ("WATCHDOG_USEC", "WATCHDOG_PID"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "n"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(path))
-        sock.setblocking(False)
-        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        yield sock
-
-
 def received(sock: socket.socket) -> list[str]:
     """The first field of every datagram queued so far (RELOADING=1, READY=1, STATUS=...)."""
-    firsts = []
-    while True:
-        try:
-            firsts.append(sock.recv(65536).decode().split("\n")[0])
-        except BlockingIOError:
-            return firsts
+    return [fields[0] for fields in queued_datagrams(sock)]
 
 
 def write_config(tmp_path: Path, url: str, channels: tuple[str, ...] = ("me",)) -> Config:
