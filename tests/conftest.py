@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,26 @@ DATA = Path(__file__).parent / "data"
 def seed_lines() -> list[str]:
     """The ten lines of the seed page's BREAKING block, in page order."""
     return (DATA / "seed_breaking_lines.txt").read_text(encoding="utf-8").splitlines()
+
+
+FAKE_HOSTS = {"localhost": "127.0.0.1", "intranet.internal.test": "10.0.0.7"}
+
+
+@pytest.fixture(autouse=True)
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`config check` resolves source names: from FAKE_HOSTS, never through the network
+    (any other name does not resolve)."""
+    import socket
+
+    from ticker import targets
+
+    def lookup(host: str, result: list[object]) -> None:
+        if host in FAKE_HOSTS:
+            result.append([(socket.AF_INET, socket.SOCK_STREAM, 6, "", (FAKE_HOSTS[host], 0))])
+        else:
+            result.append(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+
+    monkeypatch.setattr(targets, "_lookup", lookup)
 
 
 @pytest.fixture
@@ -55,3 +77,32 @@ class Recorder:
 def lines(*texts: str) -> list[Line]:
     """Lines in page order (newest first), as a parser returns them."""
     return [Line.from_text(text) for text in texts]
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
+    """systemd's end of sd_notify: a bound datagram socket in tmp_path that NOTIFY_SOCKET
+    names (and no watchdog); a read waits at most a second."""
+    for name in ("WATCHDOG_USEC", "WATCHDOG_PID"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "n"  # short: sun_path holds at most 107 bytes
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(1.0)  # a datagram that was sent is already queued: generous
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        yield sock
+
+
+def queued_datagrams(sock: socket.socket) -> list[list[str]]:
+    """The fields of every datagram already queued on `sock`, without waiting for more."""
+    timeout = sock.gettimeout()
+    datagrams = []
+    sock.setblocking(False)
+    try:
+        while True:
+            datagrams.append(sock.recv(65536).decode("utf-8").split("\n"))
+    except BlockingIOError:
+        pass
+    finally:
+        sock.settimeout(timeout)
+    return datagrams

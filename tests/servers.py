@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 LOOPBACK = "127.0.0.1"
 
@@ -163,7 +164,12 @@ class ScriptedSite(LoopbackHTTP):
 
 
 class SmtpSink:
-    """An aiosmtpd server on loopback keeping every message; `refusing` answers 451."""
+    """An aiosmtpd server on loopback keeping every message; `refusing` answers 451.
+
+    Refusal modes (a real server's replies): `password` makes it refuse any other password
+    with 535 (None: any login is accepted); `refuse_rcpt` answers RCPT with that reply
+    (e.g. "550 5.1.1 no such user"); `refuse_data` answers DATA with that reply (e.g. "554
+    5.7.1 rejected"), only for messages containing `refuse_marker` if that is set."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -171,27 +177,72 @@ class SmtpSink:
         self.refusing = False
         self.delay = 0.0  # seconds each DATA takes (a slow server)
         self.receiving = threading.Event()  # set when a DATA command begins
+        self.password: str | None = None
+        self.refuse_rcpt: str | None = None
+        self.refuse_data: str | None = None
+        self.refuse_marker: bytes | None = None
         self.port = free_port()
         sink = self
 
         class Handler:
+            async def handle_RCPT(  # noqa: N802
+                self,
+                server: object,
+                session: object,
+                envelope: object,
+                address: str,
+                options: object,
+            ) -> str:
+                if sink.refuse_rcpt:
+                    return sink.refuse_rcpt
+                envelope.rcpt_tos.append(address)  # type: ignore[attr-defined]
+                return "250 OK"
+
             async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
                 sink.receiving.set()
                 await asyncio.sleep(sink.delay)
+                content = envelope.content  # type: ignore[attr-defined]
                 if sink.refusing:
                     sink.refused += 1
                     return "451 4.3.0 try again later"
-                content = envelope.content  # type: ignore[attr-defined]
+                if sink.refuse_data and (
+                    sink.refuse_marker is None or sink.refuse_marker in content
+                ):
+                    sink.refused += 1
+                    return sink.refuse_data
                 message = email.message_from_bytes(content, policy=email.policy.default)
                 sink.messages.append(message)  # type: ignore[arg-type]
                 return "250 OK"
 
-        self.controller = Controller(Handler(), hostname=LOOPBACK, port=self.port)
+        def authenticate(
+            server: object, session: object, envelope: object, mechanism: str, data: object
+        ) -> AuthResult:
+            login = data if isinstance(data, LoginPassword) else None
+            ok = sink.password is None or (
+                login is not None and login.password.decode() == sink.password
+            )
+            return AuthResult(success=ok, handled=False)
+
+        self.controller = Controller(
+            Handler(),
+            hostname=LOOPBACK,
+            port=self.port,
+            authenticator=authenticate,
+            auth_require_tls=False,
+            auth_required=False,
+        )
 
     @property
     def url(self) -> str:
         """The Apprise URL that delivers to this sink."""
         return f"mailto://{LOOPBACK}:{self.port}?from=ticker@example.com&to=reader@example.com"
+
+    def url_with_login(self, password: str) -> str:
+        """The Apprise URL that logs in as "ticker" with `password` (plain SMTP)."""
+        return (
+            f"mailto://ticker:{password}@{LOOPBACK}:{self.port}"
+            "?from=ticker@example.com&to=reader@example.com&mode=insecure"
+        )
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
@@ -301,7 +352,7 @@ class TelegramFake(LoopbackHTTP):
         self.refusals: list[tuple[int, str]] = []
         self.per_minute: int | None = None
         self._throttled: list[int] = []
-        self._failing: list[int] = []
+        self._failing: list[tuple[int, str]] = []
         self.lock = threading.Lock()
         fake = self
 
@@ -334,10 +385,11 @@ class TelegramFake(LoopbackHTTP):
         super().__init__(Handler)
         self.api_url = f"{self.base_url}/bot"
 
-    def fail(self, times: int, status: int = 502) -> None:
-        """Answer the next `times` sendMessage calls with HTTP `status` (an outage)."""
+    def fail(self, times: int, status: int = 502, description: str = "Bad Gateway") -> None:
+        """Answer the next `times` sendMessage calls with HTTP `status` and `description`
+        (an outage; or a refusal, e.g. 403 "Forbidden: bot was blocked by the user")."""
         with self.lock:
-            self._failing.extend([status] * times)
+            self._failing.extend([(status, description)] * times)
 
     def throttle(self, times: int, retry_after: int) -> None:
         """Answer the next `times` sendMessage calls with 429 and `retry_after`."""
@@ -372,7 +424,7 @@ class TelegramFake(LoopbackHTTP):
         with self.lock:
             now = self.clock()
             if self._failing:
-                raise TelegramError(self._failing.pop(0), "Bad Gateway")
+                raise TelegramError(*self._failing.pop(0))
             if self._throttled:
                 wait = self._throttled.pop(0)
                 raise TelegramError(429, f"Too Many Requests: retry after {wait}", wait)

@@ -89,6 +89,45 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
         ["expected a number of seconds between 1 and 86400, got '30'"],
     ),
     (
+        "renamed-from-a-configured-source",
+        SOURCE_X + 'renamed_from = "y"\n' + SOURCE_X.replace('"x"', '"y"'),
+        'source[1] ("x").renamed_from',
+        ['"y" is a configured source; expected a former name'],
+    ),
+    (
+        "renamed-from-itself",
+        SOURCE_X + 'renamed_from = "x"\n',
+        'source[1] ("x").renamed_from',
+        ['"x" is a configured source'],
+    ),
+    (
+        "renamed-from-claimed-twice",
+        SOURCE_X
+        + 'renamed_from = "old"\n'
+        + SOURCE_X.replace('"x"', '"y"')
+        + 'renamed_from = "old"\n',
+        'source[2] ("y").renamed_from',
+        ['"old" is claimed by another source too'],
+    ),
+    (
+        "renamed-from-empty",
+        SOURCE_X + 'renamed_from = ""\n',
+        'source[1] ("x").renamed_from',
+        ["expected the source's former name (string), got ''"],
+    ),
+    (
+        "allow-private-string",
+        SOURCE_X + 'allow_private = "yes"\n',
+        'source[1] ("x").allow_private',
+        ["expected true or false, got 'yes'"],
+    ),
+    (
+        "order-unknown",
+        SOURCE_X + 'order = "newest-last"\n',
+        'source[1] ("x").order',
+        ['expected "newest-first" or "oldest-first", got \'newest-last\''],
+    ),
+    (
         "ticker-interval-zero",
         "[ticker]\ninterval = 0\n" + SOURCE_X,
         "ticker.interval",
@@ -543,6 +582,7 @@ def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> Non
     keys = "|".join(
         ["name", "urls", "sources", "attributions", "include", "exclude", "updates"]
         + ["group_window", "quiet_hours", "quiet", "timezone", "max_per_minute", "health"]
+        + ["max_delivery_age", "late"]
     )
     uncommented = (
         head
@@ -559,6 +599,7 @@ def test_shipped_channel_examples_are_valid_when_uncommented(monkeypatch) -> Non
     ntfy = config.channels[-1]
     assert ntfy.sources == ("almayadeen-en",)
     assert (ntfy.quiet_hours, ntfy.quiet, ntfy.max_per_minute) == ("23:00-07:00", "digest", 20)
+    assert (ntfy.max_delivery_age, ntfy.late) == (86400, "expire")
 
 
 def test_a_config_that_cannot_be_read_is_one_line_and_writes_nothing(
@@ -576,3 +617,41 @@ def test_a_config_that_cannot_be_read_is_one_line_and_writes_nothing(
         code, output = check(unreadable)
         assert code == 2 and "cannot read: Permission denied" in output
     assert files_under(tmp_path) == [unreadable]
+
+
+def test_config_check_warns_about_non_public_sources_and_still_passes(
+    isolated_env: dict[str, Path],
+) -> None:
+    hosts = {
+        "metadata": "http://169.254.169.254/latest/",
+        "local": "http://127.0.0.1:8080/",
+        "lan": "http://10.1.2.3/news",
+        "ula": "http://[fd12::1]/",
+        "named": "http://localhost:8080/",
+        "intranet": "https://intranet.internal.test/",
+        "public": "https://93.184.215.14/",
+        "unknown": "https://nowhere.example.test/",
+    }
+    path = isolated_env["etc"] / "config.toml"
+    path.write_text(
+        "".join(
+            f'[[source]]\nname = "{name}"\nurl = "{url}"\nselector = "li"\n'
+            for name, url in hosts.items()
+        ),
+        encoding="utf-8",
+    )
+
+    code, output = check(path)
+
+    assert code == 0, output
+    notes = [line.strip() for line in output.splitlines() if line.startswith("    ")]
+    tail = "not public: check that this is the page you mean"
+    assert notes == [
+        f"warning: 169.254.169.254 is a link-local address (the cloud metadata service), {tail}",
+        f"warning: 127.0.0.1 is a loopback address, {tail}",
+        f"warning: 10.1.2.3 is a private address, {tail}",
+        f"warning: fd12::1 is a private address, {tail}",
+        f"warning: localhost resolves to 127.0.0.1, a loopback address, {tail}",
+        f"warning: intranet.internal.test resolves to 10.0.0.7, a private address, {tail}",
+        "note: nowhere.example.test does not resolve here (Name or service not known)",
+    ]

@@ -3,6 +3,7 @@ plain-text and HTML parts, non-Latin text, and a server that refuses for a while
 
 from __future__ import annotations
 
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -10,9 +11,10 @@ import pytest
 from apprise.plugins.email import NotifyEmail
 from conftest import Clock
 from pipeline import Pipeline
-from servers import SmtpSink
+from servers import SmtpSink, free_port
 
-from ticker.config import Config, load_config
+from ticker.config import Channel, Config, load_config
+from ticker.notify import AppriseSender, Failure, Message
 from ticker.outbox import RETRY_FIRST
 
 ARABIC = "مراسل الميادين"  # "Al Mayadeen's correspondent"
@@ -114,3 +116,83 @@ def test_a_server_that_refuses_for_a_while_loses_nothing(tmp_path, smtp: SmtpSin
     assert pipeline.store.pending_deliveries() == []
     (alert, *_) = pipeline.store.recent_alerts(1)
     assert alert.deliveries == {"mail": "sent"}
+
+
+# --- failure reasons and permanence (issue 12, findings 13 and 4) -------------------------
+
+PASSWORD = "s3cret-Passw0rd"
+
+
+def send_one(url: str, channel: str = "mail") -> Failure | None:
+    """One message through AppriseSender to `url`, as the outbox sends it."""
+    sender = AppriseSender((Channel(name=channel, urls=(url,)),))
+    return sender.send(channel, Message(title="src: test", body="a line"))
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason", "permanent"),
+    [
+        (
+            {"password": "other"},
+            "auth refused (535 5.7.8 Authentication credentials invalid)",
+            True,
+        ),
+        (
+            {"refuse_rcpt": "550 5.1.1 <reader@example.com>: no such user"},
+            "recipient refused (550 5.1.1 <reader@example.com>: no such user)",
+            True,
+        ),
+        (
+            {"refuse_data": "554 5.7.1 Message rejected as spam"},
+            "message refused (554 5.7.1 Message rejected as spam)",
+            True,
+        ),
+        (
+            {"refuse_data": "452 4.3.1 Insufficient system storage"},
+            "message refused (452 4.3.1 Insufficient system storage)",
+            False,
+        ),
+        ({"refusing": True}, "message refused (451 4.3.0 try again later)", False),
+    ],
+    ids=["auth-535", "rcpt-550", "data-554", "data-452", "data-451"],
+)
+def test_an_smtp_refusal_names_what_was_refused_with_the_servers_words(
+    smtp: SmtpSink, setup: dict[str, object], reason: str, permanent: bool
+) -> None:
+    for key, value in setup.items():
+        setattr(smtp, key, value)
+    failure = send_one(smtp.url_with_login(PASSWORD))
+    assert failure is not None
+    assert (failure.reason, failure.permanent) == (reason, permanent)
+    assert PASSWORD not in failure.reason
+
+
+def test_the_right_password_is_accepted(smtp: SmtpSink) -> None:
+    smtp.password = PASSWORD
+    assert send_one(smtp.url_with_login(PASSWORD)) is None
+    assert len(smtp.messages) == 1
+
+
+def test_a_closed_port_is_connection_refused_and_temporary() -> None:
+    url = f"mailto://ticker:{PASSWORD}@127.0.0.1:{free_port()}?from=a@example.com&to=b@example.com"
+    failure = send_one(url)
+    assert failure is not None
+    assert (failure.reason, failure.permanent) == ("connection refused", False)
+
+
+def test_a_server_that_never_answers_is_a_timeout_and_temporary() -> None:
+    with socket.socket() as silent:  # accepts the connection (backlog), never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        failure = send_one(f"mailto://127.0.0.1:{port}?from=a@example.com&to=b@example.com&cto=1")
+    assert failure is not None
+    assert (failure.reason, failure.permanent) == ("timeout", False)
+
+
+def test_tls_to_a_plain_server_is_a_tls_failure_and_temporary(smtp: SmtpSink) -> None:
+    url = f"mailtos://127.0.0.1:{smtp.port}?from=a@example.com&to=b@example.com&mode=ssl"
+    failure = send_one(url)
+    assert failure is not None
+    assert failure.reason.startswith("TLS failure: [SSL: WRONG_VERSION_NUMBER]")
+    assert failure.permanent is False

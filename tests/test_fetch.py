@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,9 +15,12 @@ import httpx
 import pytest
 import respx
 
-from ticker.config import Settings
+from ticker import fetch as fetch_module
+from ticker.config import Settings, Source
 from ticker.errors import FetchError
 from ticker.fetch import MAX_REDIRECTS, Page, fetch_page, make_client, retry_after_seconds
+from ticker.poll import fetch_lines
+from ticker.targets import Target, literal_ip
 
 URL = "https://news.example.test/"
 SETTINGS = Settings(database=Path("unused.db"), user_agent="ticker-test/1.0", timeout=5)
@@ -302,3 +306,121 @@ def test_retry_after_seconds_uses_the_clock_by_default() -> None:
     result = retry_after_seconds(when)
     assert result is not None
     assert 55 <= result <= 61
+
+
+# --- redirects into non-public ranges (issue 12, finding 17) --------------------------------
+
+PUBLIC_IP = ipaddress.ip_address("93.184.215.14")
+FAKE_DNS = {
+    "news.example.test": PUBLIC_IP,
+    "intranet.example.test": ipaddress.ip_address("10.0.0.5"),
+}
+METADATA_URL = "http://169.254.169.254/latest/meta-data/"
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names resolve from FAKE_DNS (no real look-up); the hosts looked up, in order."""
+    looked_up: list[str] = []
+
+    async def resolve(host: str) -> Target:
+        looked_up.append(host)
+        ip = literal_ip(host)
+        return Target(host, (ip,) if ip is not None else (FAKE_DNS[host],))
+
+    monkeypatch.setattr(fetch_module, "resolve_async", resolve, raising=False)
+    return looked_up
+
+
+@pytest.fixture
+def lenient_mock() -> respx.MockRouter:
+    """A respx router whose routes need not be called (the refused target's)."""
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.mark.parametrize(
+    ("location", "named"),
+    [
+        (METADATA_URL, "169.254.169.254 (link-local: the cloud metadata service)"),
+        ("http://127.0.0.1:8080/admin", "127.0.0.1 (loopback)"),
+        ("http://10.1.2.3/", "10.1.2.3 (private)"),
+        ("http://192.168.1.1/", "192.168.1.1 (private)"),
+        ("http://[fd00::1]/", "fd00::1 (private)"),
+        ("http://[fe80::1]/", "fe80::1 (link-local)"),
+        ("http://[::ffff:127.0.0.1]/", "127.0.0.1 (loopback)"),
+        ("http://intranet.example.test/", "intranet.example.test, 10.0.0.5 (private)"),
+    ],
+)
+def test_a_redirect_from_a_public_url_into_a_private_range_is_refused(
+    lenient_mock: respx.MockRouter, dns: list[str], location: str, named: str
+) -> None:
+    lenient_mock.get(URL).respond(302, headers={"Location": location})
+    inside = lenient_mock.get(location).respond(200, text="secret")
+    error = fetch_error()
+    assert error.reason == "redirect"
+    assert f"redirects from news.example.test to {named}" in str(error)
+    assert "allow_private = true" in str(error)
+    assert not inside.called  # before: followed, and the metadata read as a page
+
+
+def test_allow_private_follows_a_redirect_into_a_private_range(
+    mock: respx.MockRouter, dns: list[str]
+) -> None:
+    mock.get(URL).respond(302, headers={"Location": METADATA_URL})
+    mock.get(METADATA_URL).respond(200, text="instance-id")
+    assert fetch(allow_private=True).text == "instance-id"
+    assert dns == []  # nothing is resolved when nothing is checked
+
+
+def test_a_public_redirect_costs_one_lookup_and_no_redirect_none(
+    mock: respx.MockRouter, dns: list[str]
+) -> None:
+    mock.get(URL).respond(200, text="page")
+    assert fetch().text == "page"
+    assert dns == []
+    mock.get(URL + "moved").respond(301, headers={"Location": "https://news.example.test/"})
+    assert fetch(URL + "moved").text == "page"
+    assert dns == ["news.example.test"]  # the target; the origin only for a private target
+
+
+@pytest.mark.parametrize(
+    ("origin", "location"),
+    [
+        ("http://127.0.0.1:9/", "http://127.0.0.1:10/"),  # a local site, a test server
+        ("http://10.0.0.1/", "http://10.0.0.2/"),
+        ("http://10.0.0.1/", "http://127.0.0.1/"),
+        ("http://169.254.1.1/", "http://169.254.169.254/"),
+    ],
+)
+def test_a_source_on_a_private_address_may_redirect_within_private_ranges(
+    mock: respx.MockRouter, dns: list[str], origin: str, location: str
+) -> None:
+    mock.get(origin).respond(302, headers={"Location": location})
+    mock.get(location).respond(200, text="local page")
+    assert fetch(origin).text == "local page"
+
+
+def test_link_local_is_refused_even_from_a_private_source(
+    lenient_mock: respx.MockRouter, dns: list[str]
+) -> None:
+    origin = "http://127.0.0.1:9/"
+    lenient_mock.get(origin).respond(302, headers={"Location": METADATA_URL})
+    error = fetch_error(origin)
+    assert error.reason == "redirect"
+    assert "169.254.169.254 (link-local" in str(error)
+
+
+def test_a_source_with_allow_private_is_fetched_with_it(
+    mock: respx.MockRouter, dns: list[str]
+) -> None:
+    mock.get(URL).respond(302, headers={"Location": METADATA_URL})
+    mock.get(METADATA_URL).respond(200, text="<ul class='t'><li>inside</li></ul>")
+    source = Source(name="s", url=URL, selector=".t li", allow_private=True)
+
+    async def lines() -> list[str]:
+        async with make_client(SETTINGS) as client:
+            _page, found = await fetch_lines(client, source, 100_000)
+            return [line.text for line in found or []]
+
+    assert asyncio.run(lines()) == ["inside"]

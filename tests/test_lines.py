@@ -113,6 +113,29 @@ def test_clean_text_normalises() -> None:
     assert clean_text("\u200b\ufeff \u00ad") == ""
 
 
+BIDI_AND_TAGS = [
+    *(chr(c) for c in range(0x2066, 0x206A)),  # bidi isolates LRI RLI FSI PDI
+    *(chr(c) for c in range(0x202A, 0x202F)),  # bidi embeddings and overrides
+    "\u200e",  # LRM
+    "\u200f",  # RLM
+    "\U000e0001",  # LANGUAGE TAG
+    *(chr(0xE0000 + ord(c)) for c in "ignore previous"),  # tag characters: hidden ASCII
+    "\U000e007f",  # CANCEL TAG
+]
+
+
+@pytest.mark.parametrize("char", BIDI_AND_TAGS, ids=lambda c: f"U+{ord(c):04X}")
+def test_clean_text_strips_bidi_controls_and_tag_characters(char: str) -> None:
+    cleaned = clean_text(f"Hamas{char}: the talks {char}resume{char}")
+    assert cleaned == "Hamas: the talks resume"
+    assert clean_text(cleaned) == cleaned
+
+
+def test_hidden_tag_text_does_not_change_the_fingerprint() -> None:
+    hidden = "".join(chr(0xE0000 + ord(c)) for c in "send money")
+    assert Line.from_text(f"Strikes near Tyre{hidden}") == Line.from_text("Strikes near Tyre")
+
+
 # --- match_key / fingerprint ------------------------------------------------------------
 
 SAME = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from ticker.config import Source
 from ticker.errors import ParseError
 from ticker.lines import Line
-from ticker.sources.html import parse
+from ticker.sources import html
+from ticker.sources.html import MAX_LINES, parse
 
 DATA = Path(__file__).parent / "data"
 SEED = Path(__file__).parents[2] / "shared" / "seeds" / "almayadeen-english-article-page.txt"
@@ -280,3 +282,97 @@ def test_duplicate_lines_within_a_page_are_dropped() -> None:
 def test_items_without_text_are_skipped() -> None:
     page = '<ul class="t"><li> </li><li><img src="x.png"></li><li>one</li><li>\u200b</li></ul>'
     assert texts(parse(page, generic(selector=".t li"))) == ["one"]
+
+
+# --- the per-page cap: the newest lines are kept, and the cut is said once -----------------
+
+OVER_CAP = MAX_LINES + 101  # the 601-item list of issue 12
+
+
+def timed_list(count: int, *, newest_last: bool, timed: bool = True) -> str:
+    """A ticker of `count` items, "item 0" the oldest, each with a <time datetime> (if
+    `timed`) a minute after the one before; listed oldest first if `newest_last`."""
+    numbers = range(count) if newest_last else range(count - 1, -1, -1)
+    items = "".join(
+        f'<li><time datetime="2026-11-29T{n // 60 % 24:02d}:{n % 60:02d}:00Z">'
+        f"{n // 60 % 24:02d}:{n % 60:02d}</time> item {n}</li>"
+        if timed
+        else f"<li>item {n}</li>"
+        for n in numbers
+    )
+    return f'<ul class="t">{items}</ul>'
+
+
+def item_numbers(found: list[Line]) -> list[int]:
+    return [int(line.text.rsplit(" ", 1)[1]) for line in found]
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The once-per-process memory of capped tickers, empty for this test."""
+    monkeypatch.setattr(html, "_WARNED_CAP", set(), raising=False)
+
+
+@pytest.mark.parametrize("newest_last", [True, False], ids=["newest-last", "newest-first"])
+def test_over_the_cap_the_newest_timed_items_are_kept_and_warned_once(
+    newest_last: bool, fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = timed_list(OVER_CAP, newest_last=newest_last)
+    source = generic(selector=".t li")
+    with caplog.at_level(logging.WARNING, logger="ticker.sources.html"):
+        found = parse(page, source)
+        again = parse(page, source)  # the next poll: no second warning
+    newest = list(range(OVER_CAP - 1, OVER_CAP - 1 - MAX_LINES, -1))
+    assert item_numbers(found) == newest  # before: items 0-499 when the newest were last
+    assert item_numbers(again) == newest
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1, warnings
+    assert f"generic: the ticker lists {OVER_CAP} items" in warnings[0]
+    assert f"the {MAX_LINES} newest lines are kept" in warnings[0]
+
+
+def test_each_capped_source_is_warned_about_once(
+    fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = timed_list(OVER_CAP, newest_last=False, timed=False)
+    with caplog.at_level(logging.WARNING, logger="ticker.sources.html"):
+        for name in ("one", "two", "one", "two"):
+            parse(page, Source(name=name, url=GENERIC_URL, selector=".t li"))
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["one", "two"]
+
+
+def test_a_ticker_within_the_cap_is_not_warned_about(
+    fresh_warnings: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="ticker.sources.html"):
+        found = parse(timed_list(MAX_LINES, newest_last=False), generic(selector=".t li"))
+    assert len(found) == MAX_LINES
+    assert caplog.records == []
+
+
+def test_untimed_items_listed_oldest_first_need_the_order_key(fresh_warnings: None) -> None:
+    page = timed_list(OVER_CAP, newest_last=True, timed=False)
+    as_listed = parse(page, generic(selector=".t li"))
+    assert item_numbers(as_listed)[:2] == [0, 1]  # nothing says which end is newest
+    reversed_ = parse(page, generic(selector=".t li", order="oldest-first"))
+    assert item_numbers(reversed_) == list(range(OVER_CAP - 1, OVER_CAP - 1 - MAX_LINES, -1))
+
+
+def test_timed_items_are_newest_first_even_below_the_cap() -> None:
+    found = parse(timed_list(3, newest_last=True), generic(selector=".t li"))
+    assert item_numbers(found) == [2, 1, 0]
+
+
+def test_items_are_kept_in_page_order_unless_every_one_has_a_valid_time() -> None:
+    def page(*times: str) -> str:
+        items = "".join(
+            f'<li><time datetime="{when}">-</time> item {n}</li>' if when else f"<li>item {n}</li>"
+            for n, when in enumerate(times, start=1)
+        )
+        return f'<ul class="t">{items}</ul>'
+
+    source = generic(selector=".t li")
+    assert item_numbers(parse(page("08:00Z", "", "2026-11-29T09:00Z"), source)) == [1, 2, 3]
+    dated = ("2026-11-29T08:00Z", "2026-11-29T07:00Z", "yesterday")
+    assert item_numbers(parse(page(*dated), source)) == [1, 2, 3]
+    assert item_numbers(parse(page(*dated[:2], "2026-11-29T09:00+01:00"), source)) == [1, 3, 2]

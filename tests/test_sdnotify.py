@@ -11,10 +11,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import queued_datagrams
 
 from ticker import sdnotify
 
@@ -28,70 +28,45 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
-    """A bound datagram socket in tmp_path, with NOTIFY_SOCKET pointing at it."""
-    path = tmp_path / "n"  # short: sun_path holds at most 107 bytes
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(path))
-        sock.settimeout(RECV_TIMEOUT)
-        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        yield sock
-
-
 def recv(sock: socket.socket) -> list[str]:
     """The fields of the next datagram."""
     return sock.recv(65536).decode("utf-8").split("\n")
 
 
-def drain(sock: socket.socket) -> list[list[str]]:
-    """Every datagram already queued, without waiting for more."""
-    datagrams = []
-    sock.setblocking(False)
-    try:
-        while True:
-            datagrams.append(sock.recv(65536).decode("utf-8").split("\n"))
-    except BlockingIOError:
-        pass
-    finally:
-        sock.settimeout(RECV_TIMEOUT)
-    return datagrams
-
-
-def test_ready(receiver: socket.socket) -> None:
+def test_ready(notify_socket: socket.socket) -> None:
     assert sdnotify.notify("READY=1") is True
-    assert recv(receiver) == ["READY=1"]
+    assert recv(notify_socket) == ["READY=1"]
 
 
-def test_several_fields_go_in_one_datagram(receiver: socket.socket) -> None:
+def test_several_fields_go_in_one_datagram(notify_socket: socket.socket) -> None:
     assert sdnotify.notify("READY=1", "STATUS=polling 3 sources", "MAINPID=1234")
-    assert recv(receiver) == ["READY=1", "STATUS=polling 3 sources", "MAINPID=1234"]
-    assert drain(receiver) == []
+    assert recv(notify_socket) == ["READY=1", "STATUS=polling 3 sources", "MAINPID=1234"]
+    assert queued_datagrams(notify_socket) == []
 
 
-def test_status_is_one_line_and_capped(receiver: socket.socket) -> None:
+def test_status_is_one_line_and_capped(notify_socket: socket.socket) -> None:
     assert sdnotify.notify("STATUS=first\nREADY=1\r\nthird")
-    assert recv(receiver) == ["STATUS=first READY=1 third"]
+    assert recv(notify_socket) == ["STATUS=first READY=1 third"]
 
     assert sdnotify.notify("STATUS=" + "x" * 1000)
-    (field,) = recv(receiver)
+    (field,) = recv(notify_socket)
     text = field.removeprefix("STATUS=")
     assert len(text) == sdnotify.STATUS_MAX
     assert text == "x" * (sdnotify.STATUS_MAX - 1) + "…"
 
 
 def test_newlines_and_nuls_in_other_fields_cannot_add_assignments(
-    receiver: socket.socket,
+    notify_socket: socket.socket,
 ) -> None:
     assert sdnotify.notify("ERRNO=5\nSTOPPING=1", "BUSERROR=a\0b")
-    assert recv(receiver) == ["ERRNO=5 STOPPING=1", "BUSERROR=ab"]
+    assert recv(notify_socket) == ["ERRNO=5 STOPPING=1", "BUSERROR=ab"]
 
 
-def test_reloading_carries_the_monotonic_clock(receiver: socket.socket) -> None:
+def test_reloading_carries_the_monotonic_clock(notify_socket: socket.socket) -> None:
     before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
     assert sdnotify.reloading()
     after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-    reloading, monotonic = recv(receiver)
+    reloading, monotonic = recv(notify_socket)
     assert reloading == "RELOADING=1"
     key, _, usec = monotonic.partition("=")
     assert key == "MONOTONIC_USEC"
@@ -121,9 +96,9 @@ def test_no_notify_socket_is_a_quiet_no_op(
     assert sdnotify.reloading() is False
 
 
-def test_no_fields_sends_nothing(receiver: socket.socket) -> None:
+def test_no_fields_sends_nothing(notify_socket: socket.socket) -> None:
     assert sdnotify.notify() is False
-    assert drain(receiver) == []
+    assert queued_datagrams(notify_socket) == []
 
 
 @pytest.mark.parametrize("value", ["relative/notify", "@", "vsock:2:1234"])
@@ -183,7 +158,7 @@ def test_garbage_watchdog_usec_is_none(monkeypatch: pytest.MonkeyPatch, usec: st
     assert sdnotify.watchdog_interval() is None
 
 
-def test_watchdog_loop_pings_until_cancelled(receiver: socket.socket) -> None:
+def test_watchdog_loop_pings_until_cancelled(notify_socket: socket.socket) -> None:
     beats: list[float] = []
 
     async def run() -> asyncio.Task[None]:
@@ -195,22 +170,22 @@ def test_watchdog_loop_pings_until_cancelled(receiver: socket.socket) -> None:
 
     task = asyncio.run(asyncio.wait_for(run(), timeout=5))
     assert task.cancelled()
-    pings = drain(receiver)
+    pings = queued_datagrams(notify_socket)
     assert len(pings) >= 2
     assert all(ping == ["WATCHDOG=1"] for ping in pings)
     assert len(beats) == len(pings)
 
     time.sleep(0.15)  # longer than one period: a loop still running would have pinged again
-    assert drain(receiver) == []
+    assert queued_datagrams(notify_socket) == []
 
 
-def test_watchdog_loop_stops_when_beat_raises(receiver: socket.socket) -> None:
+def test_watchdog_loop_stops_when_beat_raises(notify_socket: socket.socket) -> None:
     def beat() -> None:
         raise RuntimeError("stuck")
 
     with pytest.raises(RuntimeError, match="stuck"):
         asyncio.run(asyncio.wait_for(sdnotify.watchdog_loop(0.2, beat), timeout=5))
-    assert drain(receiver) == []
+    assert queued_datagrams(notify_socket) == []
 
 
 def test_watchdog_loop_rejects_a_non_positive_interval() -> None:
@@ -222,9 +197,9 @@ def test_a_blocked_event_loop_sends_no_watchdog_pings(tmp_path: Path, monkeypatc
     """What systemd sees when the daemon's loop is stuck: the pings stop for as long as it
     is, so WatchdogSec= runs out and systemd kills and restarts the service."""
     path = tmp_path / "notify.sock"
-    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    receiver.bind(str(path))
-    receiver.settimeout(0.05)
+    notify_socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify_socket.bind(str(path))
+    notify_socket.settimeout(0.05)
     monkeypatch.setenv("NOTIFY_SOCKET", str(path))
     arrivals: list[float] = []
     done = threading.Event()
@@ -232,7 +207,7 @@ def test_a_blocked_event_loop_sends_no_watchdog_pings(tmp_path: Path, monkeypatc
     def listen() -> None:  # the service manager's side, in its own thread
         while not done.is_set():
             with contextlib.suppress(TimeoutError):
-                receiver.recv(64)
+                notify_socket.recv(64)
                 arrivals.append(time.monotonic())
 
     async def stuck_for_a_while() -> None:
@@ -249,7 +224,7 @@ def test_a_blocked_event_loop_sends_no_watchdog_pings(tmp_path: Path, monkeypatc
     finally:
         done.set()
         listener.join(timeout=2)
-        receiver.close()
+        notify_socket.close()
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert len(arrivals) >= 4
     assert max(gaps) >= 0.75  # silence for as long as the loop was blocked

@@ -111,7 +111,7 @@ def test_notify_test_reports_per_channel_and_fails_if_one_fails(tmp_path) -> Non
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert "good: sent" in lines
-    assert any(line.startswith("down: failed: ") and "Connection error" in line for line in lines)
+    assert any(line.startswith("down: failed: ") and "connection refused" in line for line in lines)
     assert "s3cretPassw0rd" not in result.output
     assert only_good.exit_code == 0 and only_good.stdout.strip() == "good: sent"
     assert "Notifying" not in result.output  # Apprise's chatter stays out of ticker's log

@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from conftest import Clock, Recorder
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker import poll as poll_module
+from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source, load_config
 from ticker.daemon import Daemon
 from ticker.fetch import make_client
@@ -90,26 +90,37 @@ class Harness:
 
     def __init__(self, config: Config, clock: Clock) -> None:
         self.config, self.clock = config, clock
+        self.monotonic = Clock(1000.0)  # moved with `clock` by `polls`, unless a test steps it
         self.store = Store.open(config.settings.database)
         self.sender = Recorder()
         self.source = config.sources[0]
 
-    async def polls(self, count: int, step: float = 0.0) -> list[float]:
-        """Poll `count` times, `step` seconds of test time apart; the planned delays."""
+    async def polls(
+        self, count: int, step: float = 0.0, moves: list[tuple[float, float]] | None = None
+    ) -> list[float]:
+        """Poll `count` times, `step` seconds of test time apart (or, after poll k, the wall
+        clock moved by moves[k][0] and the monotonic one by moves[k][1]); the planned
+        delays."""
         delays = []
         async with make_client(self.config.settings) as client:
-            daemon = Daemon(self.config, self.store, client, self.sender, self.clock)
-            daemon.schedule(AsyncIOScheduler())
+            daemon = Daemon(
+                self.config, self.store, client, self.sender, self.clock, self.monotonic
+            )
+            daemon.schedule(SteadyScheduler(self.clock, self.monotonic))
             for _ in range(count):
                 await daemon.poll(self.source)
                 state = self.store.source_state(self.source.name)
                 assert state is not None and state.next_poll is not None
                 delays.append(state.next_poll - self.clock())
-                self.clock.now += step
+                wall, monotonic = moves[len(delays) - 1] if moves else (step, step)
+                self.clock.now += wall
+                self.monotonic.now += monotonic
         return delays
 
-    def run(self, count: int, step: float = 0.0) -> list[float]:
-        return asyncio.run(self.polls(count, step))
+    def run(
+        self, count: int, step: float = 0.0, moves: list[tuple[float, float]] | None = None
+    ) -> list[float]:
+        return asyncio.run(self.polls(count, step, moves))
 
     def state(self):
         return self.store.source_state(self.source.name)
@@ -254,8 +265,29 @@ def test_a_moving_ticker_is_polled_faster_until_it_calms_down(harness_for) -> No
         harness = harness_for(site.url, source_extra="interval = 60\nmin_interval = 10\njitter = 0")
         delays = harness.run(3, step=5.0)  # new lines at every poll after the first
         harness.clock.now += 400  # quiet for longer than the moving window
+        harness.monotonic.now += 400
         delays += harness.run(1)
     assert delays == [60.0, 10.0, 10.0, 60.0]
+
+
+@pytest.mark.parametrize(
+    ("wall_step", "later", "expected"),
+    [
+        (-3600.0, 400.0, 60.0),  # stepped back: calm after 400 s, not held "moving" an hour
+        (25 * 3600.0, 100.0, 10.0),  # stepped forward: still moving 100 s after a new line
+    ],
+)
+def test_the_moving_window_is_measured_on_the_monotonic_clock(
+    harness_for, wall_step: float, later: float, expected: float
+) -> None:
+    pages = [ticker_page(["Source 0: a line"]), ticker_page(["Source 1: new", "Source 0: a line"])]
+    with ScriptedSite([Reply(body=p) for p in pages]) as site:
+        harness = harness_for(site.url, source_extra="interval = 60\nmin_interval = 10\njitter = 0")
+        # poll 1: the baseline; poll 2 finds a new line; then the wall clock is stepped while
+        # `later` seconds pass on the monotonic clock; poll 3 finds nothing new.
+        moves = [(5.0, 5.0), (later + wall_step, later), (0.0, 0.0)]
+        delays = harness.run(3, moves=moves)
+    assert delays == [60.0, 10.0, expected]
 
 
 def test_min_interval_longer_than_interval_is_a_config_error(tmp_path) -> None:
@@ -297,7 +329,7 @@ def test_a_scheduled_poll_does_not_wait_for_a_slow_channel(harness_for) -> None:
         async def run() -> list[str]:
             async with make_client(harness.config.settings) as client:
                 daemon = Daemon(harness.config, harness.store, client, sender, harness.clock)
-                daemon.schedule(AsyncIOScheduler())
+                daemon.schedule(SteadyScheduler(harness.clock, harness.clock))
                 await daemon.poll(harness.source)  # the baseline: nothing to send
                 first = await daemon.poll(harness.source, deliver=False)
                 assert first.found_new

@@ -278,24 +278,33 @@ def test_status_json(tmp_path: Path, store: Store, at_noon: None) -> None:
     assert doc["channels"] == [
         {
             "name": "mail",
+            "configured": True,
             "pending": 2,
             "failed": 1,
+            "cancelled": 0,
+            "expired": 0,
             "last_success": "2025-11-25T08:59:20Z",
             "last_error": "SMTP 535 authentication refused for ***",
             "last_error_at": "2025-11-25T08:59:25Z",
         },
         {
             "name": "phone",
+            "configured": True,
             "pending": 3,
             "failed": 1,
+            "cancelled": 0,
+            "expired": 0,
             "last_success": "2025-11-25T08:58:30Z",
             "last_error": "Telegram: 429 Too Many Requests",
             "last_error_at": "2025-11-25T08:59:30Z",
         },
         {
             "name": "idle",
+            "configured": True,
             "pending": 0,
             "failed": 0,
+            "cancelled": 0,
+            "expired": 0,
             "last_success": None,
             "last_error": None,
             "last_error_at": None,
@@ -356,3 +365,28 @@ def test_status_imports_neither_apprise_nor_the_scheduler_nor_httpx(
     )
     assert "LINES TODAY" in result.stdout, result.stderr
     assert "HEAVY []" in result.stdout
+
+
+def test_cancelled_and_expired_deliveries_are_counted_removed_channels_listed(
+    tmp_path: Path, store: Store, at_noon: None
+) -> None:
+    """Issue 12, finding 12: a removed channel's deliveries are cancelled, not invisible."""
+    build_state(store)
+    store.record_poll("site", URL, lines("P: for the pager", "A: one"), NOW - 10, ["pager"])
+    assert store.cancel_deliveries(["mail", "phone", "idle"], NOW - 5) == {"pager": 1}
+    mail = [d.id for d in store.pending_deliveries() if d.channel == "mail"]
+    store.mark_expired(mail[:1], NOW - 5)
+    config = write_config(tmp_path)
+    text = run_cli(config).stdout
+    assert rows(text)["mail"][:3] == ["mail", "1", "1"]
+    assert notes_under(text, "mail") == ["1 expired: older than max_delivery_age"]
+    assert rows(text)["pager"][:3] == ["pager", "0", "0"]
+    assert notes_under(text, "pager") == [
+        "1 cancelled: the channel left the config",
+        "not in the config any more",
+    ]
+    channels = {c["name"]: c for c in json.loads(run_cli(config, "--json").stdout)["channels"]}
+    assert list(channels) == ["mail", "phone", "idle", "pager"]
+    assert (channels["mail"]["expired"], channels["mail"]["cancelled"]) == (1, 0)
+    pager = channels["pager"]
+    assert (pager["configured"], pager["pending"], pager["cancelled"]) == (False, 0, 1)

@@ -10,6 +10,7 @@ import pytest
 from conftest import lines
 
 from ticker.dedupe import Judge
+from ticker.errors import DatabaseUnusable
 from ticker.store import CACHE_KIB, SCHEMA_VERSION, Store
 
 URL = "https://example.org/"
@@ -40,7 +41,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
-    with pytest.raises(RuntimeError, match="newer than this ticker"):
+    with pytest.raises(DatabaseUnusable, match="newer than this ticker"):
         Store.open(path)
 
 
@@ -211,3 +212,42 @@ def test_forgetting_an_item_finds_its_alerts_through_an_index(store: Store) -> N
     # The foreign key check SQLite makes for each deleted item is this look-up.
     plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT 1 FROM alerts WHERE item_id = ?", (1,))
     assert any("USING" in row[3] and "INDEX alerts_item" in row[3] for row in plan)
+
+
+def test_a_304_refreshes_the_last_200s_lines_across_failures_and_health(store: Store) -> None:
+    """The lines a 304 keeps alive are those of the last 200, whatever came in between."""
+    store.record_poll("src", URL, lines("b", "a"), 100.0, ["me"])
+    store.record_poll("src", URL, lines("c", "b"), 200.0, ["me"])  # "a" left the page
+    store.record_health("src", "down", "src is down", 200.0, ["me"])  # same instant as the 200
+    store.record_failure("src", URL, 300.0, "timed out")
+    store.record_not_modified("src", URL, 400.0)
+    store.record_failure("src", URL, 500.0, "timed out")
+    store.record_not_modified("src", URL, 600.0)
+    store.record_poll("other", "https://example.net/", lines("b"), 600.0, ["me"])
+    store.record_not_modified("other", "https://example.net/", 700.0)
+    seen = dict(
+        store.conn.execute(
+            "SELECT text, last_seen FROM items WHERE source = 'src' ORDER BY text"
+        ).fetchall()
+    )
+    assert seen == {"a": 100.0, "b": 600.0, "c": 600.0, "src is down": 200.0}
+    assert store.prune(550.0)["items"] == 1  # "a"; the health item has its alert
+
+
+def test_rename_source_moves_everything_or_nothing(store: Store) -> None:
+    judge = Judge(window=3600, threshold=75)
+    store.record_poll("old", URL, lines("Strikes reported near Tyre"), 100.0, ["me"], judge=judge)
+    store.record_poll("old", URL, lines("Talks resume in Cairo"), 200.0, ["me"], judge=judge)
+    store.record_poll("taken", URL, lines("x"), 200.0, ["me"])
+    assert not store.rename_source("old", "taken", URL, judge)  # "taken" has its own history
+    assert not store.rename_source("nobody", "new", URL, judge)
+    assert store.rename_source("old", "new", URL, judge)
+    assert store.source_state("old") is None
+    state = store.source_state("new")
+    assert state is not None and state.last_success == 200.0
+    assert {a.source for a in store.recent_alerts(100)} == {"new"}
+    rows = store.conn.execute("SELECT DISTINCT source FROM items WHERE id <= 2").fetchall()
+    assert [tuple(row) for row in rows] == [("new",)]
+    found = store.candidates("new", {"strikes", "tyre"}, 0.0)
+    assert [c.text for c in found] == ["Strikes reported near Tyre"]
+    assert store.candidates("old", {"strikes", "tyre"}, 0.0) == []

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ticker.cli import EXIT_CONFIG
+from ticker.cli import EXIT_CONFIG, EXIT_DATABASE, EXIT_IN_USE
 from ticker.daemon import STOP_GRACE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +196,8 @@ def lifecycle_checks(unit: Unit) -> None:
     assert stop is not None and seconds(stop) > STOP_GRACE  # the graceful stop fits
     prevent = last(unit, "Service", "RestartPreventExitStatus") or ""
     assert str(EXIT_CONFIG) in prevent.split()  # a config error is not retried forever
+    # nor an unusable or damaged database, nor a database another ticker holds
+    assert {str(EXIT_DATABASE), str(EXIT_IN_USE)} <= set(prevent.split())
     assert "AF_UNIX" in (last(unit, "Service", "RestrictAddressFamilies") or "")  # sd_notify
 
 
@@ -208,6 +210,25 @@ def test_system_unit_lifecycle_and_directories() -> None:
     assert last(unit, "Service", "StateDirectory") == "ticker"  # $STATE_DIRECTORY/ticker.db
     assert last(unit, "Service", "ConfigurationDirectory") == "ticker"  # /etc/ticker
     assert last(unit, "Install", "WantedBy") == "multi-user.target"
+
+
+def assigned(unit: Unit, section: str, key: str) -> list[str]:
+    """Every unit named by a list setting such as After= or Wants=, in order."""
+    return " ".join(unit.get(section, {}).get(key, [])).split()
+
+
+def test_system_unit_starts_after_the_clock_is_synchronised() -> None:
+    unit = parse_unit(SYSTEM_UNIT)
+    assert "time-sync.target" in assigned(unit, "Unit", "After")
+    # A passive target: the time service pulls it in, its users only order after it
+    # (systemd.special(7)).
+    assert "time-sync.target" not in assigned(unit, "Unit", "Wants")
+
+
+def test_user_unit_does_not_pretend_to_order_against_system_targets() -> None:
+    # A user manager cannot see the system's time-sync.target: an After= would be a no-op.
+    unit = parse_unit(USER_UNIT)
+    assert not {"time-sync.target", "time-set.target"} & set(assigned(unit, "Unit", "After"))
 
 
 def test_system_unit_sandbox_keeps_the_network() -> None:

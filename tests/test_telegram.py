@@ -10,10 +10,11 @@ from apprise.plugins.telegram import NotifyTelegram
 from click.testing import CliRunner
 from conftest import Clock
 from pipeline import Pipeline
-from servers import TELEGRAM_LIMIT, TelegramFake
+from servers import TELEGRAM_LIMIT, TelegramFake, free_port
 
 from ticker.cli import main
 from ticker.config import Config, load_config
+from ticker.notify import AppriseSender, Message
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 CHAT = "-1001234567890"
@@ -157,3 +158,47 @@ def test_notify_test_names_the_reason_and_never_the_token(tmp_path, telegram) ->
     assert result.exit_code == 0, result.output
     assert result.stdout == "phone: sent\n"
     assert telegram.messages[-1].text.startswith("ticker: test message to phone")
+
+
+# --- failure reasons and permanence (issue 12, finding 4) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "reason", "permanent"),
+    [
+        (
+            403,
+            "Forbidden: bot was blocked by the user",
+            "Forbidden: bot was blocked by the user (HTTP 403)",
+            True,
+        ),
+        (400, "Bad Request: chat not found", "Bad Request: chat not found (HTTP 400)", True),
+        (
+            429,
+            "Too Many Requests: retry after 7",
+            "Too Many Requests: retry after 7 (HTTP 429)",
+            False,
+        ),
+        (502, "Bad Gateway", "Bad Gateway (HTTP 502)", False),
+    ],
+)
+def test_a_refusal_carries_telegrams_own_description_and_whether_it_is_permanent(
+    tmp_path, telegram, status: int, description: str, reason: str, permanent: bool
+) -> None:
+    config = write_config(tmp_path)
+    telegram.fail(1, status, description)
+    failure = AppriseSender(config.channels).send("phone", Message("src: test", "a line"))
+    assert failure is not None
+    assert (failure.reason, failure.permanent) == (reason, permanent)
+    assert failure.retry_after == (7 if status == 429 else None)
+    assert TOKEN not in failure.reason and TOKEN.split(":")[1] not in failure.reason
+
+
+def test_an_unreachable_api_is_connection_refused_and_never_shows_the_token(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(NotifyTelegram, "notify_url", f"http://127.0.0.1:{free_port()}/bot")
+    config = write_config(tmp_path)
+    failure = AppriseSender(config.channels).send("phone", Message("src: test", "a line"))
+    assert failure is not None
+    assert (failure.reason, failure.permanent) == ("connection refused", False)

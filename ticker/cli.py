@@ -10,23 +10,36 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from ticker import __version__
 from ticker.config import Config, Source, load_config
-from ticker.errors import ConfigError, TickerError
+from ticker.errors import (
+    ConfigError,
+    DatabaseBroken,
+    DatabaseInUse,
+    DatabaseMissing,
+    DatabaseUnusable,
+    StoreError,
+    TickerError,
+)
 from ticker.logs import setup_logging
 from ticker.redact import redact_url
 from ticker.route import describe
 from ticker.store import SCHEMA_VERSION, Store
 
+if TYPE_CHECKING:
+    from ticker.instance import InstanceLock
+
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+EXIT_DATABASE = 3  # the database file cannot be used, or went bad while running
+EXIT_IN_USE = 4  # another ticker process holds the database (ticker.instance)
 
 
 class UserError(click.ClickException):
@@ -41,8 +54,28 @@ class UserError(click.ClickException):
 
 
 def _fail(exc: Exception) -> NoReturn:
-    code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
-    raise UserError(str(exc), code) from None
+    raise UserError(str(exc), _exit_code(exc)) from None
+
+
+def _exit_code(exc: Exception) -> int:
+    if isinstance(exc, ConfigError):
+        return EXIT_CONFIG
+    if isinstance(exc, DatabaseUnusable | DatabaseBroken):
+        return EXIT_DATABASE
+    if isinstance(exc, DatabaseInUse) and exc.command != "poll":
+        return EXIT_IN_USE  # a poll ends by itself: trying again later (exit 1) works
+    return EXIT_FAILURE
+
+
+def _database_error(database: Path, exc: sqlite3.Error, doing: str = "use") -> NoReturn:
+    """A SQLite error met while working: exit 3 if the database went bad for good (damaged,
+    I/O error), else 1 (locked, busy, full: trying again later may work)."""
+    from ticker.dbfile import fatal_reason
+
+    reason = fatal_reason(exc)
+    if reason is not None:
+        _fail(DatabaseBroken(database, reason))
+    raise UserError(f"{database}: cannot {doing} the database: {exc}") from None
 
 
 def _config(ctx: click.Context, secrets: bool = True) -> Config:
@@ -82,27 +115,44 @@ def _check_trust() -> None:
 
 @contextmanager
 def _store(config: Config) -> Iterator[Store]:
+    database = config.settings.database
     try:
-        store = Store.open(config.settings.database)
-    except (OSError, RuntimeError) as exc:
-        raise UserError(f"{config.settings.database}: cannot open the database: {exc}") from None
+        store = Store.open(database)
+    except StoreError as exc:
+        _fail(exc)
+    except OSError as exc:
+        raise UserError(f"{database}: cannot open the database: {exc}") from None
     try:
         yield store
     finally:
         store.close()
 
 
-def _readonly_store(config: Config) -> Store:
+def _readonly_store(database: Path) -> Store:
     """The existing database, opened read-only; a clear error if there is none yet."""
     try:
-        return Store.open_readonly(config.settings.database)
-    except FileNotFoundError:
+        return Store.open_readonly(database)
+    except DatabaseMissing:
         raise UserError(
-            f"no database yet at {config.settings.database}; "
-            "run `ticker poll` or `ticker run` first"
+            f"no database yet at {database}; run `ticker poll` or `ticker run` first"
         ) from None
+    except StoreError as exc:
+        _fail(exc)
     except sqlite3.Error as exc:
-        raise UserError(f"{config.settings.database}: cannot open the database: {exc}") from None
+        _database_error(database, exc, "open")
+
+
+def _lock(database: Path, command: str) -> InstanceLock:
+    """The database's instance lock for `command` (ticker.instance), once the database
+    was checked (nothing is created beside a file that cannot be used). A `ticker poll`
+    holding it is waited for, briefly; DatabaseInUse is raised if another holds it."""
+    from ticker.instance import POLL_WAIT, InstanceLock
+
+    try:
+        Store.precheck(database)
+    except StoreError as exc:
+        _fail(exc)
+    return InstanceLock.acquire(database, command, wait_for_poll=POLL_WAIT)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,7 +188,12 @@ def run(ctx: click.Context) -> None:
     limit_arenas()  # before any thread: the daemon's resident memory (ticker.malloc)
     config = _config(ctx)
     _check_trust()
-    with _store(config) as store:
+    database = config.settings.database
+    try:
+        lock = _lock(database, "run")
+    except StoreError as exc:
+        _fail(exc)
+    with lock, _store(config) as store:
 
         def reload() -> tuple[Config, AppriseSender]:
             new = _load_checked(ctx)
@@ -150,7 +205,12 @@ def run(ctx: click.Context) -> None:
                 await run_until_signalled(daemon, reload)
                 await daemon.client.aclose()  # a client made by a reload
 
-        asyncio.run(_run())
+        try:
+            asyncio.run(_run())
+        except StoreError as exc:
+            _fail(exc)
+        except sqlite3.Error as exc:
+            _database_error(database, exc)
 
 
 def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, ...]:
@@ -254,8 +314,25 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     from ticker.daemon import poll_once
     from ticker.notify import AppriseSender
 
-    with _store(config) as store:
-        outcomes = asyncio.run(poll_once(config, sources, store, AppriseSender(config.channels)))
+    database = config.settings.database
+    try:
+        lock: InstanceLock | None = _lock(database, "poll")
+    except DatabaseInUse as exc:
+        lock = None  # record what is new; the holder sends it
+        who = "it delivers" if exc.command != "poll" else "the next poll or `ticker run` delivers"
+        click.echo(f"ticker: {exc.holder} is running on {database}: {who} these alerts", err=True)
+    try:
+        with _store(config) as store:
+            sender = AppriseSender(config.channels)
+            run = poll_once(config, sources, store, sender, deliver=lock is not None)
+            outcomes = asyncio.run(run)
+    except StoreError as exc:
+        _fail(exc)
+    except sqlite3.Error as exc:
+        _database_error(database, exc)
+    finally:
+        if lock is not None:
+            lock.release()
     failed = False
     for outcome in outcomes:
         if outcome.error:
@@ -303,7 +380,7 @@ def tail(
     from ticker import tail as tailing
 
     config = _config(ctx, secrets=False)  # reads the store only
-    store = _readonly_store(config)
+    store = _readonly_store(config.settings.database)
     show = tailing.as_json if as_json else tailing.as_text
     try:
         alerts = store.recent_alerts(count, source=source, grep=grep)
@@ -316,6 +393,8 @@ def tail(
                 click.echo(show(alert))
     except KeyboardInterrupt:
         pass
+    except sqlite3.Error as exc:
+        _database_error(config.settings.database, exc, "read")
     finally:
         store.close()
 
@@ -330,8 +409,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from ticker import status as reporting
 
     config = _config(ctx, secrets=False)  # reads the store only
-    store = _readonly_store(config)
     database = config.settings.database
+    store = _readonly_store(database)
     try:
         version = store.schema_version()
         if version < SCHEMA_VERSION:
@@ -341,7 +420,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
             )
         report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
     except sqlite3.Error as exc:
-        raise UserError(f"{database}: cannot read the database: {exc}") from None
+        _database_error(database, exc, "read")
     finally:
         store.close()
     click.echo(reporting.as_json(report) if as_json else reporting.as_text(report))
@@ -376,6 +455,30 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
         sys.exit(EXIT_FAILURE)
 
 
+def _target_notes(sources: Sequence[Source]) -> dict[str, list[str]]:
+    """Per source, a warning if its host is (or resolves to) a loopback, private or
+    link-local address, or a note if its name does not resolve here. Warnings only: a
+    local site is a fine source, but a mistyped 169.254.169.254 is the cloud metadata."""
+    from urllib.parse import urlsplit
+
+    from ticker.targets import a_range, literal_ip, resolve_all
+
+    hosts = {source.name: urlsplit(source.url).hostname or "" for source in sources}
+    where = resolve_all(hosts.values())
+    notes: dict[str, list[str]] = {}
+    for name, host in hosts.items():
+        target = where[host]
+        if isinstance(target, str):
+            notes[name] = [f"note: {host} does not resolve here ({target})"]
+        elif (inner := target.worst) is not None:
+            via = "is" if literal_ip(host) is not None else f"resolves to {inner},"
+            notes[name] = [
+                f"warning: {host} {via} {a_range(inner)}, not public: "
+                "check that this is the page you mean"
+            ]
+    return notes
+
+
 @main.group(name="config")
 def config_group() -> None:
     """Inspect the configuration."""
@@ -392,6 +495,7 @@ def check(ctx: click.Context) -> None:
     click.echo(f"{config.path}: OK")
     click.echo(f"database: {config.settings.database}")
     click.echo(f"sources ({len(config.sources)}):")
+    notes = _target_notes(config.sources)
     for source in config.sources:
         how = (
             f"selector {source.selector!r}"
@@ -399,9 +503,77 @@ def check(ctx: click.Context) -> None:
             else (f"label {source.label!r}" if source.label else "preset")
         )
         click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {how}")
+        for note in notes.get(source.name, []):
+            click.echo(f"    {note}")
     click.echo(f"channels ({len(config.channels)}):")
     for channel in config.channels:
         urls = ", ".join(redact_url(u) for u in channel.urls)
         scope = ", ".join(channel.sources) if channel.sources is not None else "all sources"
         click.echo(f"  {channel.name}: {urls} <- {scope}")
         click.echo(f"    {describe(channel)}")
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """Check or back up the database (safe while the daemon runs)."""
+
+
+@db_group.command(name="check")
+@click.option("--quick", is_flag=True, help="PRAGMA quick_check: faster, skips index contents.")
+@click.pass_context
+def db_check(ctx: click.Context, quick: bool) -> None:
+    """Check the database: file, schema, SQLite's integrity check, counts. Exit status 0
+    if it is sound, 3 with what is wrong if not."""
+    config = _config(ctx, secrets=False)  # reads the store only
+    database = config.settings.database
+    store = _readonly_store(database)
+    try:
+        version = store.schema_version()
+        problems = store.integrity_problems(quick=quick)
+        counts = store.counts() if not problems else None
+    except sqlite3.Error as exc:
+        _database_error(database, exc, "read")
+    finally:
+        store.close()
+    check = "quick_check" if quick else "integrity_check"
+    if problems:
+        click.echo(f"{database}: {check} found {len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        raise UserError(
+            f"{database}: damaged; see 'Recovering the database' in the README", EXIT_DATABASE
+        )
+    upgrade = " (ticker upgrades it when it next writes)" if version < SCHEMA_VERSION else ""
+    click.echo(f"{database}: OK")
+    click.echo(f"schema {version}, this ticker {SCHEMA_VERSION}{upgrade}")
+    click.echo(f"{check}: ok")
+    if counts is not None:
+        click.echo(
+            f"{counts['items']} lines, {counts['alerts']} alerts, "
+            f"{counts['pending']} pending and {counts['failed']} failed deliveries"
+        )
+
+
+@db_group.command(name="backup")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace TARGET if it exists.")
+@click.pass_context
+def db_backup(ctx: click.Context, target: Path, force: bool) -> None:
+    """Copy the database into TARGET (mode 0600), a consistent snapshot taken with SQLite's
+    online backup: safe while the daemon runs, unlike `cp` of a WAL database."""
+    from ticker.backup import BackupExists, write_backup
+
+    config = _config(ctx, secrets=False)  # reads the store only
+    database = config.settings.database
+    store = _readonly_store(database)
+    try:
+        size = write_backup(store, target, replace=force)
+    except BackupExists:
+        raise UserError(f"{target} exists; give --force to replace it") from None
+    except OSError as exc:
+        raise UserError(f"{target}: cannot write the backup: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        _database_error(database, exc, "back up")
+    finally:
+        store.close()
+    click.echo(f"{database} backed up to {target} ({size:,} bytes)")

@@ -30,6 +30,8 @@ DEFAULT_USER_AGENT = (
 MIN_INTERVAL = 1.0
 DEFAULT_MAX_PER_MINUTE = 20  # Telegram's limit for one group is about 20 messages a minute
 MAX_INTERVAL = 86_400.0
+ORDERS = ("newest-first", "oldest-first")  # how a site may list its ticker
+DEFAULT_MAX_DELIVERY_AGE = 86_400.0  # an alert a day old is no news: expired or a late digest
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class Source:
     jitter: float = 3.0
     backfill: int = 0
     min_interval: float | None = None  # poll this often while the ticker is moving
+    renamed_from: str | None = None  # the source's former name: its history is kept
+    allow_private: bool = False  # follow redirects into loopback, private, link-local ranges
+    order: str = "newest-first"  # how the site lists its ticker: "newest-first", "oldest-first"
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ class Channel:
     timezone: str | None = None  # IANA zone of quiet_hours; default: the machine's local time
     max_per_minute: int = DEFAULT_MAX_PER_MINUTE  # beyond it, one digest; 0: no limit
     health: bool = True  # receives alerts about sources that fail or lose their ticker
+    max_delivery_age: float = DEFAULT_MAX_DELIVERY_AGE  # seconds; older alerts are late
+    late: str = "expire"  # late alerts: "expire" (never sent) or "digest" (one, marked late)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values read from ${...}
     literal_secret: bool = False  # the config file itself holds a password or token
 
@@ -261,6 +268,9 @@ SOURCE_FIELDS: dict[str, Field] = {
     "jitter": _number(0, 3600, "a number of seconds"),
     "backfill": _integer(0, 500, "an integer (lines to alert on the first poll)"),
     "min_interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
+    "renamed_from": Field(_is_str, "the source's former name (string)"),
+    "allow_private": Field(lambda v: isinstance(v, bool), "true or false"),
+    "order": Field(lambda v: v in ORDERS, " or ".join(f'"{o}"' for o in ORDERS)),
 }
 CHANNEL_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
@@ -278,6 +288,8 @@ CHANNEL_FIELDS: dict[str, Field] = {
     "timezone": Field(_is_str, 'an IANA time zone name, e.g. "Asia/Beirut"'),
     "max_per_minute": _integer(0, 1000, "an integer (messages a minute; 0: no limit)"),
     "health": Field(lambda v: isinstance(v, bool), "true or false"),
+    "max_delivery_age": _number(60, 7 * 86_400, "a number of seconds"),
+    "late": Field(lambda v: v in ("expire", "digest"), '"expire" or "digest"'),
 }
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),
@@ -492,6 +504,25 @@ def _unique_names(items: Sequence[Source | Channel], kind: str, path: Path) -> N
         seen.add(item.name)
 
 
+def _check_renames(sources: Sequence[Source], path: Path) -> None:
+    """Each `renamed_from` names a former source: no configured source is called that,
+    and no two sources claim the same history."""
+    names = {source.name for source in sources}
+    claimed: set[str] = set()
+    for index, source in enumerate(sources, start=1):
+        old = source.renamed_from
+        if old is None:
+            continue
+        where = f'source[{index}] ("{source.name}").renamed_from'
+        if old in names:
+            raise ConfigError(
+                path, where, f'"{old}" is a configured source; expected a former name'
+            )
+        if old in claimed:
+            raise ConfigError(path, where, f'"{old}" is claimed by another source too')
+        claimed.add(old)
+
+
 def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -> Config:
     """Validate already-parsed TOML. Raises ConfigError on the first problem found."""
     _check_keys(data, TOP_LEVEL, path, "")
@@ -501,6 +532,7 @@ def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -
         for i, t in enumerate(_array_of_tables(data, "source", path), start=1)
     )
     _unique_names(sources, "source", path)
+    _check_renames(sources, path)
     names = {s.name for s in sources}
     channels = tuple(
         _parse_channel(t, i, names, path, secrets)

@@ -10,15 +10,16 @@ import signal
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from ticker import sdnotify
+from ticker import dbfile, sdnotify
+from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source
-from ticker.errors import TickerError
+from ticker.errors import DatabaseBroken, TickerError
+from ticker.notify import Message
 from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
@@ -26,7 +27,12 @@ from ticker.store import Store
 
 DRAIN_EVERY = 15.0  # seconds; retries become due between polls too
 HOUSEKEEPING_EVERY = 3600.0
-STOP_GRACE = 10.0  # seconds an in-flight poll or delivery gets to finish on shutdown
+# A clean stop (SIGTERM) starts no new send, and waits for a send in flight to be answered
+# and marked, up to STOP_GRACE: a send cut short would be sent again after the restart.
+# The units' TimeoutStopSec= (30 s) must stay above it, or systemd kills ticker first.
+STOP_GRACE = 25.0
+POLL_GRACE = 10.0  # then polls in flight are cancelled: rolled back, repeated after the restart
+ALERT_GRACE = 30.0  # seconds the health alert of a broken database gets to go out
 log = logging.getLogger(__name__)
 
 
@@ -41,17 +47,23 @@ class Daemon:
         client: httpx.AsyncClient,
         sender: Sender,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.store = store
         self.client = client
-        self.clock = clock
-        self.outbox = Outbox(store, sender, _shaping(config, sender), clock)
-        self.scheduler: AsyncIOScheduler | None = None
+        self.clock = clock  # the wall clock: only stored and shown
+        self.monotonic = monotonic  # what intervals and windows are measured on
+        self.outbox = Outbox(store, sender, _shaping(config, sender), clock, monotonic)
+        self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self._last_new: dict[str, float] = {}  # source -> when its ticker last moved
+        self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
+        self._pending_due_later = False  # a reload could not make pending deliveries due
         self._healthy: dict[str, bool] = {}  # source -> did its last poll succeed
         self._rng = random.Random()
+        self.broken: str | None = None  # why the database cannot be used any more
+        self._stop: asyncio.Event | None = None
+        self._alert: asyncio.Task[None] | None = None
 
     async def _tracked(self, work: Awaitable[Any]) -> Any:
         task = asyncio.current_task()
@@ -70,18 +82,23 @@ class Daemon:
         holds up the source's next poll. A database that cannot be written (disk full,
         locked by another process) costs this poll only: nothing was recorded, so the same
         lines are new again next time."""
+        if self.broken is not None:
+            return PollOutcome(source=source.name, error=f"database: {self.broken}")
         try:
+            self.store.check_file()
             outcome = await self._tracked(
                 poll_source(self.config, source, self.client, self.store, self.clock)
             )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, DatabaseBroken) as exc:
+            if self.database_failed(exc):
+                return PollOutcome(source=source.name, error=f"database: {self.broken}")
             log.error(
                 "%s: cannot write the database (%s); the poll will be repeated", source.name, exc
             )
             outcome = PollOutcome(source=source.name, error=f"database: {exc}", failures=1)
         self._healthy[source.name] = outcome.error is None
         if outcome.found_new:
-            self._last_new[source.name] = self.clock()
+            self._last_new[source.name] = self.monotonic()
         self._plan_next(source, outcome)
         if deliver:
             await self.drain()
@@ -90,8 +107,8 @@ class Daemon:
         return outcome
 
     def _drain_in_background(self) -> None:
-        """Start a drain without waiting for it; drains asked for while one runs are folded
-        into it (Outbox.drain), and a stop waits for it like any work in flight."""
+        """Start a drain without waiting for it; drains asked for while a channel's task
+        runs are folded into it (Outbox.drain), and a stop waits for its sends in flight."""
         task = asyncio.get_running_loop().create_task(self.drain())
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -109,10 +126,13 @@ class Daemon:
         try:
             self._schedule_next(source, outcome)
         except sqlite3.Error as exc:  # only the next-poll time shown by `ticker status`
+            if self.database_failed(exc):
+                return
             log.warning("%s: cannot record the next poll time: %s", source.name, exc)
 
     def _schedule_next(self, source: Source, outcome: PollOutcome) -> None:
-        moving = self.clock() - self._last_new.get(source.name, -MOVING_WINDOW) < MOVING_WINDOW
+        last_new = self._last_new.get(source.name)
+        moving = last_new is not None and self.monotonic() - last_new < MOVING_WINDOW
         delay = next_delay(
             source,
             failures=outcome.failures,
@@ -120,22 +140,23 @@ class Daemon:
             moving=moving,
             rng=self._rng,
         )
-        when = self.clock() + delay
         job = self.scheduler.get_job(_job_id(source)) if self.scheduler else None
-        if job is not None:
-            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
-        self.store.set_next_poll(source.name, when)
+        if job is not None and self.scheduler is not None:
+            job.modify(next_run_time=self.scheduler.at(delay))
+        self.store.set_next_poll(source.name, self.clock() + delay)  # shown by `ticker status`
         if outcome.failures > 1:
             log.info("%s: next try in %.0f s", source.name, delay)
 
     async def drain(self) -> None:
         """Send every due delivery, then tell systemd how things stand. If the database
-        cannot be written, what was sent but not marked is sent again later (at least
-        once), and what was not sent stays pending."""
+        cannot be written, nothing is claimed, so nothing is sent: deliveries wait; a send
+        whose mark cannot be written holds its channel until it can (Outbox)."""
         try:
             await self._tracked(self.outbox.drain())
             sdnotify.notify(f"STATUS={self.status_line()}")
         except sqlite3.Error as exc:
+            if self.database_failed(exc):
+                return
             log.error("outbox: cannot use the database (%s); deliveries wait", exc)
 
     def status_line(self) -> str:
@@ -153,14 +174,17 @@ class Daemon:
         """Forget finished rows older than the retention period."""
         before = self.clock() - self.config.settings.retention_days * 86400
         try:
+            self.store.check_file()
             removed = self.store.prune(before)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, DatabaseBroken) as exc:
+            if self.database_failed(exc):
+                return
             log.warning("housekeeping skipped: %s", exc)
             return
         if any(removed.values()):
             log.info("housekeeping: removed %s", removed)
 
-    def _add_poll_job(self, scheduler: AsyncIOScheduler, source: Source, first: datetime) -> None:
+    def _add_poll_job(self, scheduler: SteadyScheduler, source: Source, first: datetime) -> None:
         # The interval is a fallback: after each poll `_plan_next` sets the next run time.
         scheduler.add_job(
             self.poll,
@@ -176,14 +200,14 @@ class Daemon:
             misfire_grace_time=None,
         )
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+    def schedule(self, scheduler: SteadyScheduler) -> None:
         """Add one job per source, the drain timer and housekeeping to `scheduler`."""
         self.scheduler = scheduler
-        now = datetime.now(UTC)
+        now = scheduler.at(0)
         for source in self.config.sources:
             self._add_poll_job(scheduler, source, now)
         scheduler.add_job(
-            self.drain,
+            self._timed_drain,
             "interval",
             id="drain",
             seconds=DRAIN_EVERY,
@@ -201,35 +225,75 @@ class Daemon:
             next_run_time=now + timedelta(seconds=60),
         )
 
+    async def _timed_drain(self) -> None:
+        """The drain timer's job: a drain, after making pending deliveries due if a reload
+        could not (the database was locked then)."""
+        if self._pending_due_later:
+            self._make_pending_due()
+        await self.drain()
+
     async def reload(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
         """Re-read the config with `load`. An invalid config changes nothing (the daemon
         goes on with the old one); a valid one takes effect without a restart: sources
         added, removed or changed are (re)scheduled, channels get their new rules, and
-        pending deliveries, which live in the database, are kept."""
+        pending deliveries, which live in the database, are kept and made due now. READY=1
+        follows RELOADING=1 whatever happens, or systemd would wait for the reload (and
+        `systemctl reload` hang) until its timeout."""
         sdnotify.reloading()
+        try:
+            reloaded = self._reload_config(load)
+        finally:
+            sdnotify.notify("READY=1", *self._status_fields())
+        if reloaded:
+            await self.drain()
+        return reloaded
+
+    def _reload_config(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
         try:
             config, sender = load()
         except TickerError as exc:
             log.error("reload failed, still running on the previous config: %s", exc)
-            sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
             return False
         self._apply(config, sender)
-        retried = self.store.retry_pending_now(self.clock())  # a fixed channel gets them now
         log.info(
-            "config reloaded: %d source(s), %d channel(s); %d pending deliveries due now",
+            "config reloaded: %d source(s), %d channel(s)",
             len(config.sources),
             len(config.channels),
-            retried,
         )
-        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
-        await self.drain()
+        self._make_pending_due()  # a channel the user just fixed gets them now
         return True
+
+    def _make_pending_due(self) -> None:
+        """Cancel the deliveries of channels the config no longer has, and make every other
+        pending delivery due now. A database that cannot be written (locked by another
+        process, say) is logged once; the timed drain tries again."""
+        try:
+            self.outbox.cancel_removed()
+            retried = self.outbox.retry_now()
+        except sqlite3.Error as exc:
+            if not self._pending_due_later:
+                log.error(
+                    "cannot make pending deliveries due now (%s); tried again at the next drain",
+                    exc,
+                )
+            self._pending_due_later = True
+            return
+        self._pending_due_later = False
+        if retried:
+            log.info("%d pending deliveries due now", retried)
+
+    def _status_fields(self) -> tuple[str, ...]:
+        """STATUS= for systemd, or nothing if the database cannot be read right now."""
+        try:
+            return (f"STATUS={self.status_line()}",)
+        except sqlite3.Error:
+            return ()
 
     def _apply(self, config: Config, sender: Sender) -> None:
         old = {source.name: source for source in self.config.sources}
         new = {source.name: source for source in config.sources}
         if self.scheduler is not None:
-            now = datetime.now(UTC)
+            now = self.scheduler.at(0)
             for name, source in old.items():
                 if new.get(name) != source:
                     self.scheduler.remove_job(_job_id(source))
@@ -260,9 +324,13 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        if retried := self.store.retry_pending_now(self.clock()):
+        scheduler = SteadyScheduler(self.clock, self.monotonic)
+        self._stop = stop
+        if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
+        if released := self.outbox.release_dead_claims():
+            log.info("%d deliveries claimed by a process that is gone are free again", released)
+        self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
         watchdog = _start_watchdog()
@@ -272,7 +340,7 @@ class Daemon:
             len(self.config.channels),
             self.store.path,
         )
-        sdnotify.notify("READY=1", f"STATUS={self.status_line()}")
+        sdnotify.notify("READY=1", *self._status_fields())
         try:
             await stop.wait()
         finally:
@@ -282,15 +350,84 @@ class Daemon:
             scheduler.shutdown(wait=False)
             if watchdog is not None:
                 watchdog.cancel()
+        if self.broken is not None:
+            raise DatabaseBroken(self.store.path, self.broken)
+
+    def database_failed(self, exc: BaseException) -> bool:
+        """If `exc` means the database went bad for good (dbfile.fatal_reason: damaged,
+        I/O errors, deleted or replaced), stop: nothing more is polled or sent from it, a
+        critical line is logged and one health alert goes out directly (the outbox is in
+        the broken file), and `run` raises DatabaseBroken. True if so; False for errors
+        that pass (locked, busy, full), which the caller handles as before."""
+        reason = dbfile.fatal_reason(exc)
+        if reason is None:
+            return False
+        if self.broken is None:
+            self.broken = reason
+            log.critical("database %s %s; ticker stops", self.store.path, reason)
+            if self.scheduler is not None and self.scheduler.running:
+                self.scheduler.pause()
+            self._alert = asyncio.get_running_loop().create_task(self._alert_health(reason))
+            if self._stop is not None:
+                self._stop.set()
+        return True
+
+    async def _alert_health(self, reason: str) -> None:
+        """Tell the channels with `health = true` that ticker stopped, sending directly."""
+        message = Message(
+            title="ticker: database unusable, ticker stopped",
+            body=f"The database {self.store.path} {reason}. ticker has stopped polling and "
+            "delivering. Restore a backup or recover the file ('Recovering the database' in "
+            "the README), then start ticker again.",
+        )
+        sender = self.outbox.sender
+        for channel in (c.name for c in self.config.channels if c.health):
+            try:
+                send = asyncio.to_thread(sender.send, channel, message)
+                failure = await asyncio.wait_for(send, ALERT_GRACE)
+            except TimeoutError:
+                log.error("health alert to %s: no answer within %.0f s", channel, ALERT_GRACE)
+                continue
+            if failure is not None:
+                log.error("health alert to %s failed: %s", channel, failure.reason)
 
     async def _finish_in_flight(self) -> None:
-        pending = self._busy()
-        if not pending:
-            return
-        log.info("stopping: waiting up to %.0f s for %d task(s)", STOP_GRACE, len(pending))
-        _done, late = await asyncio.wait(pending, timeout=STOP_GRACE)
-        for task in late:
-            task.cancel()
+        """A clean stop: no new send starts; polls and other work get POLL_GRACE, then are
+        cancelled; a send in flight is awaited (it is never cancelled before STOP_GRACE)
+        until the channel answered and its mark is written, so a clean stop never sends an
+        alert twice. The health alert of a broken database goes out first."""
+        if self._alert is not None:
+            await asyncio.wait({self._alert})
+        sends = self.outbox.stop()
+        work = self._busy()
+        if work or sends:
+            log.info(
+                "stopping: waiting up to %.0f s for %d task(s), %.0f s for %d channel(s) sending",
+                POLL_GRACE,
+                len(work),
+                STOP_GRACE,
+                len(sends),
+            )
+            started = time.monotonic()
+            _done, late = await asyncio.wait(work | sends, timeout=POLL_GRACE)
+            for task in late - sends:
+                task.cancel()
+            if late & sends:
+                left = STOP_GRACE - (time.monotonic() - started)
+                _done, cut = await asyncio.wait(late & sends, timeout=max(left, 0.0))
+                if cut:
+                    log.error(
+                        "stopping: %d channel(s) still sending after %.0f s; "
+                        "those messages may be sent again after the restart",
+                        len(cut),
+                        STOP_GRACE,
+                    )
+        if unrecorded := self.outbox.land_held():
+            log.error(
+                "stopping: %d alert(s) sent or failed but not recorded (the database refuses "
+                "writes); they will be sent again after the restart",
+                unrecorded,
+            )
 
 
 def _job_id(source: Source) -> str:
@@ -322,17 +459,44 @@ async def poll_once(
     store: Store,
     sender: Sender,
     clock: Callable[[], float] = time.time,
+    *,
+    deliver: bool = True,
 ) -> list[PollOutcome]:
-    """`ticker poll`: poll `sources` once each, concurrently, then send what is due."""
+    """`ticker poll`: poll `sources` once each, concurrently, then send what is due (unless
+    not `deliver`: a daemon running on the database delivers it). Raises DatabaseBroken if
+    the database went bad (dbfile.fatal_reason)."""
     from ticker.fetch import make_client
 
     async with make_client(config.settings) as client:
         daemon = Daemon(config, store, client, sender, clock)
         outcomes = await asyncio.gather(
-            *(poll_source(config, s, client, store, clock) for s in sources)
+            *(_poll_checked(config, s, client, store, clock) for s in sources)
         )
-        await daemon.drain()
+        if deliver:
+            daemon.outbox.cancel_removed()
+            await daemon.drain()
+        if daemon.broken is not None:
+            raise DatabaseBroken(store.path, daemon.broken)
     return list(outcomes)
+
+
+async def _poll_checked(
+    config: Config,
+    source: Source,
+    client: httpx.AsyncClient,
+    store: Store,
+    clock: Callable[[], float],
+) -> PollOutcome:
+    """poll_source, with the database file checked first, and its fatal errors raised as
+    DatabaseBroken (the ones that pass are left to the caller, as before)."""
+    store.check_file()
+    try:
+        return await poll_source(config, source, client, store, clock)
+    except sqlite3.Error as exc:
+        reason = dbfile.fatal_reason(exc)
+        if reason is None:
+            raise
+        raise DatabaseBroken(store.path, reason) from None
 
 
 async def run_until_signalled(
@@ -347,7 +511,14 @@ async def run_until_signalled(
         if load is not None:
             task = loop.create_task(daemon.reload(load))
             reloads.add(task)
-            task.add_done_callback(reloads.discard)
+            task.add_done_callback(_reload_done)
+
+    def _reload_done(task: asyncio.Task[bool]) -> None:
+        # Retrieve the exception of a reload that failed in an unforeseen way: it is logged
+        # here with its traceback, not as "Task exception was never retrieved" at exit.
+        reloads.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("reload failed: %s", exc, exc_info=exc)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
@@ -357,4 +528,6 @@ async def run_until_signalled(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(signum)
+        if reloads:  # a reload still draining: give it the same grace as other work
+            await asyncio.wait(set(reloads), timeout=STOP_GRACE)
     log.info("stopped")

@@ -49,3 +49,45 @@ class ParseError(TickerError):
 
 class DeliveryError(TickerError):
     """A channel refused or could not take a message."""
+
+
+class StoreError(TickerError):
+    """The database cannot be used. `path` is the database file, `problem` what is wrong
+    with it, in words for the user; the message names both."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class DatabaseMissing(StoreError, FileNotFoundError):
+    """There is no database yet (reading commands need one). A FileNotFoundError too, for
+    callers that only ask whether the file is there."""
+
+    def __init__(self, path: object) -> None:
+        StoreError.__init__(self, path, "no database yet")
+
+
+class DatabaseUnusable(StoreError):
+    """The database file cannot be used as it is: not a SQLite file, truncated, a
+    directory, read-only, a newer or unknown schema. Found before anything was written."""
+
+
+class DatabaseBroken(StoreError):
+    """The database went bad under a running process: an integrity error (a damaged page),
+    an I/O error, or the file deleted or replaced. Going on would record and send nothing
+    (or write into a deleted file), so the process stops."""
+
+
+class DatabaseInUse(StoreError):
+    """Another ticker process holds the database (see ticker.instance). `holder` says who,
+    in words ("ticker run (pid 1234 on host, since ...)"); `command` is its command ("run",
+    "poll"), None if unknown."""
+
+    def __init__(self, path: object, holder: str, command: str | None = None) -> None:
+        self.holder = holder
+        self.command = command
+        self.path = str(path)
+        self.problem = f"is in use by {holder}; stop it first"
+        TickerError.__init__(self, f"{self.path} {self.problem}")

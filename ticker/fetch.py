@@ -21,6 +21,7 @@ import httpx
 
 from ticker.config import Settings
 from ticker.errors import FetchError
+from ticker.targets import Target, describe, literal_ip, range_of, resolve_async
 from ticker.trust import default_context
 
 MAX_REDIRECTS = 5
@@ -141,6 +142,49 @@ def _redirect_target(response: httpx.Response) -> str:
             status=status,
         )
     return str(target)
+
+
+class _Origin:
+    """Where the configured URL points, resolved once, and only if a redirect needs it."""
+
+    def __init__(self, url: str) -> None:
+        self.host = httpx.URL(url).host
+        self._target: Target | None = None
+
+    async def target(self) -> Target:
+        if self._target is None:
+            self._target = await resolve_async(self.host)
+        return self._target
+
+
+async def _refuse_inward(origin: _Origin, target: str, status: int) -> None:
+    """FetchError if the redirect to `target` leads from a public address into a
+    non-public one (loopback, private, link-local...), or into link-local from anywhere
+    but link-local: a page must not steer ticker to the cloud metadata service or to the
+    services of the machine and its network. The target's resolved addresses are checked
+    (a literal IP or a name that resolves there); the configured URL is resolved only when
+    the target is not public, so a normal redirect costs one look-up at most.
+
+    A source configured on a loopback or private address (a local site, a test) may
+    redirect within such ranges. The check sees what the resolver says now; a name that
+    resolves differently when httpx connects (DNS rebinding) is not caught."""
+    host = httpx.URL(target).host
+    inner = (await resolve_async(host)).worst
+    if inner is None:
+        return
+    start = (await origin.target()).worst
+    into_link_local = range_of(inner) == "link-local" and (
+        start is None or range_of(start) != "link-local"
+    )
+    if start is not None and not into_link_local:
+        return
+    place = describe(inner) if literal_ip(host) is not None else f"{host}, {describe(inner)}"
+    raise FetchError(
+        f"HTTP {status} redirects from {origin.host} to {place}: "
+        "not followed into a non-public range (allow_private = true follows it)",
+        reason="redirect",
+        status=status,
+    )
 
 
 def _refuse_non_page(response: httpx.Response) -> None:
@@ -288,15 +332,20 @@ async def fetch_page(
     etag: str | None = None,
     last_modified: str | None = None,
     deadline: float | None = None,
+    allow_private: bool = False,
 ) -> Page:
     """GET `url`, conditionally if `etag`/`last_modified` are known; body cut at `max_bytes`.
+
+    A redirect from a public address into a loopback, private or link-local one is
+    refused unless `allow_private` (see _refuse_inward).
 
     The whole fetch, redirects and body included, ends within `deadline` seconds (default:
     the client's read timeout, i.e. Settings.timeout): httpx's timeouts are per read, and a
     site dripping a byte a second would otherwise hold the poll for ever.
 
-    Raises FetchError for network errors, timeouts, too many or non-http(s) redirects, HTTP
-    errors, a Content-Type that is no web page and a Content-Encoding ticker cannot undo.
+    Raises FetchError for network errors, timeouts, too many, non-http(s) or inward
+    redirects, HTTP errors, a Content-Type that is no web page and a Content-Encoding
+    ticker cannot undo.
     """
     headers = {}
     if etag:
@@ -308,7 +357,7 @@ async def fetch_page(
     started = time.perf_counter()
     try:
         async with asyncio.timeout(deadline):
-            page = await _fetch(client, url, headers, max_bytes)
+            page = await _fetch(client, url, headers, max_bytes, allow_private)
     except TimeoutError:
         within = f": no complete answer within {deadline:g} s" if deadline is not None else ""
         raise FetchError(f"timed out{within}", reason="timeout") from None
@@ -322,17 +371,24 @@ async def fetch_page(
 
 
 async def _fetch(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    allow_private: bool = False,
 ) -> Page:
     """One GET and the redirects it leads to, each checked before it is followed and none
     of their bodies read (httpx would read a redirect's body whole, uncapped)."""
     target = url
+    origin = _Origin(url)
     for _ in range(MAX_REDIRECTS + 1):
         async with client.stream(
             "GET", target, headers=headers, follow_redirects=False
         ) as response:
             if response.has_redirect_location:
                 target = _redirect_target(response)
+                if not allow_private:
+                    await _refuse_inward(origin, target, response.status_code)
                 continue
             if response.status_code == 304:  # the validators sent are still the page's
                 # A 304 has no body, but closing it unread drops the connection: end it so

@@ -11,8 +11,17 @@ MAX_LINE_CHARS = 2000  # a ticker line is one sentence; anything longer is cut, 
 MAX_ATTRIBUTION_CHARS = 60
 MAX_ATTRIBUTION_WORDS = 8
 
-# Zero-width and bidi control characters: invisible, but they break equality.
-_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Invisible characters: they break equality, and bidi controls can reorder what a reader
+# sees of the rest of the alert. Soft hyphen, Arabic letter mark, Mongolian vowel separator,
+# zero-width space/joiners, LRM/RLM (U+200B-U+200F), bidi embeddings and overrides
+# (U+202A-U+202E), word joiner and invisible operators (U+2060-U+2064), bidi isolates and
+# the deprecated format controls (U+2066-U+206F), BOM, and Unicode tag characters
+# (U+E0000-U+E007F: invisible "ASCII" that can smuggle hidden text; a tagged subdivision
+# flag emoji becomes a plain black flag).
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\U000e0000-\U000e007f]"
+)
 _SPACE_BEFORE_PUNCT = re.compile(r" ([:;,.!?])(?= |$)")  # on single-spaced text
 _ATTRIBUTION = re.compile(
     rf"^(?P<attribution>[^:]{{2,{MAX_ATTRIBUTION_CHARS}}}?)\s*:\s+(?P<body>\S.*)$", re.DOTALL

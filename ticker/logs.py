@@ -23,8 +23,8 @@ class RedactingFormatter(logging.Formatter):
 
 
 def _quiet_apprise(record: logging.LogRecord) -> bool:
-    # ticker captures Apprise's log per send (apprise.LogCapture lowers its level to INFO);
-    # only its warnings and errors belong in ticker's own log.
+    # ticker reads Apprise's log per send down to DEBUG (ticker.notify enables it, as the
+    # server's answer is logged there); only its warnings and errors belong in ticker's log.
     return not (record.name.startswith("apprise") and record.levelno < logging.WARNING)
 
 

@@ -20,13 +20,15 @@ from apprise.plugins.email import NotifyEmail
 
 from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
+from ticker.reasons import Reason, classify, combine
 from ticker.redact import Redactor, redact_url
-from ticker.store import Delivery
+from ticker.store import CHANNEL_HEALTH, Delivery
 
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
 DEFAULT_MAX_CHARS = 20_000  # the split size for services whose limit Apprise does not know
 DESKTOP = {"dbus", "kde", "qt", "glib", "gnome"}  # schemes of desktop notification servers
+LATE = "late"  # the digest of alerts older than their channel's max_delivery_age
 LIMIT_MARGIN = 32  # characters kept free below a service's limit for Apprise's own markup
 _RETRY_AFTER = re.compile(r"retry.after\D{0,3}(\d+(?:\.\d+)?)", re.IGNORECASE)
 log = logging.getLogger(__name__)
@@ -88,7 +90,8 @@ def format_message(delivery: Delivery) -> Message:
     """Title: source and attribution. Body: the line's text and its link. An update is
     marked as such and says what changed; a health alert is ticker speaking of a source."""
     if delivery.kind == "health":
-        return Message(title=f"ticker: source {delivery.source}", body=delivery.text)
+        about = "channel" if delivery.attribution == CHANNEL_HEALTH else "source"
+        return Message(title=f"ticker: {about} {delivery.source}", body=delivery.text)
     if delivery.kind == "update":
         body = _text(delivery)
         if delivery.changes:
@@ -127,6 +130,15 @@ def format_digest(deliveries: Sequence[Delivery], why: str, zone: tzinfo | None)
     with its time in `zone` (None: local time) and its source."""
     items = [list_item(delivery, digest=True, zone=zone) for delivery in deliveries]
     title = f"ticker: {len(deliveries)} alerts {why}"
+    return Message(title=title, body="\n".join(items))
+
+
+def format_late(deliveries: Sequence[Delivery], zone: tzinfo | None) -> Message:
+    """One digest of alerts that waited longer than their channel's max_delivery_age
+    (oldest first), marked late in its title so nobody takes it for fresh news."""
+    items = [list_item(delivery, digest=True, zone=zone) for delivery in deliveries]
+    since = datetime.fromtimestamp(deliveries[0].created, zone).strftime("%H:%M")
+    title = f"ticker: {len(deliveries)} late alerts (held since {since})"
     return Message(title=title, body="\n".join(items))
 
 
@@ -261,22 +273,41 @@ class AppriseSender:
             return Failure(f'channel "{channel}" is not in the config')
         if channel in self._broken:
             return Failure(self._broken[channel])
-        with apprise.LogCapture(level=logging.INFO, fmt="%(levelname)s %(message)s") as logs:
-            results = [
-                obj.notify(
-                    title=message.title,
-                    body=RENDERINGS[rendering][1](message.body),
-                    body_format=RENDERINGS[rendering][0],
-                )
-                for rendering, obj in by_rendering.items()
-            ]
-        if all(results):
+        _enable_apprise_debug()
+        reasons = [
+            reason
+            for rendering, obj in by_rendering.items()
+            for reason in _send_one(obj, rendering, message)
+        ]
+        if not reasons:
             return None
-        reason = self._redactor.scrub(_failure_reason(logs.getvalue()))
-        return Failure(reason, retry_after_of(reason))
+        reason = combine(reasons)
+        text = self._redactor.scrub(reason.text)
+        return Failure(text, retry_after_of(text), reason.permanent)
 
 
-def _failure_reason(captured: str) -> str:
-    lines = [line for line in captured.splitlines() if line.startswith(("WARNING", "ERROR"))]
-    reason = "; ".join(line.split(" ", 1)[1] for line in lines[-3:])
-    return reason or "the channel refused the message (no reason given)"
+def _enable_apprise_debug() -> None:
+    """Apprise says what a server answered only at DEBUG (the SMTP reply, the HTTP body):
+    its logger must pass DEBUG records for a send's own capture to see them. ticker's log
+    handler still drops Apprise's records below WARNING (ticker.logs)."""
+    apprise_log = logging.getLogger("apprise")
+    if apprise_log.getEffectiveLevel() > logging.DEBUG:
+        apprise_log.setLevel(logging.DEBUG)
+
+
+def _send_one(obj: apprise.Apprise, rendering: str, message: Message) -> list[Reason]:
+    """Send with one Apprise object; the reason of each of its services that failed.
+    Apprise keeps each service's log of the call apart (its per-call capture follows the
+    sending context), even when services are sent in parallel threads or two channels send
+    at once, so one channel's failure never borrows another's words."""
+    result = obj.notify(
+        title=message.title,
+        body=RENDERINGS[rendering][1](message.body),
+        body_format=RENDERINGS[rendering][0],
+        log_level=logging.DEBUG,
+    )
+    if result:
+        return []
+    failed = [service for service in result if not service]
+    reasons = [classify([(e.level, e.message) for e in service.logs()]) for service in failed]
+    return reasons or [classify([(e.level, e.message) for e in result.logs()])]

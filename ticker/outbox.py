@@ -1,15 +1,27 @@
 """The durable outbox: pending deliveries in the database, sent in order, retried with
 exponential backoff, given up after a day.
 
-Delivery is at least once: if ticker dies after a channel accepted a message and before
-`mark_sent` is committed (a window of one SQLite write, milliseconds), the message is sent
-again after the restart.
+Each channel is sent by its own task, so a slow channel never delays another. A message's
+deliveries are claimed in the database before it is sent (no two processes ever send the
+same delivery), and marked after. A mark that cannot be written is kept in memory and
+written before that channel sends anything else: nothing is sent twice because the database
+was full or locked. Delivery is at least once only in one window: if ticker dies after a
+channel accepted a message and before its mark is committed (one SQLite write, milliseconds,
+or the length of a database outage), the message is sent again after the restart.
+
+Waits (retry times, group windows) and the give-up age run on the monotonic clock while the
+process runs; wall-clock times are only stored and shown, so a step of the wall clock
+neither holds deliveries back nor gives them up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -17,13 +29,28 @@ from typing import Protocol
 
 from ticker.config import Channel
 from ticker.lines import canonical_attribution
-from ticker.notify import Failure, Limits, Message, format_digest, format_group, list_item
+from ticker.notify import (
+    LATE,
+    Failure,
+    Limits,
+    Message,
+    format_digest,
+    format_group,
+    format_late,
+    list_item,
+)
 from ticker.route import RateWindow, rules_of
-from ticker.store import Delivery, Store
+from ticker.store import Delivery, Mark, Store
 
 RETRY_FIRST = 30.0
 RETRY_CAP = 3600.0
 GIVE_UP_AFTER = 24 * 3600.0
+# How long a claim holds a delivery for its owner: far above any one send (Apprise's own
+# timeouts are under a minute), so a claim expires only when its owner is gone.
+CLAIM_TTL = 600.0
+# After the database refused a write, seconds before the outbox tries another: each try may
+# wait out the busy timeout (10 s) on the event loop, and should not do so once per channel.
+DB_PAUSE = 5.0
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +73,9 @@ class Shaping:
     limits: Limits = Limits()  # bursts and digests are split into messages that fit
     quiet_at: Callable[[float], bool] | None = None  # True while quiet hours hold alerts
     zone: tzinfo | None = None  # for the times listed in a digest
+    health: bool = False  # hears when another channel refuses messages for good
+    max_age: float | None = None  # alerts older than this are late (None: never)
+    late: str = "expire"  # late alerts: "expire" (never sent) or "digest" (one, marked late)
 
     @classmethod
     def of(cls, channel: Channel, limits: Limits) -> Shaping:
@@ -58,6 +88,9 @@ class Shaping:
             limits=limits,
             quiet_at=rules.quiet_at if holds else None,
             zone=rules.zone,
+            health=channel.health,
+            max_age=channel.max_delivery_age,
+            late=channel.late,
         )
 
 
@@ -72,6 +105,8 @@ class Outgoing:
         """The message text."""
         if self.digest is None:
             return format_group(self.deliveries)
+        if self.digest == LATE:
+            return format_late(self.deliveries, zone)
         return format_digest(self.deliveries, self.digest, zone)
 
 
@@ -80,24 +115,66 @@ def retry_delay(failed_attempts: int) -> float:
     return min(RETRY_FIRST * 2 ** max(0, failed_attempts - 1), RETRY_CAP)
 
 
-def due_in_order(
-    pending: list[Delivery], now: float, shaping: Mapping[str, Shaping]
-) -> dict[str, list[Delivery]]:
-    """Per channel, the deliveries to send now: oldest first, stopping at the first one
-    still waiting for a retry or held by the channel's group window, so a channel never
-    receives alerts out of order. A channel in its quiet hours sends nothing. Channels not
-    in `shaping` (no longer configured) are skipped; their deliveries stay pending."""
-    due: dict[str, list[Delivery]] = {}
-    blocked = {name for name, shape in shaping.items() if shape.quiet_at and shape.quiet_at(now)}
-    for delivery in pending:
-        channel = delivery.channel
-        if channel not in shaping or channel in blocked:
-            continue
-        if delivery.next_attempt > now or delivery.created + shaping[channel].group_window > now:
-            blocked.add(channel)
-            continue
-        due.setdefault(channel, []).append(delivery)
-    return due
+@dataclass
+class Timing:
+    """When this process may send one delivery, and how old the delivery is, both on the
+    monotonic clock: a step of the wall clock changes neither."""
+
+    seen: float  # monotonic time at which this process first read the delivery
+    age: float  # the delivery's wall-clock age at that moment (never below 0)
+    due: float  # monotonic time from which it may be tried
+
+    def age_at(self, monotonic_now: float) -> float:
+        """The delivery's age at `monotonic_now`."""
+        return self.age + monotonic_now - self.seen
+
+
+def _clamp(wait: float, at_most: float) -> float:
+    return min(max(wait, 0.0), max(at_most, 0.0))
+
+
+def first_sight(delivery: Delivery, group_window: float, wall: float, monotonic: float) -> Timing:
+    """The timing of a delivery this process reads for the first time. What is left of its
+    wait (its channel's group window, or its retry time) comes from the stored wall times,
+    capped at the wait's full length, so a wall clock stepped back never stretches it; a
+    delivery made due by a restart (`retry_pending_now`) is due at once."""
+    hold = _clamp(delivery.created + group_window - wall, group_window)
+    last = delivery.last_attempt
+    # The wait chosen at the last attempt; a retry time set without one (by hand) is
+    # believed up to the longest backoff.
+    retry_wait = delivery.next_attempt - last if last is not None else RETRY_CAP
+    retry = _clamp(delivery.next_attempt - wall, retry_wait)
+    age = max(0.0, wall - delivery.created)
+    return Timing(seen=monotonic, age=age, due=monotonic + max(hold, retry))
+
+
+def owner_id() -> str:
+    """A claim owner unique to one outbox of one process: host:pid:random token."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+def owner_alive(owner: str, me: str) -> bool:
+    """Whether the process that took claims as `owner` may still be sending, as the one
+    daemon of a database sees it at start-up. Another host's process counts as gone: one
+    database lives on one host (SQLite over a network file system is not supported), so it
+    was this host's previous life (a container's hostname changes at each start). A pid
+    reused by an unrelated process counts as alive; its claims then wait for their expiry."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, _token = rest.partition(":")
+    if owner == me:
+        return True
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # our pid with another token: an earlier process that had this pid
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user
+    return True
 
 
 def _group_key(delivery: Delivery) -> tuple[str, str] | None:
@@ -185,15 +262,27 @@ def _halve_until_fit(message: Outgoing, limits: Limits, zone: tzinfo | None) -> 
 
 @dataclass
 class DrainResult:
-    """Counts of one drain."""
+    """Counts of one drain, and the database error that made deliveries wait, if any."""
 
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    error: sqlite3.Error | None = None
+
+    def add(self, other: DrainResult) -> None:
+        """Count `other` in this one."""
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.error = self.error or other.error
+
+
+Settled = list[tuple[Delivery, Mark]]  # the deliveries of one message and their marks
 
 
 class Outbox:
-    """Drains pending deliveries through a Sender, off the event loop."""
+    """Drains pending deliveries through a Sender: one task per channel, sends in worker
+    threads, off the event loop."""
 
     def __init__(
         self,
@@ -201,75 +290,231 @@ class Outbox:
         sender: Sender,
         shaping: Mapping[str, Shaping],
         clock: Callable[[], float],
+        monotonic: Callable[[], float] | None = None,
+        owner: str | None = None,
     ) -> None:
+        """`clock` gives wall time (stored, shown, quiet hours); `monotonic` measures waits
+        and ages (None: `clock` itself, for tests that move one fake clock); `owner` names
+        this outbox in its claims (default: host:pid:token)."""
         self.store = store
         self.sender = sender
         self.shaping = shaping  # channel name -> how it is paced
         self.clock = clock
+        self.monotonic = monotonic or clock
+        self.owner = owner or owner_id()
         self._rates = {name: RateWindow(shape.max_per_minute) for name, shape in shaping.items()}
-        self._lock = asyncio.Lock()
-        self._again = False
+        self._timings: dict[str, dict[int, Timing]] = {}  # channel -> delivery id -> timing
+        self._runs: dict[str, asyncio.Task[DrainResult]] = {}  # channel -> its sending task
+        self._again: set[str] = set()  # channels asked to drain while their task runs
+        self._held: dict[str, Settled] = {}  # channel -> marks the database did not take yet
+        self._stopping = False
+        self._paused_until = float("-inf")  # monotonic: no database write before then
+        self._joined = dict.fromkeys(shaping, clock())  # when each channel joined this outbox
 
     def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
-        """New channels (a reloaded config): pending deliveries stay in the database, and a
-        channel whose rate limit did not change keeps the messages of its current minute."""
+        """New channels (a reloaded config): pending deliveries stay in the database (the
+        caller then cancels those of channels removed, `cancel_removed`), and a channel whose
+        rate limit did not change keeps the messages of its current minute. Writes nothing,
+        so it holds while the database is locked."""
         rates = {}
         for name, shape in shaping.items():
             kept = self._rates.get(name)
             same = kept is not None and kept.max_per_minute == shape.max_per_minute
             rates[name] = kept if kept is not None and same else RateWindow(shape.max_per_minute)
+        now = self.clock()
+        self._joined = {name: self._joined.get(name, now) for name in shaping}
         self.sender, self.shaping, self._rates = sender, shaping, rates
 
+    def cancel_removed(self) -> dict[str, int]:
+        """Cancel the pending deliveries of channels that are not configured any more (they
+        would otherwise wait for ever, and go out as fresh news if the channel came back);
+        logged once per channel. Returns how many per channel."""
+        cancelled = self.store.cancel_deliveries(list(self.shaping), self.clock())
+        for channel, count in cancelled.items():
+            log.warning(
+                "channel %s is not in the config any more: %d pending deliveries cancelled",
+                channel,
+                count,
+            )
+        return cancelled
+
+    def retry_now(self) -> int:
+        """Make every pending delivery due now (a restart or a reload is a good moment to
+        retry), in the database and in this outbox. Returns how many were waiting."""
+        retried = self.store.retry_pending_now(self.clock())
+        now = self.monotonic()
+        for timings in self._timings.values():
+            for timing in timings.values():
+                timing.due = min(timing.due, now)
+        return retried
+
+    def release_dead_claims(self) -> int:
+        """Free the claims of processes that are gone (see `owner_alive`), so that what they
+        were sending goes out now rather than when their claims expire. For the one daemon
+        of a database, at start-up. Returns how many deliveries were freed."""
+        dead = [owner for owner in self.store.claim_owners() if not owner_alive(owner, self.owner)]
+        return self.store.release_claims(dead)
+
     async def drain(self) -> DrainResult:
-        """Send everything that is due. A drain asked for while one runs is folded into it."""
+        """Send everything that is due, each channel in its own task, and wait for them. A
+        drain asked for while a channel's task runs is folded into it (the task makes one
+        more pass). A database error that made deliveries wait is raised once every channel
+        is done. Waiting callers may be cancelled: the sends go on (see `stop`)."""
+        self._runs = {name: run for name, run in self._runs.items() if not run.done()}
+        names = [*self.shaping, *(name for name in self._held if name not in self.shaping)]
+        runs = [run for name in names if (run := self._run_for(name)) is not None]
+        total = DrainResult()
+        for result in await asyncio.gather(*(asyncio.shield(run) for run in runs)):
+            total.add(result)
+        if total.error is not None:
+            raise total.error
+        return total
+
+    def stop(self) -> set[asyncio.Task[DrainResult]]:
+        """Start no new send from now on (a clean stop). Returns the channel tasks still
+        running: each ends as soon as its send in flight is answered and marked."""
+        self._stopping = True
+        return {run for run in self._runs.values() if not run.done()}
+
+    def land_held(self) -> int:
+        """Try once more to write the marks the database refused; returns how many sent or
+        failed alerts are still unrecorded (a stop then says they may be sent again)."""
+        for channel in list(self._held):
+            self._land_held(channel)
+        return sum(len(settled) for settled in self._held.values())
+
+    def _run_for(self, channel: str) -> asyncio.Task[DrainResult] | None:
+        """The task sending `channel`: the running one (asked to make one more pass), or a
+        new one; None once stopping."""
+        run = self._runs.get(channel)
+        if run is not None and not run.done():
+            self._again.add(channel)
+            return run
+        if self._stopping:
+            return None
+        run = asyncio.get_running_loop().create_task(self._run_channel(channel))
+        self._runs[channel] = run
+        return run
+
+    async def _run_channel(self, channel: str) -> DrainResult:
+        """Passes over `channel` until no drain asked for another; a database error ends
+        them and is returned in the result (the deliveries wait in the database)."""
         result = DrainResult()
-        if self._lock.locked():
-            self._again = True
-            return result
-        async with self._lock:
-            self._again = True
-            while self._again:
-                self._again = False
-                await self._drain_once(result)
+        try:
+            await self._drain_channel(channel, result)
+            while channel in self._again and not self._stopping:
+                self._again.discard(channel)
+                await self._drain_channel(channel, result)
+        except sqlite3.Error as exc:
+            result.error = exc
+        finally:
+            self._again.discard(channel)
         return result
 
-    async def _drain_once(self, result: DrainResult) -> None:
-        """Each channel on its own: its oldest pending delivery first (one row), and its
-        backlog only if that one is due, so a channel that is down costs one query per
-        drain and its backlog never hides another channel's alerts."""
-        for channel in self.shaping:
-            now = self.clock()
-            head = self.store.pending_deliveries(limit=1, channel=channel)
-            if not due_in_order(head, now, self.shaping):
-                continue
-            backlog = self.store.pending_deliveries(channel=channel)
-            due = due_in_order(backlog, now, self.shaping).get(channel, [])
-            await self._send_channel(channel, due, result)
+    async def _drain_channel(self, channel: str, result: DrainResult) -> None:
+        """One pass over `channel`: first the marks it still holds, then its due deliveries,
+        oldest first. Its backlog is read only if its oldest pending delivery is due, so a
+        channel that is down costs one row read per drain."""
+        if self.monotonic() < self._paused_until:
+            return  # the database refused a write a moment ago: deliveries wait
+        if not self._land_held(channel):
+            return  # a channel whose last send is not recorded sends nothing more
+        shape = self.shaping.get(channel)
+        if shape is None:
+            return  # no longer configured
+        if shape.quiet_at is not None and shape.quiet_at(self.clock()):
+            return
+        head = self.store.pending_deliveries(limit=1, channel=channel)
+        if not self._due(channel, head, shape):
+            return
+        backlog = self.store.pending_deliveries(channel=channel)
+        self._forget_all_but(channel, backlog)
+        await self._send_channel(channel, self._due(channel, backlog, shape), shape, result)
+
+    def _due(self, channel: str, deliveries: list[Delivery], shape: Shaping) -> list[Delivery]:
+        """The leading deliveries that may be sent now, stopping at the first one still
+        waiting (for a retry, or in the group window): a channel never receives alerts out
+        of order."""
+        wall, now = self.clock(), self.monotonic()
+        timings = self._timings.setdefault(channel, {})
+        due: list[Delivery] = []
+        for delivery in deliveries:
+            timing = timings.get(delivery.id)
+            if timing is None:
+                timing = timings[delivery.id] = first_sight(delivery, shape.group_window, wall, now)
+            if timing.due > now:
+                break
+            due.append(delivery)
+        return due
+
+    def _forget_all_but(self, channel: str, pending: list[Delivery]) -> None:
+        """Drop the timings of deliveries no longer pending (settled by another process,
+        cancelled, pruned)."""
+        timings = self._timings.get(channel, {})
+        keep = {delivery.id for delivery in pending}
+        for delivery_id in [i for i in timings if i not in keep]:
+            del timings[delivery_id]
 
     async def _send_channel(
-        self, channel: str, deliveries: list[Delivery], result: DrainResult
+        self, channel: str, deliveries: list[Delivery], shape: Shaping, result: DrainResult
     ) -> None:
-        shape, rate = self.shaping[channel], self._rates[channel]
-        allowance = rate.allowance(self.clock())
-        messages = plan(deliveries, shape, allowance)
+        """Send `deliveries` (due, oldest first) as the channel's shaping plans them, one
+        message at a time: claimed before it is sent, marked after. Stops at a delivery to
+        be retried (the rest wait behind it), a claim not granted, a mark the database
+        refused, or a stop."""
+        rate = self._rates.get(channel) or RateWindow(shape.max_per_minute)
+        late, deliveries = self._late(channel, deliveries)
+        allowance = rate.allowance(self.monotonic())
+        messages = late + plan(deliveries, shape, allowance)
         pieces = [piece for m in messages for piece in fit(m, shape.limits, shape.zone)]
         for piece in pieces[:allowance]:  # the rest waits for the next minute's digest
+            if self._stopping or not self._claim(channel, piece):
+                return
             failure = await asyncio.to_thread(self.sender.send, channel, piece.render(shape.zone))
-            rate.record(self.clock())
-            settled = [self._settle(d, failure, result) for d in piece.deliveries]
-            if not all(settled):
-                break  # keep this channel's order: the rest wait behind the failed one
+            rate.record(self.monotonic())
+            settled = [(d, self._settle(d, failure, result)) for d in piece.deliveries]
+            if not self._land(channel, settled):
+                return
+            if any(mark.outcome == "retry" for _, mark in settled):
+                return  # keep this channel's order: the rest wait behind the failed one
 
-    def _settle(self, delivery: Delivery, failure: Failure | None, result: DrainResult) -> bool:
-        now = self.clock()
+    def _claim(self, channel: str, piece: Outgoing) -> bool:
+        """Claim every delivery of `piece`, or none: True if this outbox may send it. A
+        claim that cannot be written (sqlite3.Error) is raised: nothing is sent."""
+        ids = [delivery.id for delivery in piece.deliveries]
+        wall = self.clock()
+        try:
+            held = self.store.claim(ids, self.owner, wall, wall + CLAIM_TTL)
+        except sqlite3.Error:
+            self._pause_writes()
+            raise
+        if len(held) == len(ids):
+            return True
+        if held:
+            self.store.release_claims([self.owner], sorted(held))
+        log.info(
+            "%s: alert %d is being sent by another process; leaving it to that one",
+            channel,
+            piece.deliveries[0].alert_id,
+        )
+        return False
+
+    def _settle(self, delivery: Delivery, failure: Failure | None, result: DrainResult) -> Mark:
+        """What becomes of `delivery` after one attempt: the one place where a channel's
+        answer turns into a mark (sent, retry or failed), counted and logged. Retry times
+        and the give-up age are measured on the monotonic clock; the wall times go into
+        the mark for display."""
+        wall, now = self.clock(), self.monotonic()
+        timings = self._timings.setdefault(delivery.channel, {})
+        timing = timings.setdefault(delivery.id, first_sight(delivery, 0.0, wall, now))
         if failure is None:
-            self.store.mark_sent(delivery.id, now)
             result.sent += 1
             log.info("alert %d sent to %s", delivery.alert_id, delivery.channel)
-            return True
+            return Mark(delivery.id, "sent", wall)
         error = failure.reason
-        if now - delivery.created >= GIVE_UP_AFTER:
-            self.store.mark_failed(delivery.id, now, error)
+        if failure.permanent:
+            return self._refused(delivery, wall, error, result)
+        if timing.age_at(now) >= GIVE_UP_AFTER:
             result.failed += 1
             log.error(
                 "alert %d to %s failed for good after %d attempts: %s",
@@ -278,9 +523,9 @@ class Outbox:
                 delivery.attempts + 1,
                 error,
             )
-            return True
+            return Mark(delivery.id, "failed", wall, error)
         delay = failure.retry_after or retry_delay(delivery.attempts + 1)
-        self.store.mark_retry(delivery.id, now, error, now + delay)
+        timing.due = now + delay
         result.retrying += 1
         log.warning(
             "alert %d to %s failed (attempt %d), retrying in %.0f s: %s",
@@ -290,4 +535,116 @@ class Outbox:
             delay,
             error,
         )
-        return False
+        return Mark(delivery.id, "retry", wall, error, wall + delay)
+
+    def _land(self, channel: str, settled: Settled) -> bool:
+        """Write the marks of one message. If the database refuses (locked, full, I/O
+        error), keep them to write before anything else on this channel, and say so once:
+        nothing is sent twice for want of a mark."""
+        try:
+            self.store.write_marks([mark for _, mark in settled])
+        except sqlite3.Error as exc:
+            self._pause_writes()
+            self._held[channel] = settled
+            log.error(
+                "%s but the database cannot record it (%s); holding the channel until it can",
+                _what_happened(channel, settled),
+                exc,
+            )
+            return False
+        self._forget_settled(channel, settled)
+        return True
+
+    def _land_held(self, channel: str) -> bool:
+        """Write the marks `channel` holds, if any; True once none are held."""
+        settled = self._held.get(channel)
+        if not settled:
+            return True
+        try:
+            self.store.write_marks([mark for _, mark in settled])
+        except sqlite3.Error:
+            self._pause_writes()
+            return False  # said once when it began
+        del self._held[channel]
+        self._forget_settled(channel, settled)
+        log.info(
+            "%s: the database recorded %s of alert %s at last; the channel goes on",
+            channel,
+            "the outcome" if len(settled) == 1 else "the outcomes",
+            _alert_ids(settled),
+        )
+        return True
+
+    def _pause_writes(self) -> None:
+        self._paused_until = self.monotonic() + DB_PAUSE
+
+    def _forget_settled(self, channel: str, settled: Settled) -> None:
+        timings = self._timings.get(channel, {})
+        for delivery, mark in settled:
+            if mark.outcome != "retry":
+                timings.pop(delivery.id, None)
+
+    def _refused(self, delivery: Delivery, wall: float, error: str, result: DrainResult) -> Mark:
+        """A permanent refusal: the delivery fails at once with the service's reason, and
+        the channel goes on with its later alerts (a failed mark holds nothing back)."""
+        result.failed += 1
+        log.error("alert %d to %s refused for good: %s", delivery.alert_id, delivery.channel, error)
+        self._tell_refusal(delivery.channel, error, wall)
+        return Mark(delivery.id, "failed", wall, error)
+
+    def _tell_refusal(self, channel: str, error: str, now: float) -> None:
+        """The channels with `health` (but `channel`) hear that `channel` refuses messages,
+        once per refusing episode (until it delivers again; kept in the database, so a
+        restart does not repeat it). Only a notice: a database that cannot take it now
+        costs the notice, never the channel's deliveries."""
+        told = [name for name, shape in self.shaping.items() if shape.health and name != channel]
+        text = f"channel {channel} refuses messages: {error}"
+        try:
+            alert = self.store.record_channel_refusal(channel, text, now, told)
+        except sqlite3.Error as exc:
+            log.error("health: %s (cannot record the health alert: %s)", text, exc)
+            return
+        if alert is not None:
+            log.error("health: %s", text)
+            for name in told:  # the health channels hear of it now, not at the next drain
+                self._run_for(name)
+
+    def _late(self, channel: str, due: list[Delivery]) -> tuple[list[Outgoing], list[Delivery]]:
+        """Split off the due deliveries that are late: their alert is older than the
+        channel's max_age and was raised before the channel joined this outbox (it waited
+        while no running ticker had the channel: stopped, or the channel was not in the
+        config). Alerts raised while the channel was configured are governed by retries
+        instead, so a step of the wall clock expires nothing. Late ones are marked expired,
+        or go out first as one digest marked late. Returns (that digest, the rest)."""
+        shape, now = self.shaping[channel], self.clock()
+        joined = self._joined.get(channel, now)
+        if shape.max_age is None:
+            return [], due
+        late = [d for d in due if d.created < joined and now - d.created > shape.max_age]
+        if not late:
+            return [], due
+        late_ids = {d.id for d in late}
+        rest = [d for d in due if d.id not in late_ids]
+        if shape.late == "digest":
+            log.warning("%d late alerts to %s go out as one digest", len(late), channel)
+            return [Outgoing(late, LATE)], rest
+        self.store.mark_expired([d.id for d in late], now)
+        log.warning(
+            "%d alerts to %s expired unsent: older than max_delivery_age (%.0f s)",
+            len(late),
+            channel,
+            shape.max_age,
+        )
+        return [], rest
+
+
+def _alert_ids(settled: Settled) -> str:
+    return ", ".join(str(delivery.alert_id) for delivery, _ in settled)
+
+
+def _what_happened(channel: str, settled: Settled) -> str:
+    """ "alert 7 was sent to mail" (or failed on it), for the log line of an unrecorded mark."""
+    alerts = ("alert " if len(settled) == 1 else "alerts ") + _alert_ids(settled)
+    if settled[0][1].outcome == "sent":
+        return f"{alerts} {'was' if len(settled) == 1 else 'were'} sent to {channel}"
+    return f"{alerts} failed on {channel} ({settled[0][1].error})"

@@ -1,6 +1,10 @@
 """When to poll a source next: its interval with a little jitter; `min_interval` while its
 ticker is moving; exponential backoff with jitter after failures, capped, and never sooner
-than the server's Retry-After. The first success brings the normal interval back."""
+than the server's Retry-After. The first success brings the normal interval back.
+
+Every figure here is a span of seconds, never a time of day: the daemon waits them out on the
+monotonic clock (ticker.clock), and measures MOVING_WINDOW on it too, so a step of the wall
+clock shortens or stretches none of them."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from ticker.health import health_change
 from ticker.lines import Line
 from ticker.route import router
 from ticker.sources import parser_for
-from ticker.store import PollRecord, Store
+from ticker.store import PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,12 @@ async def fetch_lines(
     Raises FetchError or ParseError.
     """
     page = await fetch_page(
-        client, source.url, max_bytes=max_bytes, etag=etag, last_modified=last_modified
+        client,
+        source.url,
+        max_bytes=max_bytes,
+        etag=etag,
+        last_modified=last_modified,
+        allow_private=source.allow_private,
     )
     if page.text is None:
         return page, None
@@ -82,6 +87,40 @@ def _failed(store: Store, source: Source, now: float, exc: FetchError | ParseErr
     return PollOutcome(source=source.name, error=error, failures=failures, retry_after=retry_after)
 
 
+def former_name(config: Config, source: Source, store: Store, now: float) -> str | None:
+    """The name `source` was polled under before, if it was renamed: its `renamed_from`,
+    else a source no longer in the config that last polled the same URL (the most recently
+    polled one, if several did). Only a name with a successful poll within retention_days
+    counts: an older one's lines are forgotten, and taking it over would alert the whole
+    ticker instead of baselining it."""
+    configured = {s.name for s in config.sources}
+    since = now - config.settings.retention_days * 86400
+
+    def recent(state: SourceState | None) -> bool:
+        return state is not None and state.last_success is not None and state.last_success >= since
+
+    if source.renamed_from is not None and recent(store.source_state(source.renamed_from)):
+        return source.renamed_from
+    for state in store.sources_at(source.url):
+        if state.name not in configured and recent(state):
+            return state.name
+    return None
+
+
+def adopt_history(config: Config, source: Source, store: Store, now: float) -> bool:
+    """If `source`, which has no state under its name, was renamed, move its former name's
+    history (state, lines, alerts, index) to its name, and log it; True if it did."""
+    old = former_name(config, source, store, now)
+    if old is None or not store.rename_source(old, source.name, source.url, judge_for(config)):
+        return False
+    log.warning(
+        '%s: renamed from "%s": history kept; lines that appeared since its last poll alert',
+        source.name,
+        old,
+    )
+    return True
+
+
 def check_health(config: Config, source: Source, store: Store, now: float) -> None:
     """Raise a health alert if `source`'s state just crossed a limit or recovered."""
     state = store.source_state(source.name)
@@ -106,8 +145,13 @@ async def poll_source(
     store: Store,
     clock: Callable[[], float],
 ) -> PollOutcome:
-    """Poll `source` once and record the result; new lines get deliveries for its channels."""
+    """Poll `source` once and record the result; new lines get deliveries for its channels.
+
+    A source polled for the first time under its name takes over the history of its
+    former name first (`adopt_history`), so a rename is no baseline."""
     state = store.source_state(source.name)
+    if state is None and adopt_history(config, source, store, clock()):
+        state = store.source_state(source.name)
     baselined = state is not None and state.last_success is not None
     try:
         page, lines = await fetch_lines(

@@ -42,7 +42,7 @@ class SourceRow:
 
 @dataclass(frozen=True)
 class ChannelRow:
-    """One configured channel's deliveries as `ticker status` shows them."""
+    """One channel's deliveries as `ticker status` shows them."""
 
     name: str
     pending: int
@@ -50,6 +50,9 @@ class ChannelRow:
     last_success: float | None
     last_error: str | None
     last_error_at: float | None
+    cancelled: int = 0  # pending when the channel left the config
+    expired: int = 0  # older than max_delivery_age, never sent
+    configured: bool = True  # False: in the database only, no longer in the config
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,8 @@ def _source_row(
 def read_status(
     config: Config, store: Store, now: float, scrub: Callable[[str], str] = str
 ) -> Status:
-    """The state of every configured source (in config order, then every source only the
-    database still knows, by name) and of every configured channel, read in one snapshot.
+    """The state of every configured source and channel (in config order, then every one
+    only the database still knows, by name), read in one snapshot.
     Every text shown passes through `scrub` (the CLI's redactor); channel URLs are never
     read."""
     with store.read_snapshot():
@@ -107,21 +110,27 @@ def read_status(
         _source_row(name, states.get(name), name in configured, today.get(name, 0), scrub)
         for name in [*configured, *gone]
     ]
-    channels = []
-    for channel in config.channels:
-        stat = stats.get(channel.name, ChannelStats(channel.name))
-        error = scrub(stat.last_error) if stat.last_error else None
-        channels.append(
-            ChannelRow(
-                scrub(channel.name),
-                stat.pending,
-                stat.failed,
-                stat.last_sent,
-                error,
-                stat.last_error_at,
-            )
-        )
+    named = [channel.name for channel in config.channels]
+    removed = sorted(set(stats) - set(named))
+    channels = [
+        _channel_row(stats.get(name, ChannelStats(name)), name in named, scrub)
+        for name in [*named, *removed]
+    ]
     return Status(store.path, now, tuple(sources), tuple(channels))
+
+
+def _channel_row(stat: ChannelStats, configured: bool, scrub: Callable[[str], str]) -> ChannelRow:
+    return ChannelRow(
+        scrub(stat.channel),
+        stat.pending,
+        stat.failed,
+        stat.last_sent,
+        scrub(stat.last_error) if stat.last_error else None,
+        stat.last_error_at,
+        stat.cancelled,
+        stat.expired,
+        configured,
+    )
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -154,8 +163,11 @@ def as_json(status: Status) -> str:
             "channels": [
                 {
                     "name": c.name,
+                    "configured": c.configured,
                     "pending": c.pending,
                     "failed": c.failed,
+                    "cancelled": c.cancelled,
+                    "expired": c.expired,
                     "last_success": _iso(c.last_success),
                     "last_error": c.last_error,
                     "last_error_at": _iso(c.last_error_at),
@@ -244,7 +256,14 @@ def _channel_cells(row: ChannelRow, now: float) -> tuple[list[str], list[str]]:
         when(row.last_success, now, "never"),
         row.last_error or NONE,
     ]
-    return cells, []
+    notes = []
+    if row.cancelled:
+        notes.append(f"{row.cancelled} cancelled: the channel left the config")
+    if row.expired:
+        notes.append(f"{row.expired} expired: older than max_delivery_age")
+    if not row.configured:
+        notes.append("not in the config any more")
+    return cells, notes
 
 
 def as_text(status: Status) -> str:

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from ticker import dbfile
+from ticker.errors import DatabaseUnusable
 from ticker.lines import Line
 
 if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -31,6 +33,8 @@ MAX_CANDIDATES = 24  # items compared with a new line
 # measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
 CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
+TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
+CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,19 @@ class Delivery:
     first_seen: float
     kind: str = "new"
     changes: str | None = None
+    last_attempt: float | None = None
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What became of one attempt to send a delivery, as `Store.write_marks` records it:
+    sent, to be retried at `next_attempt`, or failed for good; `error` says why."""
+
+    delivery_id: int
+    outcome: Literal["sent", "retry", "failed"]
+    at: float
+    error: str | None = None
+    next_attempt: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,8 @@ class ChannelStats:
     last_sent: float | None = None  # newest sent_at
     last_error: str | None = None  # of its most recent failed or retrying delivery
     last_error_at: float | None = None  # when that delivery was last attempted
+    cancelled: int = 0  # pending when the channel left the config
+    expired: int = 0  # older than the channel's max_delivery_age, never sent
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -239,7 +258,20 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX alerts_item ON alerts (item_id)")
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """Claims: before a delivery is sent, one process claims it (its owner id and an expiry
+    time), so no two processes ever send it; the mark that settles it releases the claim."""
+    conn.execute("ALTER TABLE deliveries ADD COLUMN claimed_by TEXT")
+    conn.execute("ALTER TABLE deliveries ADD COLUMN claim_expires REAL")
+
+
+MIGRATIONS = {
+    1: _migration_1,
+    2: _migration_2,
+    3: _migration_3,
+    4: _migration_4,
+    5: _migration_5,
+}
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
@@ -263,11 +295,29 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _checked_connection(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to the database at `path`, once the file and its schema were checked
+    (dbfile.inspect, dbfile.check_schema): nothing is written to a file that is not
+    ticker's. A new database is created 0600 first, so its WAL and SHM are 0600 too."""
+    new = dbfile.inspect(path, create=not readonly, newest=SCHEMA_VERSION)
+    if new:
+        dbfile.create_private(path)
+    try:
+        conn = _connect(path, readonly)
+    except sqlite3.Error as exc:
+        raise dbfile.unusable(path, exc) from None
+    try:
+        dbfile.check_schema(conn, path, SCHEMA_VERSION, TABLES)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -277,24 +327,62 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
+        self.identity = dbfile.Identity.of(path)  # to notice the file deleted or replaced
 
     @classmethod
     def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the database at `path`, in WAL mode, migrated."""
-        conn = _connect(path, readonly=False)
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        store = cls(conn, path)
-        store.migrate()
+        """Open (creating if needed) the database at `path`, in WAL mode, migrated.
+
+        Raises DatabaseUnusable (naming what is wrong) for a file that is not ticker's
+        database or cannot be written, before anything is written to it."""
+        conn = _checked_connection(path, readonly=False)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            store = cls(conn, path)
+            store.migrate()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise dbfile.unusable(path, exc) from None
         return store
 
     @classmethod
     def open_readonly(cls, path: Path) -> Store:
-        """Open an existing database for reading only (tail, status)."""
-        if not path.exists():
-            raise FileNotFoundError(path)
-        return cls(_connect(path, readonly=True), path)
+        """Open an existing database for reading only (tail, status). Raises
+        DatabaseMissing (also a FileNotFoundError) if there is none, DatabaseUnusable if
+        the file is not ticker's database."""
+        return cls(_checked_connection(path, readonly=True), path)
+
+    @classmethod
+    def precheck(cls, path: Path) -> None:
+        """Check the database at `path` as `open` would, reading only and creating nothing:
+        for the checks made before a lock file is made beside it."""
+        if not dbfile.inspect(path, create=True, newest=SCHEMA_VERSION):
+            cls.open_readonly(path).close()
+
+    def check_file(self) -> None:
+        """Raise DatabaseBroken if the database file was deleted or replaced since it was
+        opened (a stat, no SQL)."""
+        dbfile.check_same_file(self.path, self.identity)
+
+    def integrity_problems(self, *, quick: bool = False, limit: int = 20) -> list[str]:
+        """What SQLite's integrity_check (or the faster quick_check, which skips the
+        indexes' contents) finds wrong, at most `limit` lines; [] if nothing."""
+        pragma = "quick_check" if quick else "integrity_check"
+        rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA {pragma}({limit})")]
+        return [] if rows == ["ok"] else rows
+
+    def backup_to(self, target: Path) -> None:
+        """Copy the database, as one consistent snapshot, into the new file `target` with
+        SQLite's online backup (safe while the daemon writes). The copy is one file, no
+        WAL beside it."""
+        copy = sqlite3.connect(target, isolation_level=None)
+        try:
+            self.conn.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            copy.close()
 
     def close(self) -> None:
         """Close the connection; a WAL checkpoint happens if this is the last writer."""
@@ -309,7 +397,14 @@ class Store:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            # A COMMIT refused (disk full, I/O error) may leave the transaction open; roll it
+            # back, so the next write starts clean and this one is known not to have landed.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
 
     def schema_version(self) -> int:
         """The database's PRAGMA user_version."""
@@ -319,9 +414,8 @@ class Store:
         """Apply every migration newer than the database's user_version, each atomically."""
         version = self.schema_version()
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{self.path} has schema {version}, newer than this ticker "
-                f"({SCHEMA_VERSION}); upgrade ticker"
+            raise DatabaseUnusable(
+                self.path, f"has schema {version}, newer than this ticker ({SCHEMA_VERSION})"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as conn:
@@ -375,15 +469,89 @@ class Store:
     def record_not_modified(
         self, name: str, url: str, now: float, latency: float | None = None
     ) -> None:
-        """A 304: the page did not change; the poll succeeded."""
+        """A 304: the page did not change; the poll succeeded, and the lines the last 200
+        showed are still on the page: their last_seen becomes `now`, so housekeeping never
+        forgets a line the site still shows.
+
+        Those lines are the source's items whose last_seen equals its last_success: every
+        success (record_poll, and this) sets both to the same `now` in one transaction, and
+        nothing else writes either (failures touch neither; health items are left out), so
+        the equality survives any run of 304s and failures until the next 200."""
         with self.transaction() as conn:
             self._touch_source(conn, name, url, now)
+            conn.execute(
+                "UPDATE items SET last_seen = ? WHERE source = ? AND kind != 'health' "
+                "AND last_seen = (SELECT last_success FROM sources WHERE name = ?)",
+                (now, name, name),
+            )
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, "
                 "layout_failures = 0, last_error = NULL, last_result = 'not-modified', "
                 "last_latency = ? WHERE name = ?",
                 (now, latency, name),
             )
+
+    def sources_at(self, url: str) -> list[SourceState]:
+        """The sources rows whose last polled URL is `url`, most recently polled first."""
+        rows = self.conn.execute(
+            "SELECT name, url, last_poll, last_success, consecutive_failures, last_error, "
+            "etag, last_modified, layout_failures, health, last_result, last_latency, next_poll "
+            "FROM sources WHERE url = ? ORDER BY last_poll DESC, name",
+            (url,),
+        )
+        return [SourceState(**dict(row)) for row in rows]
+
+    def rename_source(self, old: str, new: str, url: str, judge: Judge | None = None) -> bool:
+        """Give source `old`'s history (its state, items, alerts and term index) to `new`,
+        now polling `url`, in one transaction. False, and nothing changed, if `old` has no
+        state or `new` already has some.
+
+        The term index is keyed by a hash of (source, term) (`term_key`), and only the
+        hashes are stored: the terms of `old`'s indexed items are computed again from their
+        text (with `judge`; without one they are dropped) and filed under `new`, so the
+        de-duplication of `new` finds them. A changed URL drops the stored validators
+        (ETag, Last-Modified), which belong to the old URL."""
+        with self.transaction() as conn:
+            taken = conn.execute(
+                "SELECT (SELECT count(*) FROM sources WHERE name = ?) "
+                "+ (SELECT count(*) FROM items WHERE source = ?)",
+                (new, new),
+            ).fetchone()[0]
+            row = conn.execute("SELECT url FROM sources WHERE name = ?", (old,)).fetchone()
+            if row is None or taken:
+                return False
+            conn.execute("UPDATE sources SET name = ? WHERE name = ?", (new, old))
+            if row[0] != url:
+                conn.execute(
+                    "UPDATE sources SET url = ?, etag = NULL, last_modified = NULL WHERE name = ?",
+                    (url, new),
+                )
+            self._rekey_terms(conn, old, new, judge)
+            conn.execute("UPDATE items SET source = ? WHERE source = ?", (new, old))
+            conn.execute("UPDATE alerts SET source = ? WHERE source = ?", (new, old))
+        return True
+
+    def _rekey_terms(
+        self, conn: sqlite3.Connection, old: str, new: str, judge: Judge | None
+    ) -> None:
+        """File the indexed items of source `old` under `new`'s term keys."""
+        mine = "SELECT id FROM items WHERE source = ?"
+        stale = conn.execute(
+            f"SELECT key, count(*) FROM terms WHERE item_id IN ({mine}) GROUP BY key", (old,)
+        ).fetchall()
+        indexed = conn.execute(
+            "SELECT id, text, attribution, body FROM items i WHERE source = ? "
+            "AND EXISTS (SELECT 1 FROM terms t WHERE t.item_id = i.id)",
+            (old,),
+        ).fetchall()
+        conn.executemany("UPDATE term_df SET n = n - ? WHERE key = ?", [(n, k) for k, n in stale])
+        conn.executemany("DELETE FROM term_df WHERE key = ? AND n <= 0", [(k,) for k, _ in stale])
+        conn.execute(f"DELETE FROM terms WHERE item_id IN ({mine})", (old,))
+        if judge is None:
+            return
+        for item_id, text, attribution, body in indexed:
+            line = Line(text=text, attribution=attribution, body=body or text)
+            self._index_terms(conn, new, item_id, judge.terms(line))
 
     def set_next_poll(self, name: str, when: float) -> None:
         """Remember when the daemon polls `name` next (for `ticker status`)."""
@@ -603,7 +771,8 @@ class Store:
         where, args = ("AND d.channel = ? ", (channel,)) if channel is not None else ("", ())
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.attempts, d.created, d.next_attempt, "
-            "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes "
+            "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes, "
+            "d.last_attempt "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN items i ON i.id = a.item_id "
             f"WHERE d.status = 'pending' {where}ORDER BY d.id LIMIT ?",
             (*args, limit),
@@ -619,32 +788,151 @@ class Store:
                 (now, now),
             ).rowcount
 
-    def mark_sent(self, delivery_id: int, now: float) -> None:
-        """The channel accepted the message."""
+    def claim(self, delivery_ids: Sequence[int], owner: str, now: float, until: float) -> set[int]:
+        """Claim the pending deliveries `delivery_ids` for `owner` until `until`, in one
+        transaction. A delivery is taken if nobody holds it, `owner` already does, or its
+        holder's claim expired before `now`. Returns the ids `owner` now holds: the only
+        ones it may send."""
+        if not delivery_ids:
+            return set()
+        marks = ",".join("?" * len(delivery_ids))
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE deliveries SET status = 'sent', sent_at = ?, last_attempt = ?, "
-                "attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                (now, now, delivery_id),
+                "UPDATE deliveries SET claimed_by = ?, claim_expires = ? "
+                f"WHERE id IN ({marks}) AND status = 'pending' "
+                "AND (claimed_by IS NULL OR claimed_by = ? OR claim_expires < ?)",
+                (owner, until, *delivery_ids, owner, now),
             )
+            rows = conn.execute(
+                f"SELECT id FROM deliveries WHERE id IN ({marks}) AND status = 'pending' "
+                "AND claimed_by = ?",
+                (*delivery_ids, owner),
+            ).fetchall()
+        return {int(row[0]) for row in rows}
+
+    def claim_owners(self) -> set[str]:
+        """The owners holding claims on pending deliveries (expired or not)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT claimed_by FROM deliveries "
+            "WHERE status = 'pending' AND claimed_by IS NOT NULL"
+        )
+        return {str(row[0]) for row in rows}
+
+    def release_claims(self, owners: Collection[str], delivery_ids: Sequence[int] = ()) -> int:
+        """Release the claims of `owners` (on `delivery_ids` only, if given): a process that
+        died, or one giving back what it will not send. Returns how many were released."""
+        if not owners:
+            return 0
+        who = ",".join("?" * len(owners))
+        which, ids = "", tuple(delivery_ids)
+        if ids:
+            which = f" AND id IN ({','.join('?' * len(ids))})"
+        with self.transaction() as conn:
+            return conn.execute(
+                "UPDATE deliveries SET claimed_by = NULL, claim_expires = NULL "
+                f"WHERE claimed_by IN ({who}){which}",
+                (*owners, *ids),
+            ).rowcount
+
+    def write_marks(self, marks: Sequence[Mark]) -> None:
+        """Record what became of sending some deliveries, all in one transaction (all or
+        none land), releasing their claims."""
+        with self.transaction() as conn:
+            for mark in marks:
+                self._write_mark(conn, mark)
+
+    @staticmethod
+    def _write_mark(conn: sqlite3.Connection, mark: Mark) -> None:
+        settled = (
+            "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?"
+        )
+        if mark.outcome == "sent":
+            conn.execute(
+                f"UPDATE deliveries SET status = 'sent', sent_at = ?, {settled}, "
+                "last_error = NULL WHERE id = ?",
+                (mark.at, mark.at, mark.delivery_id),
+            )
+        elif mark.outcome == "retry":
+            conn.execute(
+                f"UPDATE deliveries SET {settled}, last_error = ?, next_attempt = ? WHERE id = ?",
+                (mark.at, mark.error, mark.next_attempt, mark.delivery_id),
+            )
+        else:
+            conn.execute(
+                f"UPDATE deliveries SET status = 'failed', {settled}, last_error = ? WHERE id = ?",
+                (mark.at, mark.error, mark.delivery_id),
+            )
+
+    def mark_sent(self, delivery_id: int, now: float) -> None:
+        """The channel accepted the message."""
+        self.write_marks([Mark(delivery_id, "sent", now)])
 
     def mark_retry(self, delivery_id: int, now: float, error: str, next_attempt: float) -> None:
         """The channel failed; try again at `next_attempt`."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_attempt = ?, "
-                "last_error = ?, next_attempt = ? WHERE id = ?",
-                (now, error, next_attempt, delivery_id),
-            )
+        self.write_marks([Mark(delivery_id, "retry", now, error, next_attempt)])
 
     def mark_failed(self, delivery_id: int, now: float, error: str) -> None:
         """Give up on this delivery; the reason is kept."""
+        self.write_marks([Mark(delivery_id, "failed", now, error)])
+
+    def mark_expired(self, delivery_ids: Sequence[int], now: float) -> None:
+        """These deliveries waited longer than their channel's max_delivery_age: they are
+        never sent."""
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, "
-                "last_attempt = ?, last_error = ? WHERE id = ?",
-                (now, error, delivery_id),
+            conn.executemany(
+                "UPDATE deliveries SET status = 'expired', last_attempt = ?, "
+                "last_error = 'older than max_delivery_age' WHERE id = ? AND status = 'pending'",
+                [(now, delivery_id) for delivery_id in delivery_ids],
             )
+
+    def cancel_deliveries(
+        self, keep: Sequence[str], now: float, reason: str = "channel removed"
+    ) -> dict[str, int]:
+        """Cancel the pending deliveries of every channel not in `keep` (channels that left
+        the config), with `reason`; returns how many per channel."""
+        marks = ",".join("?" * len(keep))
+        where = f"status = 'pending' AND channel NOT IN ({marks})"
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT channel, count(*) FROM deliveries WHERE {where} GROUP BY channel",
+                tuple(keep),
+            ).fetchall()
+            conn.execute(
+                f"UPDATE deliveries SET status = 'cancelled', last_error = ?, last_attempt = ? "
+                f"WHERE {where}",
+                (reason, now, *keep),
+            )
+        return {channel: int(count) for channel, count in rows}
+
+    def record_channel_refusal(
+        self, channel: str, text: str, now: float, channels: Sequence[str]
+    ) -> int | None:
+        """Raise a health alert carrying `text` to `channels` because `channel` refused a
+        message for good, unless this refusing episode already raised one: an episode lasts
+        until `channel` delivers a message again. Returns the new alert's id, or None.
+
+        Like a source's health alert (record_health), its item is no ticker line; it is
+        told apart from those by its attribution, CHANNEL_HEALTH, and its source is the
+        channel's name. Checked and written in one transaction, so two processes never
+        raise it twice."""
+        with self.transaction() as conn:
+            open_episode = conn.execute(
+                "SELECT 1 FROM alerts a JOIN items i ON i.id = a.item_id "
+                "WHERE a.source = ? AND a.kind = 'health' AND i.attribution = ? AND a.created >= "
+                "coalesce((SELECT max(sent_at) FROM deliveries "
+                "WHERE channel = ? AND status = 'sent'), 0) LIMIT 1",
+                (channel, CHANNEL_HEALTH, channel),
+            ).fetchone()
+            if open_episode:
+                return None
+            cursor = conn.execute(
+                "INSERT INTO items (source, fingerprint, text, attribution, body, url, "
+                "first_seen, last_seen, kind) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 'health')",
+                (channel, f"channel-health:{now!r}", text, CHANNEL_HEALTH, text, now, now),
+            )
+            alert_id = self._insert_alert(conn, channel, int(cursor.lastrowid or 0), now, channels)
+            conn.execute("UPDATE alerts SET kind = 'health' WHERE id = ?", (alert_id,))
+        return alert_id
 
     # --- reading alerts ------------------------------------------------------------------
 
@@ -754,8 +1042,8 @@ class Store:
         """Per channel named in the outbox: pending and failed deliveries, the last success,
         and the error of its most recent failed or retrying delivery."""
         totals = self.conn.execute(
-            "SELECT channel, sum(status = 'pending'), sum(status = 'failed'), max(sent_at) "
-            "FROM deliveries GROUP BY channel"
+            "SELECT channel, sum(status = 'pending'), sum(status = 'failed'), max(sent_at), "
+            "sum(status = 'cancelled'), sum(status = 'expired') FROM deliveries GROUP BY channel"
         ).fetchall()
         errors = self.conn.execute(
             "SELECT channel, last_error, last_attempt FROM (SELECT channel, last_error, "
@@ -765,10 +1053,17 @@ class Store:
         )
         last_error = {channel: (error, at) for channel, error, at in errors}
         stats: dict[str, ChannelStats] = {}
-        for channel, pending, failed, last_sent in totals:
+        for channel, pending, failed, last_sent, cancelled, expired in totals:
             error, error_at = last_error.get(channel, (None, None))
             stats[channel] = ChannelStats(
-                channel, int(pending or 0), int(failed or 0), last_sent, error, error_at
+                channel,
+                int(pending or 0),
+                int(failed or 0),
+                last_sent,
+                error,
+                error_at,
+                int(cancelled or 0),
+                int(expired or 0),
             )
         return stats
 

@@ -7,9 +7,11 @@ the items of the first list that follows it.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
@@ -81,6 +83,10 @@ MAX_REOPENED = 50_000  # elements; ~20 MB in lexbor. A real 250 KB page has ~5,0
 _ANCESTOR_STEPS = 4  # how far up from the label the list may start
 _MAX_SIBLINGS = 6  # how many following siblings of each ancestor are searched
 MAX_LABEL_TRIES = 4  # labelled elements tried, in page order, for a list near one
+MAX_TIME_NODES = 32  # nodes of an item searched for its time (a <time datetime> in it)
+log = logging.getLogger(__name__)
+# Sources whose ticker was over the cap: warned about once per process, not every poll.
+_WARNED_CAP: set[str] = set()
 
 
 def node_text(
@@ -148,18 +154,79 @@ def _link_of(node: LexborNode, base_url: str) -> str | None:
 def lines_of(nodes: Iterable[LexborNode], base_url: str) -> list[Line]:
     """One Line per node that has text, in page order, duplicates within the page dropped;
     at most MAX_LINES lines, read within the MAX_ITEMS and MAX_READ_NODES caps."""
+    return _capped_lines(nodes, base_url)[0]
+
+
+def _capped_lines(nodes: Iterable[LexborNode], base_url: str) -> tuple[list[Line], bool]:
+    """`lines_of`, and whether a cap left items unread (the ticker is longer than that)."""
     lines: list[Line] = []
     seen: set[str] = set()
     budget = MAX_READ_NODES
     for count, node in enumerate(nodes):
         if count >= MAX_ITEMS or len(lines) >= MAX_LINES or budget <= 0:
-            break
+            return lines, True
         raw, read = _read_text(node, min(MAX_ITEM_NODES, budget), MAX_ITEM_CHARS)
         budget -= read
         line = Line.from_text(raw)
         if line.text and line.fingerprint not in seen:
             seen.add(line.fingerprint)
             lines.append(replace(line, url=_link_of(node, base_url)))
+    return lines, False
+
+
+def time_of(node: LexborNode) -> datetime | None:
+    """When the item `node` was posted, if it says so in machine-readable form: a
+    `datetime` attribute (ISO 8601, as <time datetime> has) on it or on one of its first
+    MAX_TIME_NODES nodes; a time without a zone is taken as UTC."""
+    for element in islice(node.traverse(), MAX_TIME_NODES):
+        value = element.attributes.get("datetime")
+        if not value:
+            continue
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return None
+
+
+def newest_first(items: Sequence[LexborNode], order: str = "newest-first") -> list[LexborNode]:
+    """The ticker's items newest first, as lines must be (and as the caps keep the first).
+
+    Items that all carry a time (`time_of`) are ordered by it, newest first, whatever the
+    page order (ties keep it); times are read from the first MAX_ITEMS items, the most that
+    are read. Otherwise the page order is all there is to know: kept, or reversed for a
+    source configured with order = "oldest-first"."""
+    ordered = list(items)
+    if order == "oldest-first":
+        ordered.reverse()
+    head = ordered[:MAX_ITEMS]
+    times: list[datetime] = []
+    for item in head:
+        when = time_of(item)
+        if when is None:
+            return ordered
+        times.append(when)
+    # sorted() is stable with reverse=True too: items of the same time keep their order.
+    by_time = sorted(range(len(head)), key=times.__getitem__, reverse=True)
+    return [*(head[index] for index in by_time), *ordered[MAX_ITEMS:]]
+
+
+def _ticker_lines(items: Sequence[LexborNode], source: Source) -> list[Line]:
+    """The lines of the ticker `items`, newest first and capped; a ticker over the cap is
+    logged once per source and process (it stays over the cap poll after poll)."""
+    lines, capped = _capped_lines(newest_first(items, source.order), source.url)
+    if capped and source.name not in _WARNED_CAP:
+        _WARNED_CAP.add(source.name)
+        log.warning(
+            "%s: the ticker lists %d items, more than ticker reads (%d lines, %d items); "
+            "the %d newest lines are kept and the rest ignored",
+            source.name,
+            len(items),
+            MAX_LINES,
+            MAX_ITEMS,
+            len(lines),
+        )
     return lines
 
 
@@ -274,7 +341,9 @@ def defused(page: str) -> str:
 
 
 def parse(page: str, source: Source) -> list[Line]:
-    """The ticker lines of `page`, fetched from `source.url`, in page order.
+    """The ticker lines of `page`, fetched from `source.url`, newest first (`newest_first`):
+    in page order unless the items carry times or the source says the site lists its
+    oldest first.
 
     Raises ParseError if the ticker cannot be found at all (the layout may have changed).
     An empty ticker that is found returns [].
@@ -285,12 +354,12 @@ def parse(page: str, source: Source) -> list[Line]:
     for selector in selectors:
         nodes = _select(tree, selector)
         if nodes:
-            return lines_of(nodes, source.url)
+            return _ticker_lines(nodes, source)
     labels = [source.label] if source.label else list(preset.labels if preset else [])
     if labels:
         items = items_after_label(tree, labels)
         if items is not None:
-            return lines_of(items, source.url)
+            return _ticker_lines(items, source)
     tried = " or ".join(repr(s) for s in selectors)
     tried = f"{tried} matched nothing" if tried else "no selector"
     label_note = f", no list after a {' / '.join(labels)} label" if labels else ""
