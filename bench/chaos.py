@@ -682,7 +682,7 @@ def tally(
         "answered_554": answered[554],
         "per_line": dict(sorted(Counter(per_line[line.number] for line in lines).items())),
         "lost": lost,
-        "lost_fate": {n: fate(chaos.database, n) for n in lost[:20]},
+        "lost_fate": {n: fate(chaos.database, n) for n in lost[:200]},
         "duplicate_emails": len(duplicates["accounted"]) + len(duplicates["unaccounted"]),
         "duplicate_lines": sum(1 for line in lines if per_line[line.number] > 1),
         "accounted": duplicates["accounted"],
@@ -725,8 +725,9 @@ def report(result: dict[str, Any]) -> str:
         f"LOST:                {len(result['lost'])}"
         + (f"  {result['lost'][:20]}" if result["lost"] else ""),
     ]
-    for number, why in result["lost_fate"].items():
-        out.append(f"    line {number}: {why}")
+    fates = Counter(result["lost_fate"].values())
+    for why, count in fates.most_common(10):
+        out.append(f"    {count} line(s): {why}")
     out += [
         f"duplicates:          {result['duplicate_emails']} e-mails repeated a line "
         f"({result['duplicate_lines']} lines); {len(result['accounted'])} inside the crash "
