@@ -8,6 +8,7 @@ Everything listens on 127.0.0.1 only and is started and stopped by the benchmark
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import html
@@ -23,6 +24,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -267,24 +269,52 @@ class Site:
 
 
 class MailSink:
-    """An aiosmtpd server on loopback keeping (arrival time, raw message) of every e-mail."""
+    """An aiosmtpd server on loopback keeping (arrival time, raw message) of every e-mail.
+
+    It can misbehave on demand: `delay` seconds before each answer to DATA (a slow server),
+    `refusing` answers 451 to every message (a temporary refusal), and a message whose
+    subject or text contains `refuse_marker` is answered 554 (refused for good). Refused
+    messages are kept in `refusals` as (time, code, raw message)."""
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
         self.arrivals: list[tuple[float, bytes]] = []
+        self.refusals: list[tuple[float, int, bytes]] = []
+        self.delay = 0.0
+        self.refusing = False
+        self.refuse_marker: str | None = None
         self.lock = threading.Lock()
         self.port = free_port()
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-                arrived = time.time()
-                with sink.lock:
-                    sink.arrivals.append((arrived, envelope.content))  # type: ignore[attr-defined]
-                return "250 OK"
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
+                raw = envelope.content  # type: ignore[attr-defined]
+                return sink.answer(raw)
 
         self.controller = Controller(Handler(), hostname=LOOPBACK, port=self.port)
+
+    def answer(self, raw: bytes) -> str:
+        """Keep `raw` as an arrival or a refusal, and the SMTP answer to give."""
+        now = time.time()
+        code = 0
+        if self.refusing:
+            code = 451
+        elif self.refuse_marker and self.refuse_marker in message_text(parse_mail(raw)):
+            code = 554
+        with self.lock:
+            if code:
+                self.refusals.append((now, code, raw))
+            else:
+                self.arrivals.append((now, raw))
+        if code == 451:
+            return "451 4.3.0 try again later"
+        if code == 554:
+            return "554 5.7.1 message refused by policy"
+        return "250 OK"
 
     @property
     def url(self) -> str:
@@ -299,10 +329,7 @@ class MailSink:
         """(arrival time, parsed message) of every e-mail, in arrival order."""
         with self.lock:
             arrivals = list(self.arrivals)
-        return [
-            (at, email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[misc]
-            for at, raw in arrivals
-        ]
+        return [(at, parse_mail(raw)) for at, raw in arrivals]
 
     def __enter__(self) -> Self:
         self.controller.start()
@@ -312,9 +339,19 @@ class MailSink:
         self.controller.stop()
 
 
+def parse_mail(raw: bytes) -> EmailMessage:
+    """An e-mail as received, parsed (headers decoded)."""
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
 def plain_body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     return str(part.get_content()) if part is not None else ""
+
+
+def message_text(message: EmailMessage) -> str:
+    """What a reader sees of an e-mail: its subject, a newline, its plain-text body."""
+    return f"{message['Subject'] or ''}\n{plain_body(message)}"
 
 
 class HttpSink:
@@ -399,6 +436,13 @@ DAEMON_UNSET = frozenset(
 )
 
 
+def daemon_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a ticker process under test gets: this one without DAEMON_UNSET,
+    plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in DAEMON_UNSET}
+    return {**env, **(extra or {})}
+
+
 class TickerRun:
     """`python -m ticker --config WORKDIR/config.toml run` as a subprocess, its log in
     WORKDIR/ticker.log; its resident memory and CPU time read from /proc. `python` is this
@@ -446,7 +490,7 @@ class TickerRun:
             raise SystemExit(f"ticker run exited early:\n{tail}")
 
     def __enter__(self) -> Self:
-        env = {k: v for k, v in os.environ.items() if k not in DAEMON_UNSET}
+        env = daemon_env()
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [self.python, "-m", "ticker", "--config", str(self.config_path), "run"],
@@ -505,3 +549,168 @@ def print_log_summary(text: str) -> None:
     print(f"daemon log: {log_counts(text)}")
     for example in log_examples(text):
         print(f"  e.g. {example}")
+
+
+# --- faults (bench.chaos) ----------------------------------------------------------------
+
+# Apprise pauses 5.5 s between two e-mails to one server; a daemon that must send hundreds
+# runs with that pause lifted (nothing else changed), as in tests/test_crash.py.
+NO_THROTTLE = (
+    "import apprise.plugins.email\napprise.plugins.email.NotifyEmail.request_rate_per_sec = 0\n"
+)
+
+
+def no_throttle_hooks(directory: Path) -> dict[str, str]:
+    """Write a sitecustomize.py lifting Apprise's e-mail pause into `directory`; the
+    environment that makes a ticker process load it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sitecustomize.py").write_text(NO_THROTTLE, encoding="utf-8")
+    return {"PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)])}
+
+
+class LivePage:
+    """A ticker page on loopback that lines are added to (`add`); it shows the newest
+    `shown` of them, newest first, in the Al Mayadeen preset's markup, with no ETag (every
+    poll reads the whole page)."""
+
+    def __init__(self, shown: int = 150) -> None:
+        self.lines: list[str] = []
+        self.shown = shown
+        self.lock = threading.Lock()
+        page = self
+
+        class Handler(_Quiet):
+            def do_GET(self) -> None:  # noqa: N802
+                with page.lock:
+                    newest = list(reversed(page.lines[-page.shown :]))
+                self.answer(200, {"Content-Type": "text/html; charset=utf-8"}, page_html(newest, 0))
+
+        self.httpd = _Server((LOOPBACK, 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}/"
+
+    def add(self, line: str) -> float:
+        """Put `line` on top of the ticker; the time it appeared."""
+        with self.lock:
+            self.lines.append(line)
+            return time.time()
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def mount_tmpfs(mountpoint: Path, size_mb: int) -> str | None:
+    """Mount a `size_mb` MB tmpfs on `mountpoint` (created); None if it is mounted, else
+    why not (not root, mount refused in this container...)."""
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"mount failed: {exc}"
+    if done.returncode != 0:
+        return f"mount refused: {done.stderr.strip() or done.returncode}"
+    return None
+
+
+def unmount(mountpoint: Path) -> None:
+    """Unmount `mountpoint` (lazily if something still holds it open)."""
+    for args in (["umount", str(mountpoint)], ["umount", "-l", str(mountpoint)]):
+        try:
+            if subprocess.run(args, capture_output=True, timeout=10).returncode == 0:
+                return
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+
+
+def fill_disk(directory: Path, stop: threading.Event) -> Path:
+    """Write `directory`/ballast until the file system is full (ENOSPC), down to the last
+    block; the ballast, for the caller to delete. Stops early when `stop` is set."""
+    ballast = directory / "ballast"
+    chunk = 1 << 20
+    with ballast.open("wb", buffering=0) as out:
+        while chunk >= 512 and not stop.is_set():
+            try:
+                out.write(b"\0" * chunk)
+            except OSError:
+                chunk //= 16  # ENOSPC: fill what is left with smaller writes
+    return ballast
+
+
+def hold_write_lock(database: Path, seconds: float, stop: threading.Event) -> float:
+    """Hold SQLite's write lock on `database` (`BEGIN IMMEDIATE`, waiting up to 30 s for
+    it) for `seconds`, or until `stop` is set; how long it was held (0: never taken)."""
+    import sqlite3
+
+    conn = sqlite3.connect(database, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error:
+        conn.close()
+        return 0.0
+    taken = time.monotonic()
+    try:
+        stop.wait(seconds)
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()
+    return time.monotonic() - taken
+
+
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+class FakeClock:
+    """A wall clock that can be stepped for the ticker processes started with `env`:
+    libfaketime preloaded, its offset read from a file at every call (FAKETIME_NO_CACHE),
+    the monotonic clock left real. `step("-3600")`, `step("+25h")`, `step("+0")`."""
+
+    def __init__(self, offset_file: Path, library: Path = LIBFAKETIME) -> None:
+        self.offset_file, self.library = offset_file, library
+        self.offset = "+0"
+        self.step(self.offset)
+
+    def missing(self) -> str | None:
+        """Why the clock cannot be stepped here (None: it can)."""
+        if not self.library.exists():
+            return f"{self.library} not found (apt-get install faketime)"
+        return None
+
+    def env(self) -> dict[str, str]:
+        """The variables that give a process this clock."""
+        return {
+            "LD_PRELOAD": str(self.library),
+            "FAKETIME_TIMESTAMP_FILE": str(self.offset_file),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "DONT_FAKE_MONOTONIC": "1",  # the name older libfaketime releases read
+            "NO_FAKE_STAT": "1",  # file times stay real
+        }
+
+    def step(self, offset: str) -> None:
+        """Set the offset from the real clock ("+0", "-3600", "+25h"), atomically: a
+        process never reads a half-written file."""
+        self.offset = offset
+        scratch = self.offset_file.with_suffix(".new")
+        scratch.write_text(offset + "\n", encoding="ascii")
+        scratch.replace(self.offset_file)
+
+    @staticmethod
+    def forget(since: float) -> None:
+        """Remove the shared memory libfaketime leaves behind (for killed processes, and
+        for children that the processes it was preloaded into started) since `since`,
+        of processes that are gone: stale, and in the way of a new process of that pid."""
+        for path in Path("/dev/shm").glob("*faketime_s*_*"):
+            pid = path.name.rsplit("_", 1)[-1]
+            with suppress(OSError, ValueError):
+                if path.stat().st_mtime >= since and not Path("/proc", str(int(pid))).exists():
+                    path.unlink()
