@@ -385,3 +385,18 @@ def test_the_daemon_gives_the_outbox_its_monotonic_clock(tmp_path: Path) -> None
     daemon = Daemon(config, store, httpx.AsyncClient(), Recorder(), Clock(), monotonic)
     assert daemon.outbox.monotonic is monotonic
     store.close()
+
+
+def test_an_alert_raised_while_the_clock_was_ahead_is_due_at_once_after_a_restart(
+    store: Store,
+) -> None:
+    """A delivery never tried is due when it is made, however far its stored times are
+    from the wall clock a restarted process reads (bench.chaos: lines recorded while the
+    clock was 25 h ahead waited an hour after it came back)."""
+    wall, monotonic, sender, _ = stepped(store, [])
+    wall.now += 25 * 3600  # the clock is ahead while a line is recorded
+    add_alerts(store, wall, ["ahead"], ["mail"])
+    wall.now -= 25 * 3600  # and back when ticker restarts
+    restarted = Outbox(store, sender, {"mail": Shaping()}, wall, monotonic)
+    drain(restarted)
+    assert sender.received == {"mail": ["ahead"]}

@@ -139,11 +139,11 @@ def first_sight(delivery: Delivery, group_window: float, wall: float, monotonic:
     capped at the wait's full length, so a wall clock stepped back never stretches it; a
     delivery made due by a restart (`retry_pending_now`) is due at once."""
     hold = _clamp(delivery.created + group_window - wall, group_window)
-    last = delivery.last_attempt
-    # The wait chosen at the last attempt; a retry time set without one (by hand) is
-    # believed up to the longest backoff.
-    retry_wait = delivery.next_attempt - last if last is not None else RETRY_CAP
-    retry = _clamp(delivery.next_attempt - wall, retry_wait)
+    # The wait chosen when it was last tried, or when it was made: none for a delivery
+    # never tried, which is due when it is made (its stored times may come from a clock
+    # that has been stepped since).
+    since = delivery.last_attempt if delivery.last_attempt is not None else delivery.created
+    retry = _clamp(delivery.next_attempt - wall, delivery.next_attempt - since)
     age = max(0.0, wall - delivery.created)
     return Timing(seen=monotonic, age=age, due=monotonic + max(hold, retry))
 
