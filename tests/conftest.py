@@ -39,6 +39,18 @@ def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(targets, "_lookup", lookup)
 
 
+@pytest.fixture(autouse=True)
+def no_boot_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, stores have no boot clock unless a test gives them one
+    (`store.boot_clock = clock.boot`): alerts are not stamped, and every age is a wall-clock
+    age, moved by the test's Clock, as before boot stamps. The machine's CLOCK_BOOTTIME
+    would not move with a Clock, and an alert made days old on the wall Clock would be
+    seconds old. Processes a test starts (`ticker run`) read the real one."""
+    from ticker import clock
+
+    monkeypatch.setattr(clock, "boot_clock", lambda: None)
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     db = Store.open(tmp_path / "ticker.db")
@@ -47,13 +59,34 @@ def store(tmp_path: Path):
 
 
 class Clock:
-    """A clock the test moves by hand: `clock.now += 30`."""
+    """A clock the test moves by hand: `clock.now += 30`. Its boot clock (`boot`, for
+    `store.boot_clock`) moves with it, except by `step`s of the wall clock, and starts
+    again at a `reboot`."""
+
+    UPTIME = 5000.0  # seconds since boot when a Clock is made
 
     def __init__(self, now: float = 1_764_000_000.0) -> None:
         self.now = now
+        self.boot_id = "boot-1"
+        self._boot_offset = now - self.UPTIME  # `now` minus the boot clock
 
     def __call__(self) -> float:
         return self.now
+
+    def step(self, seconds: float) -> None:
+        """Step the wall clock (an operator, NTP after a long outage): the boot clock
+        stays where it is."""
+        self.now += seconds
+        self._boot_offset += seconds
+
+    def reboot(self, uptime: float = 30.0) -> None:
+        """The machine rebooted: a new boot id, and a boot clock `uptime` s from zero."""
+        self.boot_id = f"boot-{int(self.boot_id.rpartition('-')[2]) + 1}"
+        self._boot_offset = self.now - uptime
+
+    def boot(self) -> tuple[str, float]:
+        """The boot clock: (boot id, seconds since boot)."""
+        return self.boot_id, self.now - self._boot_offset
 
 
 class Recorder:

@@ -19,7 +19,7 @@ from test_outbox import URL, add_alerts, drain
 
 from ticker.notify import Failure, Limits, Message
 from ticker.outbox import CLAIM_TTL, Outbox, Shaping, owner_alive, owner_id
-from ticker.store import MIGRATIONS, Store
+from ticker.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 HOST = socket.gethostname()
 
@@ -193,7 +193,7 @@ def test_schema_5_adds_claims_to_a_database_with_pending_deliveries(tmp_path: Pa
                  "VALUES (1, 'mail', 1, 1)")  # fmt: skip
     conn.close()
     store = Store.open(path)
-    assert store.schema_version() == 5
+    assert store.schema_version() == SCHEMA_VERSION
     assert claims(store) == [(None, None)]
     sink = Sink()
     drain(Outbox(store, sink, {"mail": Shaping()}, Clock()))

@@ -11,7 +11,9 @@ or the length of a database outage), the message is sent again after the restart
 
 Waits (retry times, group windows) and the give-up age run on the monotonic clock while the
 process runs; wall-clock times are only stored and shown, so a step of the wall clock
-neither holds deliveries back nor gives them up.
+neither holds deliveries back nor gives them up. Across a restart, a delivery's age comes
+from the boot clock its alert was stamped with (ticker.clock.Moment): only after a reboot,
+or for alerts without a stamp, from the wall clock.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Protocol
 
+from ticker.clock import Moment
 from ticker.config import Channel
 from ticker.lines import canonical_attribution
 from ticker.notify import (
@@ -121,7 +124,7 @@ class Timing:
     monotonic clock: a step of the wall clock changes neither."""
 
     seen: float  # monotonic time at which this process first read the delivery
-    age: float  # the delivery's wall-clock age at that moment (never below 0)
+    age: float  # the delivery's age at that moment (`age_of`; never below 0)
     due: float  # monotonic time from which it may be tried
 
     def age_at(self, monotonic_now: float) -> float:
@@ -133,18 +136,33 @@ def _clamp(wait: float, at_most: float) -> float:
     return min(max(wait, 0.0), max(at_most, 0.0))
 
 
-def first_sight(delivery: Delivery, group_window: float, wall: float, monotonic: float) -> Timing:
+def raised(delivery: Delivery) -> Moment:
+    """When `delivery`'s alert was raised, on both clocks."""
+    boot = None
+    if delivery.boot_id is not None and delivery.boot_time is not None:
+        boot = (delivery.boot_id, delivery.boot_time)
+    return Moment(delivery.created, boot)
+
+
+def age_of(delivery: Delivery, now: Moment) -> float:
+    """How old `delivery` is at `now` (never below 0): on the boot clock when its alert was
+    raised on this boot, so neither a restart nor a step of the wall clock fools it; on the
+    wall clock otherwise (after a reboot, another OS, an alert from an older ticker)."""
+    return max(0.0, raised(delivery).seconds_until(now))
+
+
+def first_sight(delivery: Delivery, group_window: float, now: Moment, monotonic: float) -> Timing:
     """The timing of a delivery this process reads for the first time. What is left of its
-    wait (its channel's group window, or its retry time) comes from the stored wall times,
-    capped at the wait's full length, so a wall clock stepped back never stretches it; a
-    delivery made due by a restart (`retry_pending_now`) is due at once."""
-    hold = _clamp(delivery.created + group_window - wall, group_window)
+    group window comes from its age; what is left of its retry time from the stored wall
+    times, capped at the wait's full length, so a wall clock stepped back never stretches
+    it; a delivery made due by a restart (`retry_pending_now`) is due at once."""
+    age = age_of(delivery, now)
+    hold = _clamp(group_window - age, group_window)
     # The wait chosen when it was last tried, or when it was made: none for a delivery
     # never tried, which is due when it is made (its stored times may come from a clock
     # that has been stepped since).
     since = delivery.last_attempt if delivery.last_attempt is not None else delivery.created
-    retry = _clamp(delivery.next_attempt - wall, delivery.next_attempt - since)
-    age = max(0.0, wall - delivery.created)
+    retry = _clamp(delivery.next_attempt - now.wall, delivery.next_attempt - since)
     return Timing(seen=monotonic, age=age, due=monotonic + max(hold, retry))
 
 
@@ -294,8 +312,9 @@ class Outbox:
         owner: str | None = None,
     ) -> None:
         """`clock` gives wall time (stored, shown, quiet hours); `monotonic` measures waits
-        and ages (None: `clock` itself, for tests that move one fake clock); `owner` names
-        this outbox in its claims (default: host:pid:token)."""
+        and ages (None: `clock` itself, for tests that move one fake clock); ages across a
+        restart are measured on `store.boot_clock`, the clock the alerts were stamped with;
+        `owner` names this outbox in its claims (default: host:pid:token)."""
         self.store = store
         self.sender = sender
         self.shaping = shaping  # channel name -> how it is paced
@@ -309,7 +328,7 @@ class Outbox:
         self._held: dict[str, Settled] = {}  # channel -> marks the database did not take yet
         self._stopping = False
         self._paused_until = float("-inf")  # monotonic: no database write before then
-        self._joined = dict.fromkeys(shaping, clock())  # when each channel joined this outbox
+        self._joined = dict.fromkeys(shaping, self._now())  # when each channel joined
 
     def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
         """New channels (a reloaded config): pending deliveries stay in the database (the
@@ -321,7 +340,7 @@ class Outbox:
             kept = self._rates.get(name)
             same = kept is not None and kept.max_per_minute == shape.max_per_minute
             rates[name] = kept if kept is not None and same else RateWindow(shape.max_per_minute)
-        now = self.clock()
+        now = self._now()
         self._joined = {name: self._joined.get(name, now) for name in shaping}
         self.sender, self.shaping, self._rates = sender, shaping, rates
 
@@ -347,6 +366,10 @@ class Outbox:
             for timing in timings.values():
                 timing.due = min(timing.due, now)
         return retried
+
+    def _now(self) -> Moment:
+        """Now, on the wall clock and on the boot clock the alerts are stamped with."""
+        return Moment(self.clock(), self.store.boot_clock())
 
     def release_dead_claims(self) -> int:
         """Free the claims of processes that are gone (see `owner_alive`), so that what they
@@ -435,13 +458,14 @@ class Outbox:
         """The leading deliveries that may be sent now, stopping at the first one still
         waiting (for a retry, or in the group window): a channel never receives alerts out
         of order."""
-        wall, now = self.clock(), self.monotonic()
+        moment, now = self._now(), self.monotonic()
         timings = self._timings.setdefault(channel, {})
         due: list[Delivery] = []
         for delivery in deliveries:
             timing = timings.get(delivery.id)
             if timing is None:
-                timing = timings[delivery.id] = first_sight(delivery, shape.group_window, wall, now)
+                window = shape.group_window
+                timing = timings[delivery.id] = first_sight(delivery, window, moment, now)
             if timing.due > now:
                 break
             due.append(delivery)
@@ -504,9 +528,10 @@ class Outbox:
         answer turns into a mark (sent, retry or failed), counted and logged. Retry times
         and the give-up age are measured on the monotonic clock; the wall times go into
         the mark for display."""
-        wall, now = self.clock(), self.monotonic()
+        moment, now = self._now(), self.monotonic()
+        wall = moment.wall
         timings = self._timings.setdefault(delivery.channel, {})
-        timing = timings.setdefault(delivery.id, first_sight(delivery, 0.0, wall, now))
+        timing = timings.setdefault(delivery.id, first_sight(delivery, 0.0, moment, now))
         if failure is None:
             result.sent += 1
             log.info("alert %d sent to %s", delivery.alert_id, delivery.channel)
@@ -614,13 +639,16 @@ class Outbox:
         channel's max_age and was raised before the channel joined this outbox (it waited
         while no running ticker had the channel: stopped, or the channel was not in the
         config). Alerts raised while the channel was configured are governed by retries
-        instead, so a step of the wall clock expires nothing. Late ones are marked expired,
-        or go out first as one digest marked late. Returns (that digest, the rest)."""
-        shape, now = self.shaping[channel], self.clock()
+        instead. Both tests compare moments on the boot clock when the alert was raised on
+        this boot (`age_of`), so neither a restart nor a step of the wall clock expires a
+        recent alert. Late ones are marked expired, or go out first as one digest marked
+        late. Returns (that digest, the rest)."""
+        shape, now = self.shaping[channel], self._now()
         joined = self._joined.get(channel, now)
         if shape.max_age is None:
             return [], due
-        late = [d for d in due if d.created < joined and now - d.created > shape.max_age]
+        before = [d for d in due if raised(d).seconds_until(joined) > 0]
+        late = [d for d in before if age_of(d, now) > shape.max_age]
         if not late:
             return [], due
         late_ids = {d.id for d in late}
@@ -628,7 +656,7 @@ class Outbox:
         if shape.late == "digest":
             log.warning("%d late alerts to %s go out as one digest", len(late), channel)
             return [Outgoing(late, LATE)], rest
-        self.store.mark_expired([d.id for d in late], now)
+        self.store.mark_expired([d.id for d in late], now.wall)
         log.warning(
             "%d alerts to %s expired unsent: older than max_delivery_age (%.0f s)",
             len(late),

@@ -1,6 +1,8 @@
 """The SQLite log: schema, migrations and every query. The only module that writes SQL.
 
-Times are Unix seconds (REAL, UTC) given by the caller, so tests control the clock.
+Times are Unix seconds (REAL, UTC) given by the caller, so tests control the clock. An
+alert is also stamped with the boot clock (`Store.boot_clock`, which tests replace), so
+that its age survives a restart and a step of the wall clock (ticker.clock.Moment).
 Writes run in explicit `BEGIN IMMEDIATE` transactions: a poll's items, alerts and
 deliveries land together or not at all.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +22,11 @@ from ticker.errors import DatabaseUnusable
 from ticker.lines import Line
 
 if TYPE_CHECKING:
+    from ticker.clock import BootReading
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -102,6 +105,8 @@ class Delivery:
     kind: str = "new"
     changes: str | None = None
     last_attempt: float | None = None
+    boot_id: str | None = None  # the boot clock when its alert was raised (None: not
+    boot_time: float | None = None  # read: another OS, or a row from an older ticker)
 
 
 @dataclass(frozen=True)
@@ -265,13 +270,30 @@ def _migration_5(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE deliveries ADD COLUMN claim_expires REAL")
 
 
+def _migration_6(conn: sqlite3.Connection) -> None:
+    """Boot stamps: each alert's boot id and CLOCK_BOOTTIME when it was raised, so its age
+    read after a restart is not fooled by a step of the wall clock. Alerts from before
+    have none (NULL): their age comes from the wall clock, as it did."""
+    conn.execute("ALTER TABLE alerts ADD COLUMN boot_id TEXT")
+    conn.execute("ALTER TABLE alerts ADD COLUMN boot_time REAL")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
     3: _migration_3,
     4: _migration_4,
     5: _migration_5,
+    6: _migration_6,
 }
+
+
+def machine_boot_clock() -> BootReading | None:
+    """ticker.clock.boot_clock, imported when first read: ticker.clock imports APScheduler,
+    which `ticker tail` and `ticker status` (read-only, never stamping) must not load."""
+    from ticker import clock
+
+    return clock.boot_clock()
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
@@ -328,6 +350,9 @@ class Store:
         self.conn = conn
         self.path = path
         self.identity = dbfile.Identity.of(path)  # to notice the file deleted or replaced
+        # What alerts are stamped with, and what the outbox measures their age on: one
+        # clock for both. Tests replace it (tests/conftest.py).
+        self.boot_clock: Callable[[], BootReading | None] = machine_boot_clock
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -671,10 +696,11 @@ class Store:
         verdict: Verdict | None = None,
     ) -> int:
         kind, of_item, changes = _verdict_columns(verdict)
+        boot_id, boot_time = self.boot_clock() or (None, None)
         cursor = conn.execute(
-            "INSERT INTO alerts (item_id, source, created, kind, updates_item, changes) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (item_id, source, now, kind, of_item, changes),
+            "INSERT INTO alerts (item_id, source, created, kind, updates_item, changes, "
+            "boot_id, boot_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (item_id, source, now, kind, of_item, changes, boot_id, boot_time),
         )
         alert_id = int(cursor.lastrowid or 0)
         conn.executemany(
@@ -772,7 +798,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT d.id, d.alert_id, d.channel, d.attempts, d.created, d.next_attempt, "
             "a.source, i.text, i.attribution, i.body, i.url, i.first_seen, a.kind, a.changes, "
-            "d.last_attempt "
+            "d.last_attempt, a.boot_id, a.boot_time "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN items i ON i.id = a.item_id "
             f"WHERE d.status = 'pending' {where}ORDER BY d.id LIMIT ?",
             (*args, limit),
