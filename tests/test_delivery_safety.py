@@ -38,16 +38,21 @@ def statuses(store: Store) -> list[str]:
 
 class AfterSend:
     """A Sender that runs `hook` once, right after the first message was accepted: the
-    database breaks between the send and its mark."""
+    database breaks between the send and its mark. Sends are taken one at a time (channels
+    send from their own threads), so the hook has run before any send's mark can be
+    written: without that, another channel's send could be marked before the database
+    broke, and that channel would go on."""
 
     def __init__(self, inner: Sender, hook: Callable[[], None]) -> None:
         self.inner, self.hook, self.hooked = inner, hook, False
+        self._one_at_a_time = threading.Lock()
 
     def send(self, channel: str, message: Message) -> Failure | None:
-        failure = self.inner.send(channel, message)
-        if not self.hooked:
-            self.hooked = True
-            self.hook()
+        with self._one_at_a_time:
+            failure = self.inner.send(channel, message)
+            if not self.hooked:
+                self.hooked = True
+                self.hook()
         return failure
 
     def limits(self, channel: str) -> Limits:
