@@ -46,8 +46,10 @@ class Key:
         """What a value must be, in words."""
         if self.expected:
             return self.expected
+        if self.type is bool:
+            return "true or false"
         word = TYPE_WORDS.get(self.type, self.type.__name__)
-        return "true or false" if self.type is bool else f"a {word}"
+        return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 class Kind:
