@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from servers import PageServer
 
 from ticker.cli import main
-from ticker.config import Source, parse_config
+from ticker.config import SOURCE_FIELDS, Source, parse_config
 from ticker.errors import ConfigError
 from ticker.lines import Line
 from ticker.sources import Key, Kind, html, kind_for, kind_names, parser_for, registry
@@ -72,6 +72,7 @@ def test_every_registered_kind_declares_its_keys_and_help() -> None:
         assert kind.name == name
         assert kind.help() and kind.identity
         for key in kind.keys:
+            assert key.name not in SOURCE_FIELDS  # a kind's key would hide a common one
             assert key.name and key.help and key.type in TYPE_WORDS
             assert key.default is None or key.accepts(key.default)
 
