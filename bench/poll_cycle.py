@@ -59,7 +59,7 @@ def wait_for(port: int) -> None:
 async def measure(url: str, db: Path, cycles: int, *, expect_304: bool) -> list[float]:
     """CPU seconds of each of `cycles` polls of `url` after a warm-up poll (the baseline)."""
     config = parse_config({"ticker": {"database": str(db)}}, Path("bench"))
-    source = Source(name=url, url=url, selector=".breaking-news li")
+    source = Source(name=url, url=url, options={"selector": ".breaking-news li"})
     store = Store.open(db)
     samples = []
     async with make_client(config.settings) as client:

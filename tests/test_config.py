@@ -188,10 +188,28 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
         ["expected one of: html, got 'rss'"],
     ),
     (
+        "html-key-unknown",
+        SOURCE_X + 'lable = "URGENT"\n',
+        'source[1] ("x").lable',
+        ['unknown key (did you mean "label"?)', 'and for kind "html": selector, label'],
+    ),
+    (
+        "html-selector-not-a-string",
+        SOURCE_X.replace('selector = ".ticker li"', "selector = 3"),
+        'source[1] ("x").selector',
+        ['expected a CSS selector (string) for kind "html", got 3'],
+    ),
+    (
+        "html-label-blank",
+        SOURCE_X + 'label = " "\n',
+        'source[1] ("x").label',
+        ['expected the text that labels the ticker, e.g. "BREAKING" for kind "html", got \' \''],
+    ),
+    (
         "html-unknown-site-without-selector-or-label",
         '[[source]]\nname = "x"\nurl = "https://unknown.example.org/"\n',
         'source[1] ("x").selector',
-        ["missing; expected a CSS selector", 'label = "BREAKING"', "preset"],
+        ["missing; expected a CSS selector", 'label = "BREAKING"', "preset", '(kind "html")'],
     ),
     (
         "source-not-a-table",

@@ -416,7 +416,7 @@ def test_a_source_with_allow_private_is_fetched_with_it(
 ) -> None:
     mock.get(URL).respond(302, headers={"Location": METADATA_URL})
     mock.get(METADATA_URL).respond(200, text="<ul class='t'><li>inside</li></ul>")
-    source = Source(name="s", url=URL, selector=".t li", allow_private=True)
+    source = Source(name="s", url=URL, options={"selector": ".t li"}, allow_private=True)
 
     async def lines() -> list[str]:
         async with make_client(SETTINGS) as client:

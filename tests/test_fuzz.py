@@ -79,9 +79,9 @@ ALMAYADEEN_URL = "https://english.almayadeen.net/"
 ALMAYADEEN = Source(name="almayadeen-en", url=ALMAYADEEN_URL)  # preset selectors and labels
 
 
-def generic(**options: str) -> Source:
+def generic(order: str = "newest-first", **options: str) -> Source:
     """A source on a site that has no preset (as in test_parse)."""
-    return Source(name="generic", url=GENERIC_URL, **options)
+    return Source(name="generic", url=GENERIC_URL, order=order, options=options)
 
 
 SELECTOR = generic(selector=".t li")
@@ -96,7 +96,7 @@ SOURCES = [
     generic(label="Breaking News"),
     generic(selector=".nothing-matches", label="BREAKING"),
     ALMAYADEEN,
-    Source(name="x", url=ALMAYADEEN_URL, label="URGENT"),
+    Source(name="x", url=ALMAYADEEN_URL, options={"label": "URGENT"}),
 ]
 sources = st.one_of(
     st.sampled_from(SOURCES),
@@ -502,7 +502,9 @@ def test_unclosed_formatting_elements_are_defused_before_parsing(case) -> None:
     assert _element_count(html.defused(page)) <= 10 * len(page)
     ticker = "<h2>BREAKING</h2><ul><li>Hamas: <b>one</b></li><li>Gaza: <i>two</i></li></ul>"
     with_ticker = page + ticker
-    lines = html.parse(with_ticker, Source(name="s", url="http://127.0.0.1/", label="BREAKING"))
+    lines = html.parse(
+        with_ticker, Source(name="s", url="http://127.0.0.1/", options={"label": "BREAKING"})
+    )
     assert [line.text for line in lines] == ["Hamas: one", "Gaza: two"]
 
 

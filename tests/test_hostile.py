@@ -134,7 +134,7 @@ def poll_once(tmp_path: Path, url: str) -> tuple[PollOutcome, float, Store]:
 
 def lines_of(url: str) -> list[Line]:
     """fetch_lines of a source at `url` (fetch and parse, as a poll does), in page order."""
-    source = Source(name="s", url=url, selector=SELECTOR)
+    source = Source(name="s", url=url, options={"selector": SELECTOR})
 
     async def lines() -> list[Line]:
         async with make_client(SETTINGS) as client:

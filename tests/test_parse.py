@@ -24,9 +24,9 @@ ATTRIBUTIONS = Counter(
 )
 
 
-def generic(**options: str) -> Source:
+def generic(order: str = "newest-first", **options: str) -> Source:
     """A source on a site that has no preset."""
-    return Source(name="generic", url=GENERIC_URL, **options)
+    return Source(name="generic", url=GENERIC_URL, order=order, options=options)
 
 
 def texts(found: list[Line]) -> list[str]:
@@ -97,8 +97,10 @@ def test_slider_markup_is_found_only_through_the_label() -> None:
     page = (DATA / "almayadeen_slider.html").read_text(encoding="utf-8")
     # None of the preset's selectors match: without the label there is no ticker.
     with pytest.raises(ParseError, match="ticker not found"):
-        parse(page, Source(name="x", url=ALMAYADEEN.url, label="NOT ON THIS PAGE"))
-    assert len(parse(page, Source(name="x", url=ALMAYADEEN.url, label="breaking"))) == 10
+        parse(page, Source(name="x", url=ALMAYADEEN.url, options={"label": "NOT ON THIS PAGE"}))
+    assert (
+        len(parse(page, Source(name="x", url=ALMAYADEEN.url, options={"label": "breaking"}))) == 10
+    )
 
 
 # --- the label fallback -----------------------------------------------------------------
@@ -174,7 +176,7 @@ def test_custom_selector_on_a_generic_site() -> None:
 
 def test_custom_selector_wins_over_the_preset() -> None:
     page = (DATA / "almayadeen_list.html").read_text(encoding="utf-8")
-    source = Source(name="x", url=ALMAYADEEN.url, selector="aside li")
+    source = Source(name="x", url=ALMAYADEEN.url, options={"selector": "aside li"})
     assert texts(parse(page, source)) == [
         "Hezbollah SG reveals war details on Al Mayadeen for the first time",
         "Major ambush in Gaza kills 5 Israeli troops, injures 14",
@@ -337,7 +339,7 @@ def test_each_capped_source_is_warned_about_once(
     page = timed_list(OVER_CAP, newest_last=False, timed=False)
     with caplog.at_level(logging.WARNING, logger="ticker.sources.html"):
         for name in ("one", "two", "one", "two"):
-            parse(page, Source(name=name, url=GENERIC_URL, selector=".t li"))
+            parse(page, Source(name=name, url=GENERIC_URL, options={"selector": ".t li"}))
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["one", "two"]
 
 

@@ -215,6 +215,7 @@ def test_a_lost_ticker_raises_one_layout_alert_and_one_recovery(harness_for) -> 
     assert len(alerts) == 2, alerts
     assert "ticker was not found 3 times in a row" in alerts[0]
     assert "ticker poll --dry-run --source site" in alerts[0]
+    assert "update its selector or label" in alerts[0]  # the html kind's advice
     assert alerts[1] == "site works again; alerts from it resume."
     # and the line that appeared meanwhile was delivered as usual
     assert any("a new line" in m.body for m in harness.sender.messages)

@@ -31,6 +31,8 @@ from ticker.errors import (
 from ticker.logs import setup_logging
 from ticker.redact import redact_url
 from ticker.route import describe
+from ticker.sources import kind_for, kind_names
+from ticker.sources.kind import TYPE_WORDS, Key
 from ticker.store import SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:
@@ -253,7 +255,7 @@ def poll(
     if url:
         _check_trust()
         _dry_run(
-            (Source(name="dry-run", url=url, selector=selector, label=label),),
+            (Source(name="dry-run", url=url, options={"selector": selector, "label": label}),),
             _config_or_defaults(ctx),
         )
         return
@@ -479,6 +481,28 @@ def _target_notes(sources: Sequence[Source]) -> dict[str, list[str]]:
     return notes
 
 
+@main.command()
+def kinds() -> None:
+    """List the source kinds, each with its config keys and help."""
+    for name in kind_names():
+        kind = kind_for(name)
+        click.echo(f"{name}:")
+        for paragraph in kind.help().split("\n\n"):
+            click.echo(f"  {' '.join(paragraph.split())}")
+        click.echo(f"  lines are identified by {kind.identity}")
+        for key in kind.keys:
+            click.echo(f"  {key.name} ({_key_terms(key)}): {key.help}")
+        click.echo("")
+
+
+def _key_terms(key: Key) -> str:
+    """A key's type and whether it is required or its default, e.g. "string, optional"."""
+    word = TYPE_WORDS.get(key.type, key.type.__name__)
+    if key.required:
+        return f"{word}, required"
+    return f"{word}, optional" + (f", default {key.default!r}" if key.default is not None else "")
+
+
 @main.group(name="config")
 def config_group() -> None:
     """Inspect the configuration."""
@@ -497,11 +521,7 @@ def check(ctx: click.Context) -> None:
     click.echo(f"sources ({len(config.sources)}):")
     notes = _target_notes(config.sources)
     for source in config.sources:
-        how = (
-            f"selector {source.selector!r}"
-            if source.selector
-            else (f"label {source.label!r}" if source.label else "preset")
-        )
+        how = kind_for(source.kind).describe(source)
         click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {how}")
         for note in notes.get(source.name, []):
             click.echo(f"    {note}")

@@ -21,8 +21,8 @@ from ticker import __version__
 from ticker.errors import ConfigError
 from ticker.redact import holds_credentials, redact_url, secrets_of_urls
 from ticker.route import compile_pattern, parse_quiet_hours, timezone_named
-from ticker.sources.presets import preset_for
-from ticker.sources.registry import KIND_NAMES
+from ticker.sources.kind import Kind
+from ticker.sources.registry import kind_for, kind_names
 
 DEFAULT_USER_AGENT = (
     f"ticker/{__version__} (breaking-news monitor; +https://pypi.org/project/ticker/)"
@@ -55,8 +55,8 @@ class Source:
     name: str
     url: str
     kind: str = "html"
-    selector: str | None = None
-    label: str | None = None
+    # The kind's own keys (declared by the kind, ticker.sources), with their defaults.
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     interval: float = 30.0
     jitter: float = 3.0
     backfill: int = 0
@@ -261,9 +261,7 @@ TICKER_FIELDS: dict[str, Field] = {
 SOURCE_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
     "url": Field(_is_http_url, "an http:// or https:// URL"),
-    "kind": Field(lambda v: v in KIND_NAMES, "one of: " + ", ".join(sorted(KIND_NAMES))),
-    "selector": Field(_is_str, "a CSS selector (string)"),
-    "label": Field(_is_str, 'the text that labels the ticker, e.g. "BREAKING"'),
+    "kind": Field(lambda v: v in kind_names(), "one of the kinds"),  # see _kind_field
     "interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
     "jitter": _number(0, 3600, "a number of seconds"),
     "backfill": _integer(0, 500, "an integer (lines to alert on the first poll)"),
@@ -299,13 +297,21 @@ TOP_LEVEL = {"ticker", "source", "channel", "dedupe"}
 
 
 def _check_keys(
-    table: Mapping[str, Any], allowed: Mapping[str, Any] | set[str], path: Path, where: str
+    table: Mapping[str, Any],
+    allowed: Mapping[str, Any] | set[str],
+    path: Path,
+    where: str,
+    kind: Kind | None = None,
 ) -> None:
+    """Every key of `table` is allowed; a source's `kind` adds its own keys."""
+    kind_keys = [key.name for key in kind.keys] if kind is not None else []
     for key in table:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
+        if key not in allowed and key not in kind_keys:
+            close = difflib.get_close_matches(key, [*allowed, *kind_keys], n=1)
             hint = f' (did you mean "{close[0]}"?)' if close else ""
             known = ", ".join(sorted(allowed))
+            if kind is not None:
+                known += f'; and for kind "{kind.name}": ' + (", ".join(kind_keys) or "none")
             raise ConfigError(path, f"{where}{key}", f"unknown key{hint}; known keys: {known}")
 
 
@@ -318,11 +324,19 @@ def _redacted(value: Any) -> str:
 
 
 def _validated(
-    table: Any, fields: dict[str, Field], required: set[str], path: Path, where: str
+    table: Any,
+    fields: dict[str, Field],
+    required: set[str],
+    path: Path,
+    where: str,
+    kind: Kind | None = None,
 ) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(path, where.rstrip("."), "expected a table")
-    _check_keys(table, fields, path, where)
+    _check_keys(table, fields, path, where, kind)
+    if kind is not None:
+        fields = {**fields, **_kind_fields(kind)}
+        required = required | {key.name for key in kind.keys if key.required}
     for key in sorted(required - table.keys()):
         raise ConfigError(path, f"{where}{key}", f"missing; expected {fields[key].expected}")
     for key, value in table.items():
@@ -367,12 +381,39 @@ def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
     return Settings(database=database, **{k: v for k, v in table.items()})
 
 
+def _kind_field() -> Field:
+    """The `kind` key: one of the registered kinds (read when used: tests register more)."""
+    names = kind_names()
+    return Field(lambda v: v in names, "one of: " + ", ".join(names))
+
+
+def _kind_fields(kind: Kind) -> dict[str, Field]:
+    """The fields of `kind`'s declared keys; their errors name the kind."""
+    return {
+        key.name: Field(key.accepts, f'{key.expectation()} for kind "{kind.name}"')
+        for key in kind.keys
+    }
+
+
+def _source_kind(table: Any, path: Path, where: str) -> Kind:
+    """The kind a source table names ("html" if none)."""
+    if not isinstance(table, dict):
+        raise ConfigError(path, where.rstrip("."), "expected a table")
+    name = table.get("kind", "html")
+    field = _kind_field()
+    if not field.check(name):
+        raise ConfigError(path, f"{where}kind", f"expected {field.expected}, got {name!r}")
+    return kind_for(name)
+
+
 def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Source:
     where = f"source[{index}]."
     if isinstance(table, dict) and _is_str(table.get("name")):
         where = f'source[{index}] ("{table["name"]}").'
-    values = _validated(table, SOURCE_FIELDS, {"name", "url"}, path, where)
-    values.setdefault("kind", "html")
+    kind = _source_kind(table, path, where)
+    values = _validated(table, SOURCE_FIELDS, {"name", "url"}, path, where, kind)
+    options = {key.name: values.pop(key.name, key.default) for key in kind.keys}
+    values["kind"] = kind.name
     values.setdefault("interval", settings.interval)
     values.setdefault("jitter", min(3.0, values["interval"] / 10))
     if values.get("min_interval", 0) > values["interval"]:
@@ -382,19 +423,10 @@ def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Sou
             f"expected at most the interval ({values['interval']:g} s), "
             f"got {values['min_interval']!r}",
         )
-    if (
-        values["kind"] == "html"
-        and "selector" not in values
-        and "label" not in values
-        and preset_for(values["url"]) is None
-    ):
-        raise ConfigError(
-            path,
-            f"{where}selector",
-            "missing; expected a CSS selector of one ticker line "
-            '(or label = "BREAKING"); only known sites have a preset',
-        )
-    return Source(**values)
+    problem = kind.check(options, values["url"])
+    if problem is not None:
+        raise ConfigError(path, f"{where}{problem[0]}", f'{problem[1]} (kind "{kind.name}")')
+    return Source(**values, options=options)
 
 
 _REFERENCE = re.compile(r"\$\{(?:(?P<kind>file|credential):)?(?P<name>[^}]+)\}")

@@ -32,8 +32,11 @@ def assess(state: SourceState, failures: int, layout: int) -> str:
     return state.health
 
 
-def health_change(state: SourceState, failures: int, layout: int) -> HealthChange | None:
-    """The alert to raise for `state`, or None if its health did not change."""
+def health_change(
+    state: SourceState, failures: int, layout: int, advice: str = "update how it finds its lines"
+) -> HealthChange | None:
+    """The alert to raise for `state`, or None if its health did not change. `advice` is
+    the source kind's word on what to change when its lines are not found."""
     health = assess(state, failures, layout)
     if health == state.health:
         return None
@@ -42,7 +45,7 @@ def health_change(state: SourceState, failures: int, layout: int) -> HealthChang
         text = (
             f"{name}: the page loads but its ticker was not found {state.layout_failures} "
             "times in a row; the site's layout may have changed. Check with "
-            f"`ticker poll --dry-run --source {name}` and update its selector or label."
+            f"`ticker poll --dry-run --source {name}` and {advice}."
         )
     elif health == "down":
         text = (

@@ -16,7 +16,7 @@ from ticker.fetch import Page, fetch_page
 from ticker.health import health_change
 from ticker.lines import Line
 from ticker.route import router
-from ticker.sources import parser_for
+from ticker.sources import kind_for, parser_for
 from ticker.store import PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,8 @@ def check_health(config: Config, source: Source, store: Store, now: float) -> No
     if state is None:
         return
     settings = config.settings
-    change = health_change(state, settings.health_failures, settings.health_layout_failures)
+    advice = kind_for(source.kind).layout_advice(source)
+    change = health_change(state, settings.health_failures, settings.health_layout_failures, advice)
     if change is None:
         return
     channels = [c.name for c in config.channels_for(source.name) if c.health]

@@ -3,24 +3,31 @@
 Order of attempts: the source's own `selector`; else the preset's selectors; then, if the
 source has a `label` or a preset, the element whose text is that label ("BREAKING") and
 the items of the first list that follows it.
+
+selectolax is imported when a page is parsed, not with this module: config validation
+reads `KIND`'s declarations, and `ticker tail` loads the config.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
-
-from ticker.config import Source
 from ticker.errors import ParseError
 from ticker.lines import MAX_LINE_CHARS, Line, clean_text
+from ticker.sources.kind import Key, Kind
 from ticker.sources.presets import preset_for
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+    from ticker.config import Source
 
 # Inline tags join their text to the neighbours' without a space ("Ha<b>mas</b>");
 # every other element is a word boundary ("<span>Hamas:</span><span>The...</span>").
@@ -319,6 +326,8 @@ def _list_after(label: LexborNode) -> list[LexborNode] | None:
 
 
 def _select(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
+    from selectolax.lexbor import SelectolaxError
+
     try:
         return list(tree.css(selector))
     except SelectolaxError as exc:
@@ -348,14 +357,17 @@ def parse(page: str, source: Source) -> list[Line]:
     Raises ParseError if the ticker cannot be found at all (the layout may have changed).
     An empty ticker that is found returns [].
     """
+    from selectolax.lexbor import LexborHTMLParser
+
     tree = LexborHTMLParser(defused(page))
     preset = preset_for(source.url)
-    selectors = [source.selector] if source.selector else list(preset.selectors if preset else [])
+    selector, label = source.options.get("selector"), source.options.get("label")
+    selectors = [selector] if selector else list(preset.selectors if preset else [])
     for selector in selectors:
         nodes = _select(tree, selector)
         if nodes:
             return _ticker_lines(nodes, source)
-    labels = [source.label] if source.label else list(preset.labels if preset else [])
+    labels = [label] if label else list(preset.labels if preset else [])
     if labels:
         items = items_after_label(tree, labels)
         if items is not None:
@@ -364,3 +376,49 @@ def parse(page: str, source: Source) -> list[Line]:
     tried = f"{tried} matched nothing" if tried else "no selector"
     label_note = f", no list after a {' / '.join(labels)} label" if labels else ""
     raise ParseError(f"ticker not found: {tried}{label_note}")
+
+
+class HtmlKind(Kind):
+    """An HTML page's BREAKING strip: the items of the elements a CSS `selector` matches,
+    or of the first list after the element whose text is `label`. Sites with a preset
+    (english.almayadeen.net) need neither."""
+
+    name = "html"
+    keys = (
+        Key("selector", str, "CSS selector of one ticker line", expected="a CSS selector (string)"),
+        Key(
+            "label",
+            str,
+            'the text labelling the ticker, e.g. "BREAKING" (used when no selector matches)',
+            expected='the text that labels the ticker, e.g. "BREAKING"',
+        ),
+    )
+
+    def check(self, options: Mapping[str, Any], url: str) -> tuple[str, str] | None:
+        """A site without a preset needs a selector or a label."""
+        if options.get("selector") or options.get("label") or preset_for(url) is not None:
+            return None
+        return (
+            "selector",
+            "missing; expected a CSS selector of one ticker line "
+            '(or label = "BREAKING"); only known sites have a preset',
+        )
+
+    def parse(self, page: str, source: Source) -> list[Line]:
+        """The ticker lines of `page` (see `parse`)."""
+        return parse(page, source)
+
+    def describe(self, source: Source) -> str:
+        """The source's selector, else its label, else "preset"."""
+        for key in self.keys:
+            value = source.options.get(key.name)
+            if value:
+                return f"{key.name} {value!r}"
+        return "preset"
+
+    def layout_advice(self, source: Source) -> str:
+        """Update the selector or label."""
+        return "update its selector or label"
+
+
+KIND = HtmlKind()

@@ -1,6 +1,9 @@
 """The registry of source kinds, keyed by the `kind` a [[source]] names in config.
 
-Kinds are imported only when a page is parsed, so loading the config stays cheap.
+Each entry names the module of one kind; the module's `KIND` is the `Kind` (ticker.sources.
+kind) that declares its keys and parses its pages. Adding a kind is adding a module and one
+entry here. A kind module imports its parser library inside `parse`, so that loading the
+config (which reads the declarations) stays cheap.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from ticker.sources.kind import Kind
 
 if TYPE_CHECKING:
     from ticker.config import Source
@@ -18,11 +23,19 @@ Parser = Callable[[str, "Source"], list["Line"]]
 KIND_MODULES: dict[str, str] = {
     "html": "ticker.sources.html",
 }
-KIND_NAMES = frozenset(KIND_MODULES)
+
+
+def kind_names() -> list[str]:
+    """The names of every kind, sorted."""
+    return sorted(KIND_MODULES)
+
+
+def kind_for(name: str) -> Kind:
+    """The kind called `name`; KeyError if there is none."""
+    kind: Kind = importlib.import_module(KIND_MODULES[name]).KIND
+    return kind
 
 
 def parser_for(kind: str) -> Parser:
     """The `parse(page, source)` function of a source kind."""
-    module = importlib.import_module(KIND_MODULES[kind])
-    parse: Parser = module.parse
-    return parse
+    return kind_for(kind).parse

@@ -1,0 +1,90 @@
+"""What a source kind is: its declared config keys (`Key`) and its behaviour (`Kind`).
+
+Standard library only: config.py validates every source's kind keys from these
+declarations, and `ticker tail` loads the config, so no parser library is imported here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ticker.config import Source
+    from ticker.lines import Line
+
+# The value types a key may declare, and the words `ticker kinds` and errors use for them.
+TYPE_WORDS: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "true/false"}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key of a kind: its name, value type, whether it is required, its default
+    and one line of help."""
+
+    name: str
+    type: type
+    help: str
+    required: bool = False
+    default: Any = None
+    expected: str = ""  # what errors say is expected; default: "a <type>"
+
+    def accepts(self, value: Any) -> bool:
+        """True if `value` has this key's type (a string must not be blank; a bool is not
+        a number; an integer is a number)."""
+        if self.type is str:
+            return isinstance(value, str) and value.strip() != ""
+        if self.type is bool or isinstance(value, bool):
+            return self.type is bool and isinstance(value, bool)
+        if self.type is float:
+            return isinstance(value, int | float)
+        return isinstance(value, self.type)
+
+    def expectation(self) -> str:
+        """What a value must be, in words."""
+        if self.expected:
+            return self.expected
+        if self.type is bool:
+            return "true or false"
+        word = TYPE_WORDS.get(self.type, self.type.__name__)
+        return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+class Kind:
+    """The base of every source kind. A subclass sets `name` (the `kind` config value)
+    and `keys`, and its docstring is its help in `ticker kinds`."""
+
+    name: ClassVar[str]
+    keys: ClassVar[tuple[Key, ...]] = ()
+    identity: ClassVar[str] = "the fingerprint of the line's text"
+
+    @classmethod
+    def help(cls) -> str:
+        """The kind's help: its docstring."""
+        return inspect.getdoc(cls) or ""
+
+    def check(self, options: Mapping[str, Any], url: str) -> tuple[str, str] | None:
+        """A problem that the key declarations cannot express, as (key, what is wrong);
+        None if the options suit the source at `url`."""
+        return None
+
+    def parse(self, page: str, source: Source) -> list[Line]:
+        """The lines of `page`, fetched from `source.url`, newest first. Raises ParseError
+        if what holds the lines cannot be found (counted for health as a layout change)."""
+        raise NotImplementedError
+
+    def describe(self, source: Source) -> str:
+        """How `source` finds its lines, in a few words (`ticker config check`)."""
+        shown = [
+            f"{key.name} {source.options[key.name]!r}"
+            for key in self.keys
+            if source.options.get(key.name) is not None
+        ]
+        return ", ".join(shown) or self.name
+
+    def layout_advice(self, source: Source) -> str:
+        """What to change when `source`'s lines are no longer found (the health alert)."""
+        names = " or ".join(key.name for key in self.keys)
+        return f"update its {names}" if names else "check its URL"
