@@ -354,7 +354,23 @@ def message_text(message: EmailMessage) -> str:
     return f"{message['Subject'] or ''}\n{plain_body(message)}"
 
 
-class HttpSink:
+class _Served:
+    """A loopback HTTP server on a thread of its own, serving from `with` to its end."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = _Server((LOOPBACK, 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class HttpSink(_Served):
     """A loopback HTTP server answering every POST 200, keeping (arrival time, path, body):
     the receiving end of Apprise's json:// and form:// URLs."""
 
@@ -371,8 +387,7 @@ class HttpSink:
                     sink.arrivals.append((time.time(), self.path, body))
                 self.answer(200, {"Content-Type": "application/json"}, b"{}")
 
-        self.httpd = _Server((LOOPBACK, 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._serve(Handler)
 
     def url(self, scheme: str, path: str) -> str:
         """An Apprise URL (`json`, `form`, ...) posting to `/path` of this sink."""
@@ -381,14 +396,6 @@ class HttpSink:
     def count(self, path: str) -> int:
         with self.lock:
             return sum(1 for _, p, _ in self.arrivals if p == f"/{path}")
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 # --- the daemon --------------------------------------------------------------------------
@@ -568,7 +575,7 @@ def no_throttle_hooks(directory: Path) -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)])}
 
 
-class LivePage:
+class LivePage(_Served):
     """A ticker page on loopback that lines are added to (`add`); it shows the newest
     `shown` of them, newest first, in the Al Mayadeen preset's markup, with no ETag (every
     poll reads the whole page)."""
@@ -585,8 +592,7 @@ class LivePage:
                     newest = list(reversed(page.lines[-page.shown :]))
                 self.answer(200, {"Content-Type": "text/html; charset=utf-8"}, page_html(newest, 0))
 
-        self.httpd = _Server((LOOPBACK, 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._serve(Handler)
         self.url = f"http://{LOOPBACK}:{self.httpd.server_address[1]}/"
 
     def add(self, line: str) -> float:
@@ -594,14 +600,6 @@ class LivePage:
         with self.lock:
             self.lines.append(line)
             return time.time()
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def mount_tmpfs(mountpoint: Path, size_mb: int) -> str | None:
