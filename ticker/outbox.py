@@ -459,17 +459,22 @@ class Outbox:
         waiting (for a retry, or in the group window): a channel never receives alerts out
         of order."""
         moment, now = self._now(), self.monotonic()
-        timings = self._timings.setdefault(channel, {})
         due: list[Delivery] = []
         for delivery in deliveries:
-            timing = timings.get(delivery.id)
-            if timing is None:
-                window = shape.group_window
-                timing = timings[delivery.id] = first_sight(delivery, window, moment, now)
-            if timing.due > now:
+            if self._timing(delivery, shape.group_window, moment, now).due > now:
                 break
             due.append(delivery)
         return due
+
+    def _timing(
+        self, delivery: Delivery, group_window: float, moment: Moment, monotonic: float
+    ) -> Timing:
+        """`delivery`'s timing in this process: the one taken when it was first read."""
+        timings = self._timings.setdefault(delivery.channel, {})
+        timing = timings.get(delivery.id)
+        if timing is None:
+            timing = timings[delivery.id] = first_sight(delivery, group_window, moment, monotonic)
+        return timing
 
     def _forget_all_but(self, channel: str, pending: list[Delivery]) -> None:
         """Drop the timings of deliveries no longer pending (settled by another process,
@@ -530,8 +535,7 @@ class Outbox:
         the mark for display."""
         moment, now = self._now(), self.monotonic()
         wall = moment.wall
-        timings = self._timings.setdefault(delivery.channel, {})
-        timing = timings.setdefault(delivery.id, first_sight(delivery, 0.0, moment, now))
+        timing = self._timing(delivery, 0.0, moment, now)  # read by `_due` before the send
         if failure is None:
             result.sent += 1
             log.info("alert %d sent to %s", delivery.alert_id, delivery.channel)
