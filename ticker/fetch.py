@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import email.utils
+import re
 import time
 import zlib
 from collections.abc import AsyncGenerator, Iterator, Sequence
@@ -21,13 +22,12 @@ import httpx
 
 from ticker.config import Settings
 from ticker.errors import FetchError
+from ticker.sources.kind import PAGE_TYPES
 from ticker.targets import Target, describe, literal_ip, range_of, resolve_async
 from ticker.trust import default_context
 
 MAX_REDIRECTS = 5
 MAX_ENCODINGS = 2  # Content-Encoding layers ticker undoes ("gzip, gzip" is the most)
-# What a ticker page may be served as; a missing Content-Type is given the benefit of the doubt.
-PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 ACCEPT_ENCODING = "gzip, deflate"  # only what _Inflater undoes, whatever httpx could decode
 _ZLIB_WBITS = {
     "gzip": zlib.MAX_WBITS | 16,
@@ -187,13 +187,30 @@ async def _refuse_inward(origin: _Origin, target: str, status: int) -> None:
     )
 
 
-def _refuse_non_page(response: httpx.Response) -> None:
-    """FetchError if the Content-Type says the body is not a web page (an image, JSON...)."""
+def media_matches(media: str, media_types: frozenset[str]) -> bool:
+    """True if the Content-Type `media` is one of `media_types`; a structured suffix
+    ("application/rss+xml", "application/feed+json") also matches its base type."""
+    if media in media_types:
+        return True
+    for suffix, base in (("+xml", "application/xml"), ("+json", "application/json")):
+        if media.endswith(suffix) and base in media_types:
+            return True
+    return False
+
+
+def _refuse_non_page(response: httpx.Response, media_types: frozenset[str]) -> None:
+    """FetchError if the Content-Type says the body is not what the source reads (an
+    image, JSON where a web page was expected...)."""
     value = response.headers.get("Content-Type") or ""
     media = value.split(";", 1)[0].strip().lower()
-    if media and media not in PAGE_TYPES:
+    if media and not media_matches(media, media_types):
+        what = (
+            "not a web page"
+            if media_types == PAGE_TYPES
+            else "not " + ", ".join(sorted(media_types))
+        )
         raise FetchError(
-            f"HTTP {response.status_code} but Content-Type {_shown(media)}, not a web page",
+            f"HTTP {response.status_code} but Content-Type {_shown(media)}, {what}",
             reason="content-type",
             status=response.status_code,
         )
@@ -304,14 +321,34 @@ def _strict_utf8(body: bytes, truncated: bool) -> str | None:
         return None
 
 
+_XML_DECLARATION = re.compile(
+    rb"""^<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']"""
+)
+
+
+def declared_charset(body: bytes) -> str | None:
+    """The charset a body names itself: a byte-order mark, or an XML declaration's
+    `encoding` (a feed in windows-1256 says so there, not in its Content-Type)."""
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if body.startswith(bom):
+            return name
+    match = _XML_DECLARATION.match(body.lstrip()[:256])
+    return match[1].decode("ascii") if match else None
+
+
 def decode_body(body: bytes, charset: str | None, truncated: bool = False) -> str:
-    """The text of a page: in its declared `charset`, UTF-8 if none or an unknown one.
+    """The text of a page: in its declared `charset` (else the one the body names itself,
+    `declared_charset`), UTF-8 if none or an unknown one.
 
     A body declared in a legacy 8-bit charset (ISO-8859-1, windows-1252...) that is valid
     UTF-8 with non-ASCII characters is UTF-8 mislabelled, a common server default: real
     Latin-1 text is practically never valid UTF-8. Undecodable bytes become U+FFFD."""
     try:
-        codec = codecs.lookup(charset or "utf-8").name
+        codec = codecs.lookup(charset or declared_charset(body) or "utf-8").name
     except (LookupError, ValueError):
         codec = "utf-8"
     if codec != "utf-8" and not codec.startswith(("utf-16", "utf-32")) and not body.isascii():
@@ -333,8 +370,12 @@ async def fetch_page(
     last_modified: str | None = None,
     deadline: float | None = None,
     allow_private: bool = False,
+    media_types: frozenset[str] = PAGE_TYPES,
+    accept: str | None = None,
 ) -> Page:
     """GET `url`, conditionally if `etag`/`last_modified` are known; body cut at `max_bytes`.
+    The body must be served as one of `media_types` (a source kind's; default: a web
+    page); `accept` replaces the client's Accept header.
 
     A redirect from a public address into a loopback, private or link-local one is
     refused unless `allow_private` (see _refuse_inward).
@@ -347,7 +388,7 @@ async def fetch_page(
     redirects, HTTP errors, a Content-Type that is no web page and a Content-Encoding
     ticker cannot undo.
     """
-    headers = {}
+    headers = {"Accept": accept} if accept else {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -357,7 +398,7 @@ async def fetch_page(
     started = time.perf_counter()
     try:
         async with asyncio.timeout(deadline):
-            page = await _fetch(client, url, headers, max_bytes, allow_private)
+            page = await _fetch(client, url, headers, max_bytes, allow_private, media_types)
     except TimeoutError:
         within = f": no complete answer within {deadline:g} s" if deadline is not None else ""
         raise FetchError(f"timed out{within}", reason="timeout") from None
@@ -376,6 +417,7 @@ async def _fetch(
     headers: dict[str, str],
     max_bytes: int,
     allow_private: bool = False,
+    media_types: frozenset[str] = PAGE_TYPES,
 ) -> Page:
     """One GET and the redirects it leads to, each checked before it is followed and none
     of their bodies read (httpx would read a redirect's body whole, uncapped)."""
@@ -404,7 +446,7 @@ async def _fetch(
                 )
             if response.status_code >= 400:
                 raise _error_for_status(response)
-            _refuse_non_page(response)
+            _refuse_non_page(response, media_types)
             body, truncated = await _read_capped(response, max_bytes)
             return Page(
                 url=url,

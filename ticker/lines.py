@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 MAX_LINE_CHARS = 2000  # a ticker line is one sentence; anything longer is cut, not trusted
+MAX_KEY_CHARS = 512  # an item id (guid, URL, post id); a longer one is cut, still unique enough
 MAX_ATTRIBUTION_CHARS = 60
 MAX_ATTRIBUTION_WORDS = 8
 
@@ -100,19 +101,38 @@ def fingerprint(text: str) -> str:
 
 @dataclass(frozen=True)
 class Line:
-    """One ticker line: the whole text, its attribution split off, and its link if any."""
+    """One ticker line: the whole text, its attribution split off, and its link if any.
+
+    `key` is the source's own id of the item (an RSS guid, a JSON id, a Telegram post id),
+    None for an html strip, whose lines are known by their text alone; `published` is when
+    the source says the item was posted (Unix seconds), None if it does not say."""
 
     text: str
     attribution: str | None = None
     body: str = ""
     url: str | None = None
     fingerprint: str = field(default="", compare=False)
+    key: str | None = None
+    published: float | None = None
 
     @classmethod
-    def from_text(cls, raw: str, url: str | None = None) -> Line:
+    def from_text(
+        cls,
+        raw: str,
+        url: str | None = None,
+        *,
+        key: str | None = None,
+        published: float | None = None,
+    ) -> Line:
         """Clean `raw`, split its attribution and compute its fingerprint."""
         text = clean_text(raw)
         attribution, body = split_attribution(text)
         return cls(
-            text=text, attribution=attribution, body=body, url=url, fingerprint=fingerprint(text)
+            text=text,
+            attribution=attribution,
+            body=body,
+            url=url,
+            fingerprint=fingerprint(text),
+            key=clean_text(key, MAX_KEY_CHARS) if key else None,
+            published=published,
         )

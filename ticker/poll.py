@@ -16,7 +16,7 @@ from ticker.fetch import Page, fetch_page
 from ticker.health import health_change
 from ticker.lines import Line
 from ticker.route import router
-from ticker.sources import kind_for, parser_for
+from ticker.sources import kind_for
 from ticker.store import PollRecord, SourceState, Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ async def fetch_lines(
 
     Raises FetchError or ParseError.
     """
+    kind = kind_for(source.kind)
     page = await fetch_page(
         client,
         source.url,
@@ -57,6 +58,8 @@ async def fetch_lines(
         etag=etag,
         last_modified=last_modified,
         allow_private=source.allow_private,
+        media_types=kind.media_types,
+        accept=kind.accept,
     )
     if page.text is None:
         return page, None
@@ -67,7 +70,7 @@ async def fetch_lines(
             max_bytes,
             max_bytes,
         )
-    return page, parser_for(source.kind)(page.text, source)
+    return page, kind.parse(page.text, source)
 
 
 def judge_for(config: Config) -> Judge:

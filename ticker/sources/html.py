@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ticker.errors import ParseError
 from ticker.lines import MAX_LINE_CHARS, Line, clean_text
-from ticker.sources.kind import Key, Kind
+from ticker.sources.kind import MAX_LINES, Key, Kind
 from ticker.sources.presets import preset_for
 
 if TYPE_CHECKING:
@@ -60,7 +60,6 @@ _INLINE = frozenset(
 )
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head"})
 _LIST_TAGS = frozenset({"ul", "ol"})
-MAX_LINES = 500  # a ticker has a handful of lines; a page that yields thousands is not one
 # Work caps: matched elements can nest (a selector "div" on 10,000 nested divs), and reading
 # each one's whole subtree would cost the square of the page. A ticker line is a sentence
 # with a little markup, so its text is read from at most MAX_ITEM_NODES nodes and

@@ -7,13 +7,17 @@ declarations, and `ticker tail` loads the config, so no parser library is import
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ticker.config import Source
     from ticker.lines import Line
+
+MAX_LINES = 500  # a ticker has a handful of lines; a source that yields thousands is not one
+# What an html page may be served as; a missing Content-Type is given the benefit of the doubt.
+PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 
 # The value types a key may declare, and the words `ticker kinds` and errors use for them.
 TYPE_WORDS: dict[type, str] = {str: "string", int: "integer", float: "number", bool: "true/false"}
@@ -59,6 +63,10 @@ class Kind:
     name: ClassVar[str]
     keys: ClassVar[tuple[Key, ...]] = ()
     identity: ClassVar[str] = "the fingerprint of the line's text"
+    # The Content-Types its documents may be served as (a "+xml" or "+json" suffix counts
+    # as application/xml or application/json), and the Accept header that asks for them.
+    media_types: ClassVar[frozenset[str]] = PAGE_TYPES
+    accept: ClassVar[str] = "text/html,*/*;q=0.8"
 
     @classmethod
     def help(cls) -> str:
@@ -71,8 +79,9 @@ class Kind:
         return None
 
     def parse(self, page: str, source: Source) -> list[Line]:
-        """The lines of `page`, fetched from `source.url`, newest first. Raises ParseError
-        if what holds the lines cannot be found (counted for health as a layout change)."""
+        """The lines of `page`, fetched from `source.url`, newest first (`in_order`), at
+        most MAX_LINES, no two with the same fingerprint. Raises ParseError if what holds
+        the lines cannot be found (counted for health as a layout change)."""
         raise NotImplementedError
 
     def describe(self, source: Source) -> str:
@@ -88,3 +97,26 @@ class Kind:
         """What to change when `source`'s lines are no longer found (the health alert)."""
         names = " or ".join(key.name for key in self.keys)
         return f"update its {names}" if names else "check its URL"
+
+
+def in_order(lines: Iterable[Line], order: str = "newest-first") -> list[Line]:
+    """`lines`, as a kind read them in document order, the way the store takes them:
+    newest first, no two with the same text (the first kept), at most MAX_LINES.
+
+    Lines that all carry a `published` time are ordered by it, newest first (ties keep
+    their order); otherwise the document order is all there is to know: kept, or reversed
+    for a source whose documents list the oldest first (`order = "oldest-first"`)."""
+    ordered = list(lines)
+    if order == "oldest-first":
+        ordered.reverse()
+    if ordered and all(line.published is not None for line in ordered):
+        ordered.sort(key=lambda line: line.published or 0.0, reverse=True)
+    kept: list[Line] = []
+    seen: set[str] = set()
+    for line in ordered:
+        if line.text and line.fingerprint not in seen:
+            seen.add(line.fingerprint)
+            kept.append(line)
+            if len(kept) >= MAX_LINES:
+                break
+    return kept
