@@ -55,10 +55,10 @@ from ticker.sources.html import (
     MAX_ITEM_NODES,
     MAX_ITEMS,
     MAX_LINES,
-    MAX_URL_CHARS,
     node_text,
     parse,
 )
+from ticker.sources.kind import MAX_URL_CHARS
 from ticker.store import MAX_CANDIDATES
 
 settings.register_profile(

@@ -17,11 +17,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 from ticker.errors import ParseError
 from ticker.lines import MAX_LINE_CHARS, Line, clean_text
-from ticker.sources.kind import MAX_LINES, Key, Kind
+from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link
 from ticker.sources.presets import preset_for
 
 if TYPE_CHECKING:
@@ -69,7 +68,6 @@ MAX_ITEMS = 4 * MAX_LINES
 MAX_ITEM_NODES = 256
 MAX_ITEM_CHARS = 4 * MAX_LINE_CHARS
 MAX_READ_NODES = 64 * MAX_LINES
-MAX_URL_CHARS = 2048  # a longer link is no article's; it would bloat every alert
 _CUT = "\u2026"
 # HTML's formatting elements: the parser re-opens every unclosed one after each closed block,
 # so N distinct unclosed ones before N paragraphs make N*N elements (lexbor builds 90,000 for
@@ -142,19 +140,20 @@ def _read_text(node: LexborNode, max_nodes: int, max_chars: int) -> tuple[str, i
 
 
 def _link_of(node: LexborNode, base_url: str) -> str | None:
-    """The absolute http(s) link of `node` (an <a> or an element holding one); None if it
-    has none, only a malformed one ("http://[::1": urllib raises ValueError) or one longer
-    than MAX_URL_CHARS (cut, it would be a wrong link)."""
+    """The link of `node` (an <a> or an element holding one), as `absolute_link` makes it."""
     anchor = node if node.tag == "a" else node.css_first("a[href]")
     href = anchor.attributes.get("href") if anchor is not None else None
-    if not href or len(href) > MAX_URL_CHARS:
-        return None
-    try:
-        absolute = urljoin(base_url, href.strip())
-        scheme = urlsplit(absolute).scheme
-    except ValueError:
-        return None
-    return absolute if scheme in ("http", "https") and len(absolute) <= MAX_URL_CHARS else None
+    return absolute_link(href, base_url)
+
+
+def fragment_text(markup: str) -> str:
+    """The visible text of an HTML fragment (a feed item's summary, a JSON item's HTML
+    content), read as `node_text` reads a ticker item: within its caps, words kept apart
+    at element boundaries."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    body = LexborHTMLParser(defused(markup)).body
+    return node_text(body) if body is not None else ""
 
 
 def lines_of(nodes: Iterable[LexborNode], base_url: str) -> list[Line]:

@@ -10,11 +10,13 @@ import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     from ticker.config import Source
     from ticker.lines import Line
 
+MAX_URL_CHARS = 2048  # a longer link is no article's; it would bloat every alert
 MAX_LINES = 500  # a ticker has a handful of lines; a source that yields thousands is not one
 # What an html page may be served as; a missing Content-Type is given the benefit of the doubt.
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
@@ -97,6 +99,20 @@ class Kind:
         """What to change when `source`'s lines are no longer found (the health alert)."""
         names = " or ".join(key.name for key in self.keys)
         return f"update its {names}" if names else "check its URL"
+
+
+def absolute_link(href: str | None, base_url: str) -> str | None:
+    """`href` made absolute against `base_url`, if it is an http(s) link: None for no link,
+    another scheme (javascript:, tg:, data:), a malformed one ("http://[::1": urllib raises
+    ValueError) or one longer than MAX_URL_CHARS (cut, it would be a wrong link)."""
+    if not href or len(href) > MAX_URL_CHARS:
+        return None
+    try:
+        absolute = urljoin(base_url, href.strip())
+        scheme = urlsplit(absolute).scheme
+    except ValueError:
+        return None
+    return absolute if scheme in ("http", "https") and len(absolute) <= MAX_URL_CHARS else None
 
 
 def in_order(lines: Iterable[Line], order: str = "newest-first") -> list[Line]:
