@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -278,6 +278,15 @@ def _migration_6(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE alerts ADD COLUMN boot_time REAL")
 
 
+def _migration_7(conn: sqlite3.Connection) -> None:
+    """Item identity: the source's own id of an item (an RSS guid, a Telegram post id) and
+    the time the source says it was posted. The same key with other text is an edit of
+    that item; html lines have no key and are known by their text's fingerprint."""
+    conn.execute("ALTER TABLE items ADD COLUMN key TEXT")
+    conn.execute("ALTER TABLE items ADD COLUMN published REAL")
+    conn.execute("CREATE INDEX items_key ON items (source, key) WHERE key IS NOT NULL")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -285,6 +294,7 @@ MIGRATIONS = {
     4: _migration_4,
     5: _migration_5,
     6: _migration_6,
+    7: _migration_7,
 }
 
 
@@ -623,8 +633,8 @@ class Store:
         kind, of_item, changes = _verdict_columns(verdict)
         cursor = conn.execute(
             "INSERT INTO items (source, fingerprint, text, attribution, body, url, first_seen, "
-            "last_seen, times_seen, kind, of_item, changes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            "last_seen, times_seen, kind, of_item, changes, key, published) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
             (
                 source,
                 line.fingerprint,
@@ -637,9 +647,27 @@ class Store:
                 kind,
                 of_item,
                 changes,
+                line.key,
+                line.published,
             ),
         )
         return int(cursor.lastrowid or 0)
+
+    def _keyed_items(
+        self, conn: sqlite3.Connection, source: str, keys: Sequence[str]
+    ) -> dict[str, Candidate]:
+        """The newest item of `source` under each of `keys` (the source's own item ids)."""
+        from ticker.dedupe import Candidate
+
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        rows = conn.execute(
+            f"SELECT key, id, text FROM items WHERE source = ? AND key IN ({marks}) "
+            "AND key IS NOT NULL ORDER BY id",
+            (source, *keys),
+        )
+        return {row[0]: Candidate(row[1], row[2]) for row in rows}
 
     def _index_terms(
         self, conn: sqlite3.Connection, source: str, item_id: int, terms: set[str]
@@ -711,11 +739,24 @@ class Store:
         return alert_id
 
     def _judge(
-        self, conn: sqlite3.Connection, source: str, line: Line, now: float, judge: Judge | None
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        line: Line,
+        now: float,
+        judge: Judge | None,
+        edited: Candidate | None = None,
     ) -> tuple[Verdict | None, set[str]]:
+        """How `line` relates to the source's earlier items, and its index terms. A line
+        whose key names an earlier item (`edited`) is an update of it, whatever the words
+        and the window; otherwise the judge, if any, compares the words."""
+        from ticker.dedupe import edit_of
+
+        terms = judge.terms(line) if judge is not None else set()
+        if edited is not None:
+            return edit_of(edited, line), terms
         if judge is None:
-            return None, set()
-        terms = judge.terms(line)
+            return None, terms
         candidates = self._candidates(conn, source, terms, now - judge.window)
         return judge.classify(line, candidates), terms
 
@@ -738,13 +779,17 @@ class Store:
 
         `lines` are in page order, newest first. A line whose fingerprint this source has
         ever shown is not new (it only gets its last_seen and times_seen updated). A new
-        line becomes an item; with a `judge`, it is first classified against the source's
-        recent items: a duplicate is only logged, an update alerts `update_channels`
-        (default: `channels`), a new story alerts `channels`; `channels` may instead be a
-        Router that names the channels of each line. The source's first successful
-        poll is a silent baseline, of which only the `backfill` newest lines alert. Items
-        are inserted oldest first, so alert ids follow the story's order.
+        line becomes an item. If its `key` (the source's own item id) names an earlier
+        item, it is an update of that item (an edited post); else, with a `judge`, it is
+        first classified against the source's recent items. A duplicate is only logged, an
+        update alerts `update_channels` (default: `channels`), a new story alerts
+        `channels`; `channels` may instead be a Router that names the channels of each line.
+        The source's first successful poll is a silent baseline, of which only the
+        `backfill` newest lines alert. Items are inserted oldest first, so alert ids follow
+        the story's order.
         """
+        from ticker.dedupe import Candidate
+
         route = channels if callable(channels) else _fixed_route(channels, update_channels)
         with self.transaction() as conn:
             state = conn.execute(
@@ -758,15 +803,19 @@ class Store:
                 [(now, item_id) for item_id in known.values()],
             )
             fresh = [line for line in lines if line.fingerprint not in known]
+            keyed = self._keyed_items(conn, name, [line.key for line in fresh if line.key])
             alerting = len(fresh) if not baseline else min(backfill, len(fresh))
             new: list[NewItem] = []
             for index in range(len(fresh) - 1, -1, -1):
                 line = fresh[index]
-                verdict, terms = self._judge(conn, name, line, now, judge)
+                edited = keyed.get(line.key) if line.key else None
+                verdict, terms = self._judge(conn, name, line, now, judge, edited)
                 if baseline and verdict is not None and verdict.kind != "duplicate":
                     verdict = None  # the baseline has no history to update
                 item_id = self._insert_item(conn, name, line, now, verdict)
                 self._index_terms(conn, name, item_id, terms)
+                if line.key:
+                    keyed[line.key] = Candidate(item_id, line.text)
                 kind = verdict.kind if verdict is not None else "new"
                 alert_id = None
                 if index < alerting and kind in ("new", "update"):

@@ -117,7 +117,8 @@ def absolute_link(href: str | None, base_url: str) -> str | None:
 
 def in_order(lines: Iterable[Line], order: str = "newest-first") -> list[Line]:
     """`lines`, as a kind read them in document order, the way the store takes them:
-    newest first, no two with the same text (the first kept), at most MAX_LINES.
+    newest first, no two with the same text or the same key (the first kept), at most
+    MAX_LINES.
 
     Lines that all carry a `published` time are ordered by it, newest first (ties keep
     their order); otherwise the document order is all there is to know: kept, or reversed
@@ -129,9 +130,12 @@ def in_order(lines: Iterable[Line], order: str = "newest-first") -> list[Line]:
         ordered.sort(key=lambda line: line.published or 0.0, reverse=True)
     kept: list[Line] = []
     seen: set[str] = set()
+    keys: set[str] = set()
     for line in ordered:
-        if line.text and line.fingerprint not in seen:
+        if line.text and line.fingerprint not in seen and line.key not in keys:
             seen.add(line.fingerprint)
+            if line.key:
+                keys.add(line.key)
             kept.append(line)
             if len(kept) >= MAX_LINES:
                 break
