@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from ticker import __version__
-from ticker.config import Config, Source, load_config
+from ticker.config import Config, Source, command_line_source, load_config
 from ticker.errors import (
     ConfigError,
     DatabaseBroken,
@@ -235,29 +235,46 @@ def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, .
     "-s", "--source", "source_names", multiple=True, help="Only this source (repeatable)."
 )
 @click.option("--dry-run", is_flag=True, help="Fetch and print what was parsed; write nothing.")
-@click.option("--selector", help="With URL: CSS selector of one ticker line.")
-@click.option("--label", help='With URL: the text labelling the ticker, e.g. "BREAKING".')
+@click.option("--kind", "kind", default="html", show_default=True, help="With URL: its kind.")
+@click.option(
+    "-o",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With URL: a key of its kind (repeatable; see `ticker kinds`).",
+)
+@click.option("--selector", help="With URL: CSS selector of one ticker line (html).")
+@click.option("--label", help='With URL: the text labelling the ticker, e.g. "BREAKING" (html).')
 @click.pass_context
 def poll(
     ctx: click.Context,
     url: str | None,
     source_names: tuple[str, ...],
     dry_run: bool,
+    kind: str,
+    options: tuple[str, ...],
     selector: str | None,
     label: str | None,
 ) -> None:
     """Poll every source once, record and deliver what is new, print it and exit.
 
-    With --dry-run (and --source NAME or a URL) only fetch and print the parsed lines.
+    With --dry-run (and --source NAME or a URL) only fetch and print the parsed lines:
+    `ticker poll --dry-run --kind rss URL`, `... --kind json URL -o items=data.news -o
+    text=title`.
     """
     if url and not dry_run:
         raise UserError("a URL can only be polled with --dry-run", EXIT_CONFIG)
     if url:
+        config = _config_or_defaults(ctx)
+        shortcuts = {"selector": selector, "label": label}
+        try:
+            given = {k: v for k, v in shortcuts.items() if v is not None} | _options(options)
+            source = command_line_source(url, kind, given, config.settings)
+        except ConfigError as exc:
+            _fail(exc)
         _check_trust()
-        _dry_run(
-            (Source(name="dry-run", url=url, options={"selector": selector, "label": label}),),
-            _config_or_defaults(ctx),
-        )
+        _dry_run((source,), config)
         return
     config = _config(ctx)
     sources = _selected_sources(config, source_names)
@@ -266,6 +283,17 @@ def poll(
         _dry_run(sources, config)
         return
     _poll_and_deliver(config, sources)
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--option KEY=VALUE` pairs as a mapping; ConfigError for one without "="."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            raise ConfigError("(command line)", "--option", f"expected KEY=VALUE, got {pair!r}")
+        options[name.strip()] = value
+    return options
 
 
 def _config_or_defaults(ctx: click.Context) -> Config:

@@ -429,6 +429,38 @@ def _parse_source(table: Any, index: int, settings: Settings, path: Path) -> Sou
     return Source(**values, options=options)
 
 
+def command_line_source(
+    url: str, kind: str, options: Mapping[str, str], settings: Settings
+) -> Source:
+    """The source `ticker poll --dry-run URL --kind K --option KEY=VALUE` describes,
+    validated as a [[source]] table is. An option's text is read as the TOML value it
+    spells when that is a number or true/false ("5", "true") and the key is no kind key
+    declared as text; else it stays text. Raises ConfigError naming "(command line)",
+    the option and what is expected."""
+    path = Path("(command line)")
+    table: dict[str, Any] = {"name": "dry-run", "url": url, "kind": kind}
+    texts = set()
+    if _kind_field().check(kind):
+        texts = {key.name for key in kind_for(kind).keys if key.type is str}
+    for name, text in options.items():
+        table[name] = text if name in texts else _scalar(text)
+    try:
+        return _parse_source(table, 0, settings, path)
+    except ConfigError as exc:
+        field = (exc.field or "").removeprefix('source[0] ("dry-run").')
+        flag = "--kind" if field == "kind" else f"--option {field}"
+        raise ConfigError(path, flag, exc.problem) from None
+
+
+def _scalar(text: str) -> Any:
+    """`text` as the TOML number or boolean it spells, else `text` itself."""
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    return value if isinstance(value, bool | int | float) else text
+
+
 _REFERENCE = re.compile(r"\$\{(?:(?P<kind>file|credential):)?(?P<name>[^}]+)\}")
 log = logging.getLogger(__name__)
 
