@@ -111,6 +111,42 @@ class PageServer(LoopbackHTTP):
             return self.requests >= len(self.pages)
 
 
+class DocumentSite(LoopbackHTTP):
+    """Serves one document per path, each with its Content-Type; the test swaps a path's
+    document at any time (`put`), and `requests` counts what each path was asked for.
+    Unknown paths are 404."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, tuple[str, bytes]] = {}
+        self.requests: dict[str, int] = {}
+        self.lock = threading.Lock()
+        site = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                path = self.path.split("?", 1)[0]
+                with site.lock:
+                    site.requests[path] = site.requests.get(path, 0) + 1
+                    document = site.documents.get(path)
+                if document is None:
+                    self.answer(404, "text/plain", b"not found")
+                else:
+                    self.answer(200, *document)
+
+        super().__init__(Handler)
+
+    def put(self, path: str, content_type: str, text: str) -> str:
+        """Serve `text` at `path` from now on; its URL."""
+        with self.lock:
+            self.documents[path] = (content_type, text.encode("utf-8"))
+        return f"{self.base_url}{path}"
+
+    def asked(self, path: str) -> int:
+        """How many times `path` was requested."""
+        with self.lock:
+            return self.requests.get(path, 0)
+
+
 @dataclass(frozen=True)
 class Reply:
     """One scripted answer of a ScriptedSite."""

@@ -1,0 +1,229 @@
+"""End to end over every kind: one `ticker run` (a subprocess) polls five sources of four
+kinds (an html strip, an RSS feed, a JSON API, a JSON Feed and a Telegram channel's web
+preview) served by one loopback server, and delivers to a real SMTP server (aiosmtpd).
+After the baseline each new item arrives exactly once, and an edited Telegram post and an
+RSS item whose title changed under the same guid arrive as updates of their stories."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from servers import DocumentSite, SmtpSink, ticker_page
+from test_e2e import start_daemon, stop_daemon, tail_json, wait_until
+
+pytestmark = pytest.mark.e2e
+
+T0 = 1_795_000_000  # 2026-11-18, whole seconds
+CHANNEL = "mayadeen_news"
+
+
+def rfc822(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def rss(items: list[tuple[str, str, int]]) -> str:
+    """An RSS 2.0 feed of (guid, title, published) items, newest first."""
+    entries = "".join(
+        f"<item><title>{html.escape(title)}</title><link>https://example.org/n/{guid}</link>"
+        f'<guid isPermaLink="false">{guid}</guid><pubDate>{rfc822(when)}</pubDate></item>'
+        for guid, title, when in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Breaking</title><link>https://example.org/</link>{entries}</channel></rss>"
+    )
+
+
+def api(items: list[tuple[int, str, int]]) -> str:
+    """A JSON API document whose items sit two levels down, fields nested."""
+    news = [
+        {"id": number, "headline": {"text": text}, "url": f"/n/{number}", "time": iso(when)}
+        for number, text, when in items
+    ]
+    return json.dumps({"status": "ok", "data": {"news": news}})
+
+
+def json_feed(items: list[tuple[str, str, int]]) -> str:
+    entries = [
+        {"id": ident, "content_text": text, "url": f"https://example.org/jf/{ident}",
+         "date_published": iso(when)}
+        for ident, text, when in items
+    ]  # fmt: skip
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Breaking", "items": entries}
+    )
+
+
+def telegram(posts: list[tuple[int, str, int, bool]]) -> str:
+    """A channel's web preview of (post number, text, posted, edited) posts, oldest first
+    as t.me lists them."""
+    messages = "".join(
+        f'<div class="tgme_widget_message_wrap js-widget_message_wrap">'
+        f'<div class="tgme_widget_message text_not_supported_wrap js-widget_message" '
+        f'data-post="{CHANNEL}/{number}"><div class="tgme_widget_message_bubble">'
+        f'<div class="tgme_widget_message_text js-message_text" dir="auto">'
+        f"{html.escape(text)}</div>"
+        f'<div class="tgme_widget_message_footer compact js-message_footer">'
+        f'<div class="tgme_widget_message_info short js-message_info">'
+        f'<span class="tgme_widget_message_views">1.2K</span>'
+        f'<span class="tgme_widget_message_meta">{"edited " if edited else ""}'
+        f'<a class="tgme_widget_message_date" href="https://t.me/{CHANNEL}/{number}">'
+        f'<time datetime="{iso(when)}" class="time">09:00</time></a></span>'
+        f"</div></div></div></div></div>"
+        for number, text, when, edited in posts
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Mayadeen News</title></head>'
+        '<body><header class="tgme_header"></header><div class="tgme_channel_info">'
+        '<div class="tgme_channel_info_header_title"><span dir="auto">Mayadeen News</span>'
+        '</div></div><main><section class="tgme_channel_history js-message_history">'
+        f"{messages}</section></main></body></html>"
+    )
+
+
+def write_config(tmp_path: Path, urls: dict[str, str], mail_url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[ticker]
+database = "ticker.db"
+interval = 1
+
+[[source]]
+name = "strip"
+url = "{urls["strip"]}"
+selector = ".breaking-news li"
+
+[[source]]
+name = "feed"
+kind = "rss"
+url = "{urls["feed"]}"
+
+[[source]]
+name = "api"
+kind = "json"
+url = "{urls["api"]}"
+items = "data.news"
+text = "headline.text"
+link = "url"
+id = "id"
+time = "time"
+
+[[source]]
+name = "jsonfeed"
+kind = "json"
+url = "{urls["jsonfeed"]}"
+
+[[source]]
+name = "channel"
+kind = "telegram"
+url = "{urls["channel"]}"
+
+[[channel]]
+name = "mail"
+urls = ["{mail_url}"]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+STRIP = ["Hamas: The delegation arrived in Cairo", "Lebanese army: Roads closed in the Matn"]
+FEED = [("g2", "Israeli media: Sirens sounded in Haifa", T0 - 60),
+        ("g1", "Yemeni Armed Forces: A ship targeted in the Red Sea", T0 - 120)]  # fmt: skip
+API = [(12, "Gaza Civil Defense: Crews searching under the rubble in Jabalia", T0 - 30),
+       (11, "UNRWA: Aid trucks held at the Rafah crossing", T0 - 90)]  # fmt: skip
+JSON_FEED = [("jf-2", "Iranian Foreign Ministry: Talks to resume next week", T0 - 40),
+             ("jf-1", "Iraqi resistance: Drone attack on a base in Syria", T0 - 100)]  # fmt: skip
+POSTS = [(100, "مراسل الميادين: غارة إسرائيلية على بلدة في جنوب لبنان", T0 - 300, False),
+         (101, "Al Mayadeen correspondent: Israeli shelling on the outskirts of Khiam", T0 - 200,
+          False)]  # fmt: skip
+
+NEW = {
+    "strip": "Al Mayadeen's correspondent: Israeli drone strikes a car near Tyre",
+    "feed": "Hezbollah: Rockets fired at the Meron base",
+    "api": "Palestinian Health Ministry: 12 wounded arrive at Al-Aqsa Hospital",
+    "jsonfeed": "Russian Foreign Ministry: Lavrov to visit Tehran",
+    "channel": "Al Mayadeen correspondent: Israeli warplanes over Beirut at low altitude",
+}
+UPDATED = {
+    "feed": "Israeli media: Sirens sounded in Haifa and the Krayot",
+    "channel": "Al Mayadeen correspondent: Israeli shelling on the outskirts of Khiam and Kila",
+}
+
+
+def serve_baseline(site: DocumentSite) -> dict[str, str]:
+    return {
+        "strip": site.put("/", "text/html; charset=utf-8", ticker_page(STRIP)),
+        "feed": site.put("/feed.xml", "application/rss+xml", rss(FEED)),
+        "api": site.put("/api.json", "application/json", api(API)),
+        "jsonfeed": site.put("/feed.json", "application/feed+json", json_feed(JSON_FEED)),
+        "channel": site.put(f"/s/{CHANNEL}", "text/html; charset=utf-8", telegram(POSTS)),
+    }
+
+
+def serve_news(site: DocumentSite) -> None:
+    """One new item on every source; the feed's g2 retitled, the channel's post 101 edited."""
+    site.put("/", "text/html; charset=utf-8", ticker_page([NEW["strip"], *STRIP]))
+    feed = [("g3", NEW["feed"], T0 + 60), ("g2", UPDATED["feed"], T0 - 60), FEED[1]]
+    site.put("/feed.xml", "application/rss+xml", rss(feed))
+    site.put("/api.json", "application/json", api([(13, NEW["api"], T0 + 30), *API]))
+    json_items = [("jf-3", NEW["jsonfeed"], T0 + 20), *JSON_FEED]
+    site.put("/feed.json", "application/feed+json", json_feed(json_items))
+    posts = [POSTS[0], (101, UPDATED["channel"], T0 - 200, True),
+             (102, NEW["channel"], T0 + 10, False)]  # fmt: skip
+    site.put(f"/s/{CHANNEL}", "text/html; charset=utf-8", telegram(posts))
+
+
+PATHS = ["/", "/feed.xml", "/api.json", "/feed.json", f"/s/{CHANNEL}"]
+
+
+def test_five_sources_of_four_kinds_each_new_item_arrives_once(tmp_path: Path) -> None:
+    with DocumentSite() as site, SmtpSink() as smtp:
+        config = write_config(tmp_path, serve_baseline(site), smtp.url)
+        daemon = start_daemon(config)
+        # Two requests of a path: its first poll (the baseline) was recorded.
+        wait_until(lambda: all(site.asked(path) >= 2 for path in PATHS), daemon)
+        assert smtp.messages == []
+        serve_news(site)
+        asked = {path: site.asked(path) for path in PATHS}
+        expected = [*NEW.values(), *UPDATED.values()]
+        wait_until(
+            lambda: sum(t in b for b in smtp.bodies() for t in _bodies(expected)) >= 7, daemon
+        )
+        # Three more polls of every source: nothing else arrives.
+        wait_until(lambda: all(site.asked(p) >= asked[p] + 3 for p in PATHS), daemon)
+        output = stop_daemon(daemon)
+
+    bodies = smtp.bodies()
+    for text in _bodies(expected):
+        assert sum(body.count(text) for body in bodies) == 1, (text, bodies, output)
+    alerts = tail_json(config)
+    kinds = {(a["source"], a["text"]): a["kind"] for a in alerts}
+    assert kinds == {
+        **{(source, text): "new" for source, text in NEW.items()},
+        ("feed", UPDATED["feed"]): "update",
+        ("channel", UPDATED["channel"]): "update",
+    }, output
+    updates = {a["source"]: a for a in alerts if a["kind"] == "update"}
+    assert updates["feed"]["updates_text"] == FEED[0][1]
+    assert updates["channel"]["updates_text"] == POSTS[1][1]
+    assert all(a["deliveries"] == {"mail": "sent"} for a in alerts)
+    links = {a["source"]: a["url"] for a in alerts if a["kind"] == "new"}
+    assert links["feed"] == "https://example.org/n/g3"
+    assert links["api"] == f"{site.base_url}/n/13"
+    assert links["jsonfeed"] == "https://example.org/jf/jf-3"
+    assert links["channel"] == f"https://t.me/{CHANNEL}/102"
+
+
+def _bodies(texts: list[str]) -> list[str]:
+    """What of each line a message body shows: the text after its attribution."""
+    return [text.split(": ", 1)[1] for text in texts]
