@@ -6,14 +6,23 @@ RSS item whose title changed under the same guid arrive as updates of their stor
 
 from __future__ import annotations
 
-import html
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from servers import DocumentSite, SmtpSink, ticker_page
 from test_e2e import start_daemon, stop_daemon, tail_json, wait_until
+
+from bench.documents import (
+    API_KEYS,
+    HTML_TYPE,
+    JSON_FEED_TYPE,
+    JSON_TYPE,
+    RSS_TYPE,
+    api,
+    json_feed,
+    rss,
+    telegram,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -21,76 +30,9 @@ T0 = 1_795_000_000  # 2026-11-18, whole seconds
 CHANNEL = "mayadeen_news"
 
 
-def rfc822(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-
-
-def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
-
-
-def rss(items: list[tuple[str, str, int]]) -> str:
-    """An RSS 2.0 feed of (guid, title, published) items, newest first."""
-    entries = "".join(
-        f"<item><title>{html.escape(title)}</title><link>https://example.org/n/{guid}</link>"
-        f'<guid isPermaLink="false">{guid}</guid><pubDate>{rfc822(when)}</pubDate></item>'
-        for guid, title, when in items
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>Breaking</title><link>https://example.org/</link>{entries}</channel></rss>"
-    )
-
-
-def api(items: list[tuple[int, str, int]]) -> str:
-    """A JSON API document whose items sit two levels down, fields nested."""
-    news = [
-        {"id": number, "headline": {"text": text}, "url": f"/n/{number}", "time": iso(when)}
-        for number, text, when in items
-    ]
-    return json.dumps({"status": "ok", "data": {"news": news}})
-
-
-def json_feed(items: list[tuple[str, str, int]]) -> str:
-    entries = [
-        {"id": ident, "content_text": text, "url": f"https://example.org/jf/{ident}",
-         "date_published": iso(when)}
-        for ident, text, when in items
-    ]  # fmt: skip
-    return json.dumps(
-        {"version": "https://jsonfeed.org/version/1.1", "title": "Breaking", "items": entries}
-    )
-
-
-def telegram(posts: list[tuple[int, str, int, bool]]) -> str:
-    """A channel's web preview of (post number, text, posted, edited) posts, oldest first
-    as t.me lists them."""
-    messages = "".join(
-        f'<div class="tgme_widget_message_wrap js-widget_message_wrap">'
-        f'<div class="tgme_widget_message text_not_supported_wrap js-widget_message" '
-        f'data-post="{CHANNEL}/{number}"><div class="tgme_widget_message_bubble">'
-        f'<div class="tgme_widget_message_text js-message_text" dir="auto">'
-        f"{html.escape(text)}</div>"
-        f'<div class="tgme_widget_message_footer compact js-message_footer">'
-        f'<div class="tgme_widget_message_info short js-message_info">'
-        f'<span class="tgme_widget_message_views">1.2K</span>'
-        f'<span class="tgme_widget_message_meta">{"edited " if edited else ""}'
-        f'<a class="tgme_widget_message_date" href="https://t.me/{CHANNEL}/{number}">'
-        f'<time datetime="{iso(when)}" class="time">09:00</time></a></span>'
-        f"</div></div></div></div></div>"
-        for number, text, when, edited in posts
-    )
-    return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Mayadeen News</title></head>'
-        '<body><header class="tgme_header"></header><div class="tgme_channel_info">'
-        '<div class="tgme_channel_info_header_title"><span dir="auto">Mayadeen News</span>'
-        '</div></div><main><section class="tgme_channel_history js-message_history">'
-        f"{messages}</section></main></body></html>"
-    )
-
-
 def write_config(tmp_path: Path, urls: dict[str, str], mail_url: str) -> Path:
     path = tmp_path / "config.toml"
+    api_keys = "\n".join(f'{key} = "{value}"' for key, value in API_KEYS.items())
     path.write_text(
         f"""
 [ticker]
@@ -111,11 +53,7 @@ url = "{urls["feed"]}"
 name = "api"
 kind = "json"
 url = "{urls["api"]}"
-items = "data.news"
-text = "headline.text"
-link = "url"
-id = "id"
-time = "time"
+{api_keys}
 
 [[source]]
 name = "jsonfeed"
@@ -162,25 +100,25 @@ UPDATED = {
 
 def serve_baseline(site: DocumentSite) -> dict[str, str]:
     return {
-        "strip": site.put("/", "text/html; charset=utf-8", ticker_page(STRIP)),
-        "feed": site.put("/feed.xml", "application/rss+xml", rss(FEED)),
-        "api": site.put("/api.json", "application/json", api(API)),
-        "jsonfeed": site.put("/feed.json", "application/feed+json", json_feed(JSON_FEED)),
-        "channel": site.put(f"/s/{CHANNEL}", "text/html; charset=utf-8", telegram(POSTS)),
+        "strip": site.put("/", HTML_TYPE, ticker_page(STRIP)),
+        "feed": site.put("/feed.xml", RSS_TYPE, rss(FEED)),
+        "api": site.put("/api.json", JSON_TYPE, api(API)),
+        "jsonfeed": site.put("/feed.json", JSON_FEED_TYPE, json_feed(JSON_FEED)),
+        "channel": site.put(f"/s/{CHANNEL}", HTML_TYPE, telegram(CHANNEL, POSTS)),
     }
 
 
 def serve_news(site: DocumentSite) -> None:
     """One new item on every source; the feed's g2 retitled, the channel's post 101 edited."""
-    site.put("/", "text/html; charset=utf-8", ticker_page([NEW["strip"], *STRIP]))
+    site.put("/", HTML_TYPE, ticker_page([NEW["strip"], *STRIP]))
     feed = [("g3", NEW["feed"], T0 + 60), ("g2", UPDATED["feed"], T0 - 60), FEED[1]]
-    site.put("/feed.xml", "application/rss+xml", rss(feed))
-    site.put("/api.json", "application/json", api([(13, NEW["api"], T0 + 30), *API]))
+    site.put("/feed.xml", RSS_TYPE, rss(feed))
+    site.put("/api.json", JSON_TYPE, api([(13, NEW["api"], T0 + 30), *API]))
     json_items = [("jf-3", NEW["jsonfeed"], T0 + 20), *JSON_FEED]
-    site.put("/feed.json", "application/feed+json", json_feed(json_items))
+    site.put("/feed.json", JSON_FEED_TYPE, json_feed(json_items))
     posts = [POSTS[0], (101, UPDATED["channel"], T0 - 200, True),
              (102, NEW["channel"], T0 + 10, False)]  # fmt: skip
-    site.put(f"/s/{CHANNEL}", "text/html; charset=utf-8", telegram(posts))
+    site.put(f"/s/{CHANNEL}", HTML_TYPE, telegram(CHANNEL, posts))
 
 
 PATHS = ["/", "/feed.xml", "/api.json", "/feed.json", f"/s/{CHANNEL}"]
