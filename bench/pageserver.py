@@ -1,8 +1,8 @@
 """A loopback page server for the benchmarks, run as its own process so that its CPU time is
 not counted as ticker's. `/` always answers 200; `/etag` answers 304 to a matching
-If-None-Match.
+If-None-Match. Served as HTML unless a Content-Type is given.
 
-    python -m bench.pageserver PORT FILE
+    python -m bench.pageserver PORT FILE [CONTENT-TYPE]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 ETAG = '"bench-v1"'
 
 
-def serve(port: int, body: bytes) -> None:
+def serve(port: int, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -26,7 +26,7 @@ def serve(port: int, body: bytes) -> None:
                 self.end_headers()
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             if self.path == "/etag":
                 self.send_header("ETag", ETAG)
@@ -40,4 +40,4 @@ def serve(port: int, body: bytes) -> None:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), Path(sys.argv[2]).read_bytes())
+    serve(int(sys.argv[1]), Path(sys.argv[2]).read_bytes(), *sys.argv[3:4])
