@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from servers import PageServer
 
 from ticker.cli import main
 from ticker.config import SOURCE_FIELDS, Source, parse_config
@@ -172,17 +171,3 @@ def test_the_html_kind_advises_on_selector_or_label_when_its_ticker_is_lost() ->
     source = Source(name="s", url="https://example.org/", options={"label": "URGENT"})
     assert kind_for("html").layout_advice(source) == "update its selector or label"
     assert kind_for("html").describe(source) == "label 'URGENT'"
-
-
-def test_poll_dry_run_of_a_url_passes_selector_and_label_to_the_html_kind(
-    tmp_path: Path,
-) -> None:
-    page = '<h2>URGENT</h2><ul><li>Hamas: by label</li></ul><ol class="t"><li>by selector</li></ol>'
-    with PageServer([page]) as site:
-        dry_run = ["--config", str(tmp_path / "none.toml"), "poll", "--dry-run", site.url]
-        by_selector = CliRunner().invoke(main, [*dry_run, "--selector", ".t li"])
-        by_label = CliRunner().invoke(main, [*dry_run, "--label", "urgent"])
-    assert by_selector.exit_code == 0, by_selector.output
-    assert "  1. by selector" in by_selector.output
-    assert by_label.exit_code == 0, by_label.output
-    assert "  1. [Hamas] by label" in by_label.output

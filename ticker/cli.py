@@ -244,8 +244,6 @@ def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, .
     metavar="KEY=VALUE",
     help="With URL: a key of its kind (repeatable; see `ticker kinds`).",
 )
-@click.option("--selector", help="With URL: CSS selector of one ticker line (html).")
-@click.option("--label", help='With URL: the text labelling the ticker, e.g. "BREAKING" (html).')
 @click.pass_context
 def poll(
     ctx: click.Context,
@@ -254,23 +252,19 @@ def poll(
     dry_run: bool,
     kind: str,
     options: tuple[str, ...],
-    selector: str | None,
-    label: str | None,
 ) -> None:
     """Poll every source once, record and deliver what is new, print it and exit.
 
     With --dry-run (and --source NAME or a URL) only fetch and print the parsed lines:
-    `ticker poll --dry-run --kind rss URL`, `... --kind json URL -o items=data.news -o
-    text=title`.
+    `ticker poll --dry-run URL -o selector=".breaking li"`, `... --kind rss URL`,
+    `... --kind json URL -o items=data.news -o text=title`.
     """
     if url and not dry_run:
         raise UserError("a URL can only be polled with --dry-run", EXIT_CONFIG)
     if url:
         config = _config_or_defaults(ctx)
-        shortcuts = {"selector": selector, "label": label}
         try:
-            given = {k: v for k, v in shortcuts.items() if v is not None} | _options(options)
-            source = command_line_source(url, kind, given, config.settings)
+            source = command_line_source(url, kind, _options(options), config.settings)
         except ConfigError as exc:
             _fail(exc)
         _check_trust()
