@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -424,3 +425,96 @@ def test_a_source_with_allow_private_is_fetched_with_it(
             return [line.text for line in found or []]
 
     assert asyncio.run(lines()) == ["inside"]
+
+
+# --- what each source kind reads --------------------------------------------------------
+
+ARABIC = "\u0639\u0627\u062c\u0644: \u063a\u0627\u0631\u0629 \u0639\u0644\u0649 \u063a\u0632\u0629"
+
+
+def test_an_xml_declaration_names_the_charset_when_the_header_does_not(
+    mock: respx.MockRouter,
+) -> None:
+    """An Arabic feed in windows-1256 says so in its XML declaration, not its header."""
+    body = f'<?xml version="1.0" encoding="windows-1256"?><rss><title>{ARABIC}</title></rss>'
+    mock.get(URL).respond(
+        200, content=body.encode("cp1256"), headers={"Content-Type": "application/rss+xml"}
+    )
+    page = fetch(media_types=frozenset({"application/xml"}))
+    assert page.text is not None and ARABIC in page.text
+
+
+def test_the_header_charset_wins_over_the_declaration(mock: respx.MockRouter) -> None:
+    body = f'<?xml version="1.0" encoding="iso-8859-1"?><rss><title>{ARABIC}</title></rss>'
+    mock.get(URL).respond(
+        200, content=body.encode("utf-8"), headers={"Content-Type": "text/xml; charset=utf-8"}
+    )
+    page = fetch(media_types=frozenset({"text/xml"}))
+    assert page.text is not None and ARABIC in page.text
+
+
+def test_a_byte_order_mark_names_the_charset(mock: respx.MockRouter) -> None:
+    body = f"<p>{ARABIC}</p>".encode("utf-16")  # with its BOM
+    mock.get(URL).respond(200, content=body, headers={"Content-Type": "text/html"})
+    page = fetch()
+    assert page.text is not None and ARABIC in page.text
+
+
+@pytest.mark.parametrize(
+    ("served", "accepted"),
+    [
+        ("application/rss+xml", {"application/xml"}),  # a +xml suffix is XML
+        ("application/feed+json", {"application/json"}),  # a +json suffix is JSON
+        ("application/json; charset=utf-8", {"application/json"}),
+    ],
+)
+def test_a_kind_reads_its_own_content_types(
+    mock: respx.MockRouter, served: str, accepted: set[str]
+) -> None:
+    route = mock.get(URL).respond(200, text="{}", headers={"Content-Type": served})
+    page = fetch(media_types=frozenset(accepted), accept="application/json, */*;q=0.5")
+    assert page.text == "{}"
+    assert route.calls.last.request.headers["Accept"] == "application/json, */*;q=0.5"
+
+
+def test_a_document_of_another_type_is_refused_naming_what_was_expected(
+    mock: respx.MockRouter,
+) -> None:
+    mock.get(URL).respond(200, text="<html></html>", headers={"Content-Type": "text/html"})
+    error = fetch_error(media_types=frozenset({"application/json", "application/feed+json"}))
+    assert error.reason == "content-type"
+    assert str(error) == (
+        "HTTP 200 but Content-Type text/html, not application/feed+json, application/json"
+    )
+
+
+def test_fetch_lines_asks_for_and_accepts_what_the_source_kind_reads(
+    mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """poll.fetch_lines passes the kind's Content-Types and Accept header to fetch_page."""
+    from ticker.sources import Kind, registry
+
+    class XmlKind(Kind):
+        """Lines of an XML document."""
+
+        name = "xmltest"
+        media_types = frozenset({"application/xml"})
+        accept = "application/xml"
+
+        def parse(self, page: str, source: Source) -> list[Any]:
+            return []
+
+    module = type(sys)("xml_test_kind")
+    module.KIND = XmlKind()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "xml_test_kind", module)
+    monkeypatch.setitem(registry.KIND_MODULES, "xmltest", "xml_test_kind")
+    route = mock.get(URL).respond(200, text="<a/>", headers={"Content-Type": "text/xml"})
+    source = Source(name="x", url=URL, kind="xmltest")
+
+    async def _fetch() -> Any:
+        async with make_client(SETTINGS) as client:
+            return await fetch_lines(client, source, 100_000)
+
+    with pytest.raises(FetchError, match="Content-Type text/xml, not application/xml"):
+        asyncio.run(_fetch())
+    assert route.calls.last.request.headers["Accept"] == "application/xml"
