@@ -360,9 +360,9 @@ urls = ["{TG_URL}"]
     database = isolated_env["xdg-data"] / "ticker" / "ticker.db"
     assert f"database: {database}" in output
     assert "sources (3):" in output
-    assert "almayadeen-en: https://english.almayadeen.net/ every 45s, preset" in output
-    assert "other: https://news.example.org/ every 60s, selector '.breaking li'" in output
-    assert "labelled: https://labelled.example.org/ every 45s, label 'URGENT'" in output
+    assert "almayadeen-en: https://english.almayadeen.net/ every 45s, kind html: preset" in output
+    assert "other: https://news.example.org/ every 60s, kind html: selector '.breaking li'" in output
+    assert "labelled: https://labelled.example.org/ every 45s, kind html: label 'URGENT'" in output
     assert "channels (2):" in output
     assert "mail: mailto://me:***@example.com?to=*** <- other" in output
     assert "phone: tgram://***/*** <- all sources" in output

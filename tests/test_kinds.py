@@ -162,7 +162,7 @@ def test_a_new_kind_is_listed_by_ticker_kinds_and_config_check(
         '[[source]]\nname = "x"\nurl = "https://example.org/"\nkind = "fake"\nprefix = "H"\n'
     )
     checked = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
-    assert "x: https://example.org/ every 30s, prefix 'H', limit 10" in checked.output
+    assert "x: https://example.org/ every 30s, kind fake: prefix 'H', limit 10" in checked.output
     source = parse_config({"source": [source_table(kind="fake", prefix="H")]}, CONFIG).sources[0]
     assert fake_kind.layout_advice(source) == "update its prefix or limit"
 

@@ -544,7 +544,8 @@ def check(ctx: click.Context) -> None:
     notes = _target_notes(config.sources)
     for source in config.sources:
         how = kind_for(source.kind).describe(source)
-        click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {how}")
+        shown = f"kind {source.kind}: {how}" if how else f"kind {source.kind}"
+        click.echo(f"  {source.name}: {source.url} every {source.interval:g}s, {shown}")
         for note in notes.get(source.name, []):
             click.echo(f"    {note}")
     click.echo(f"channels ({len(config.channels)}):")

@@ -87,13 +87,14 @@ class Kind:
         raise NotImplementedError
 
     def describe(self, source: Source) -> str:
-        """How `source` finds its lines, in a few words (`ticker config check`)."""
+        """How `source` finds its lines, in a few words (`ticker config check`); "" when
+        its kind's defaults say it all."""
         shown = [
             f"{key.name} {source.options[key.name]!r}"
             for key in self.keys
             if source.options.get(key.name) is not None
         ]
-        return ", ".join(shown) or self.name
+        return ", ".join(shown)
 
     def layout_advice(self, source: Source) -> str:
         """What to change when `source`'s lines are no longer found (the health alert)."""
