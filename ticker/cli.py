@@ -28,6 +28,7 @@ from ticker.errors import (
     StoreError,
     TickerError,
 )
+from ticker.lines import Line
 from ticker.logs import setup_logging
 from ticker.redact import redact_url
 from ticker.route import describe
@@ -328,8 +329,21 @@ def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
             click.echo(f"{number:3}. {who}{line.body}")
             if line.url:
                 click.echo(f"     {line.url}")
+            about = _identity(line)
+            if about:
+                click.echo(f"     {about}")
     if failed:
         sys.exit(EXIT_FAILURE)
+
+
+def _identity(line: Line) -> str:
+    """What a dry run shows of a line's id and time, where its source gives them."""
+    from ticker.tail import iso_utc
+
+    parts = [f"id {line.key}"] if line.key else []
+    if line.published is not None:
+        parts.append(f"posted {iso_utc(line.published)}")
+    return ", ".join(parts)
 
 
 def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
