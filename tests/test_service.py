@@ -21,6 +21,7 @@ from ticker.daemon import Daemon
 from ticker.fetch import make_client
 from ticker.notify import Failure, Message
 from ticker.pacing import BACKOFF_CAP, backoff, next_delay
+from ticker.sources import html as html_kind
 from ticker.store import Store
 
 PAGE = ticker_page(["Hamas: first line", "Israeli media: second line"])
@@ -147,13 +148,9 @@ def test_an_unchanged_page_costs_a_304_no_parse_and_no_alert(harness_for, monkey
     with ScriptedSite([Reply(body=PAGE)]) as site:
         harness = harness_for(site.url)
         parsed = []
-        real = poll_module.parser_for
-
-        def counting(kind: str):
-            parse = real(kind)
-            return lambda page, src: parsed.append(1) or parse(page, src)
-
-        monkeypatch.setattr(poll_module, "parser_for", counting)
+        real = html_kind.KIND.parse
+        counting = lambda page, src: parsed.append(1) or real(page, src)  # noqa: E731
+        monkeypatch.setattr(html_kind.KIND, "parse", counting)
         harness.run(3)
     assert site.requests[0].get("If-None-Match") is None
     assert site.requests[1]["If-None-Match"] == site.requests[2]["If-None-Match"]
