@@ -134,6 +134,11 @@ def _post_of(message: LexborNode, base_url: str) -> _Post:
     return _Post(text=text, link=link, key=key, number=number, published=published)
 
 
+def _shown(url: str) -> str:
+    """`url` as an error may show it: as written, unless it carries a user or password."""
+    return redact_url(url) if "@" in urlsplit(url).netloc else url
+
+
 def _host(url: str | None) -> str:
     try:
         return (urlsplit(url).hostname or "") if url else ""
@@ -290,22 +295,23 @@ class TelegramKind(Kind):
         that a copy of the page can be served from elsewhere)."""
         try:
             parts = urlsplit(url)
-        except ValueError:
-            parts = urlsplit("")
+            shown = _shown(url)
+        except ValueError:  # "http://[::1": config refuses it before, but say so anyway
+            parts, shown = urlsplit(""), repr(url)
         if _PREVIEW_PATH.fullmatch(parts.path):
             return None
         contact = _CONTACT_PATH.fullmatch(parts.path)
         if contact is not None:
-            preview = f"{parts.scheme}://{parts.netloc}/s/{contact['name']}"
+            preview = parts._replace(path=f"/s/{contact['name']}", query="", fragment="")
             return (
                 "url",
-                f"{redact_url(url)} is the channel's page, which lists no posts; use its "
-                f"web preview, {redact_url(preview)}",
+                f"{shown} is the channel's page, which lists no posts; use its "
+                f"web preview, {_shown(preview.geturl())}",
             )
         return (
             "url",
             "expected a public channel's web preview, https://t.me/s/NAME (NAME: the "
-            f"channel's username, 4-32 letters, digits or underscores), got {redact_url(url)}",
+            f"channel's username, 4-32 letters, digits or underscores), got {shown}",
         )
 
     def parse(self, page: str, source: Source) -> list[Line]:
