@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import Clock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from servers import Reply, ScriptedSite
 
 from ticker.cli import main
@@ -501,3 +503,56 @@ def test_a_polled_channel_alerts_its_new_post_once_and_survives_a_changed_layout
 def test_check_hides_a_password_in_the_url_it_quotes() -> None:
     problem = KIND.check({}, "https://me:s3cret@t.me/AlMayadeenNews")
     assert problem is not None and "s3cret" not in problem[1]
+
+
+# The pieces a fuzzed preview page is made of: the preview's own markup, broken and nested.
+PIECES = [
+    '<div class="tgme_widget_message" data-post="Chan/7">',
+    '<div class="tgme_widget_message service_message" data-post="Chan/8">',
+    '<div class="tgme_widget_message" data-post="x/">',
+    '<div class="tgme_widget_message_text js-message_text">',
+    '<a class="tgme_widget_message_reply" href="https://t.me/Chan/1">',
+    '<a class="tgme_widget_message_date" href="https://t.me/Chan/7">',
+    '<a class="tgme_widget_message_date" href="javascript:x">',
+    '<time datetime="2026-11-29T07:00:00+00:00">',
+    '<time datetime="0001-01-01T00:00:00+14:00">',
+    '<time datetime="nonsense">',
+    '<a href="https://example.org/a">',
+    '<a href="http://[::1">',
+    '<i class="emoji"><b>🔥</b></i>',
+    "<br>",
+    "<b>",
+    "</div>",
+    "</a>",
+    "Hamas: talks",
+    "عاجل",
+    '<div class="tgme_channel_info">',
+    '<div class="tgme_page">',
+]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=60))
+def test_any_page_of_preview_markup_gives_lines_or_a_parse_error(pieces: list[str]) -> None:
+    try:
+        lines = KIND.parse("".join(pieces), SOURCE)
+    except ParseError as exc:
+        assert str(exc).startswith("telegram: ")
+        return
+    for line in lines:
+        assert line.text and line.key in (None, "Chan/7")
+        assert line.url is None or line.url.startswith(("https://", "http://"))
+
+
+def test_an_exception_from_reading_the_page_is_a_parse_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def deep(page: str, source: Source) -> list[object]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(telegram, "parse", deep)
+    with pytest.raises(ParseError) as caught:
+        KIND.parse("<p>", SOURCE)
+    assert str(caught.value) == (
+        "telegram: the page could not be read (RecursionError('maximum recursion depth exceeded'))"
+    )

@@ -315,8 +315,12 @@ class TelegramKind(Kind):
         )
 
     def parse(self, page: str, source: Source) -> list[Line]:
-        """The posts of `page` (see `parse`)."""
-        return parse(page, source)
+        """The posts of `page` (see `parse`); whatever goes wrong reading it is a
+        ParseError, never another exception."""
+        try:
+            return parse(page, source)
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
+            raise ParseError(f"telegram: the page could not be read ({exc!r:.200})") from None
 
     def describe(self, source: Source) -> str:
         """The channel's name, from its URL."""
