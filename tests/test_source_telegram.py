@@ -369,10 +369,17 @@ def test_unclosed_formatting_tags_are_defused_and_the_posts_still_read() -> None
     n = 300
     bomb = "<div>" + "".join(f"<b id={i}>" for i in range(n)) + "</div>" + "<p>x</p>" * n
     page = preview(post(1, "Hamas: <b>talks</b> resume <a href='https://x.org/'>here</a>")) + bomb
+    reply = (
+        '<a class="tgme_widget_message_reply" href="https://t.me/Chan/1">'
+        '<div class="tgme_widget_message_text js-message_reply_text">the quote</div></a>'
+    )
+    page = page.replace("</section>", post(2, "the answer", extra=reply) + "</section>")
     lines = KIND.parse(page, SOURCE)
-    # The anchors went with the formatting tags: the link comes from the post id.
+    # The anchors went with the formatting tags: the link comes from the post id, and the
+    # quote, no longer inside its <a>, is still known by its own class.
     assert [(line.text, line.url) for line in lines] == [
-        ("Hamas: talks resume here", "https://t.me/Chan/1")
+        ("the answer", "https://t.me/Chan/2"),
+        ("Hamas: talks resume here", "https://t.me/Chan/1"),
     ]
 
 

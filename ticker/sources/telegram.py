@@ -120,8 +120,10 @@ def _post_of(message: LexborNode, base_url: str) -> _Post:
     published: float | None = None
     for node in _elements(message, MAX_MESSAGE_NODES, _is_part_boundary):
         classes = _classes(node)
+        # The quote's text is marked as such too: it stays out when the quote's <a> is
+        # gone (`defused` removes anchors from a page of unclosed formatting tags).
         if text is None and "tgme_widget_message_text" in classes:
-            text = node
+            text = None if "js-message_reply_text" in classes else node
         elif link is None and "tgme_widget_message_date" in classes:
             link = absolute_link(node.attributes.get("href"), base_url)
         elif published is None and node.tag == "time":
