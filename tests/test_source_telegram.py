@@ -91,6 +91,9 @@ EXPECTED = [
 def test_a_preview_page_gives_each_posts_text_key_link_and_time_newest_first() -> None:
     # 2101 (a service message) and 2104 (a photo without caption) have no line.
     assert parsed(fixture("channel")) == EXPECTED
+    # The kind knows the preview's order: a source's `order` changes nothing.
+    oldest_first = Source(name="tg", url=URL, kind="telegram", order="oldest-first")
+    assert parsed(fixture("channel"), oldest_first) == EXPECTED
     assert at("07:52:20") == 1795938740.0  # the floats above are the fixture's times
 
 
