@@ -114,7 +114,8 @@ def _is_part_boundary(node: LexborNode) -> bool:
 
 def _post_of(message: LexborNode, base_url: str) -> _Post:
     """The parts of the post `message`: the first text element outside the reply quote,
-    the date link, and the time (the date link's, else the post's first <time datetime>)."""
+    the date link, and the first valid <time datetime> outside the text and the quote (in
+    the preview, the date link's); the link falls back to the post id's t.me link."""
     text: LexborNode | None = None
     link: str | None = None
     published: float | None = None
