@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from ticker.cli import main
 from ticker.config import find_config, load_config, parse_config
 from ticker.errors import ConfigError
+from ticker.sources import kind_names
 from ticker.sources.presets import preset_for
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -183,9 +184,9 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
     ),
     (
         "unknown-kind",
-        SOURCE_X + 'kind = "rss"\n',
+        SOURCE_X + 'kind = "nosuch"\n',
         'source[1] ("x").kind',
-        ["expected one of: html, got 'rss'"],
+        [f"expected one of: {', '.join(kind_names())}, got 'nosuch'"],
     ),
     (
         "html-key-unknown",
@@ -674,3 +675,57 @@ def test_config_check_warns_about_non_public_sources_and_still_passes(
         f"warning: intranet.internal.test resolves to 10.0.0.7, a private address, {tail}",
         "note: nowhere.example.test does not resolve here (Name or service not known)",
     ]
+
+
+TELEGRAM_BROKEN = [
+    (
+        "telegram-channel-page",
+        'url = "https://t.me/AlMayadeenNews"\n',
+        "url",
+        [
+            "https://t.me/AlMayadeenNews is the channel's page, which lists no posts; "
+            'use its web preview, https://t.me/s/AlMayadeenNews (kind "telegram")'
+        ],
+    ),
+    (
+        "telegram-bad-name",
+        'url = "https://t.me/s/ab"\n',
+        "url",
+        [
+            "expected a public channel's web preview, https://t.me/s/NAME (NAME: the channel's "
+            "username, 4-32 letters, digits or underscores), got https://t.me/s/ab "
+            '(kind "telegram")'
+        ],
+    ),
+    (
+        "telegram-html-key",
+        'url = "https://t.me/s/AlMayadeenNews"\nselector = "li"\n',
+        "selector",
+        ["unknown key", 'and for kind "telegram": none'],
+    ),
+    (
+        "telegram-url-not-a-string",
+        "url = 5\n",
+        "url",
+        ["expected an http:// or https:// URL, got 5"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "fragments"),
+    [pytest.param(t, k, f, id=i) for i, t, k, f in TELEGRAM_BROKEN],
+)
+def test_a_broken_telegram_source_names_file_source_kind_and_key(
+    isolated_env: dict[str, Path], table: str, key: str, fragments: list[str]
+) -> None:
+    path = isolated_env["etc"] / "config.toml"
+    path.write_text(f'[[source]]\nname = "tg"\nkind = "telegram"\n{table}', encoding="utf-8")
+
+    code, output = check(path)
+
+    assert code == 2, output
+    assert output.strip().splitlines() == [output.strip()], output  # one line
+    assert output.startswith(f'ticker: error: {path}: source[1] ("tg").{key}: '), output
+    for fragment in fragments:
+        assert fragment in output, output
