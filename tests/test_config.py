@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from ticker.cli import main
 from ticker.config import find_config, load_config, parse_config
 from ticker.errors import ConfigError
+from ticker.sources import kind_names
 from ticker.sources.presets import preset_for
 
 SHIPPED_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -183,9 +184,9 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
     ),
     (
         "unknown-kind",
-        SOURCE_X + 'kind = "rss"\n',
+        SOURCE_X + 'kind = "gopher"\n',
         'source[1] ("x").kind',
-        ["expected one of: html, got 'rss'"],
+        [f"expected one of: {', '.join(kind_names())}, got 'gopher'"],
     ),
     (
         "html-key-unknown",
