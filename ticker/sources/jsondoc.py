@@ -2,7 +2,8 @@
 
 A source gives `items` (the expression selecting the list of items) and `text` (evaluated
 on each item), and optionally `link`, `id` and `time`. A JSON Feed (version 1 or 1.1)
-needs none of them: its own fields are read (`FEED_FIELDS`); keys given for a feed win.
+needs none of them: its items are "items", read as `_feed_text`, `_feed_link`, "id" and
+"date_published" say; keys given for a feed win.
 
 The module is named jsondoc so that it never shadows the standard library's json. jmespath
 is imported when a page is parsed or a config checked, not with this module: config
@@ -35,7 +36,8 @@ FEED_VERSIONS = frozenset(
     for scheme in ("http", "https")
     for number in ("1", "1.1")
 )
-FEED_FIELDS = "content_text, title or content_html"  # what a feed item's text is read from
+# What a JSON Feed item's text is read from, as errors name it.
+FEED_FIELDS = "the JSON Feed (content_text, title, content_html)"
 EXPRESSION_KEYS = ("items", "text", "link", "id", "time")
 # A document's items are read up to MAX_ITEMS, in document order (html reads as many).
 MAX_ITEMS = 4 * MAX_LINES
@@ -143,7 +145,7 @@ class Reading:
 
     items_name: str  # 'items "data.news"' or 'the JSON Feed\'s "items"'
     items: Getter
-    text_name: str  # 'text "headline"' or FEED_FIELDS
+    text_name: str  # 'text "headline"', or FEED_FIELDS
     text: Callable[[Any], str | None]
     link: Getter
     key: Getter
