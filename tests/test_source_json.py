@@ -694,3 +694,25 @@ def test_an_html_content_type_is_refused_before_parsing_and_is_no_layout_failure
     )
     state = store.source_state("site")
     assert state is not None and state.layout_failures == 0
+
+
+def test_lone_surrogates_from_json_escapes_are_replaced_and_the_poll_is_recorded(
+    tmp_path: Path, store: Store
+) -> None:
+    # "\ud800" is valid JSON but no character: sqlite3 and lexbor refuse to encode it
+    page = (
+        '{"data": {"news": [{"id": "a\\ud800", "headline": {"text": "Hamas: x\\udfff y"}, '
+        '"url": "/n/\\ud800"}, {"id": 2, "headline": {"text": "<b>bold \\ud83d</b>"}}, '
+        '{"id": 3, "headline": {"text": "paired \\ud83d\\ude00 kept"}}]}}'
+    )
+    clock = Clock()
+    with JsonSite([(JSON, page)]) as site:
+        config = make_config(tmp_path, site.url, **API_KEYS)
+        outcome = poll(config, store, clock)
+    assert outcome.error is None and outcome.record is not None
+    lines = sorted((item.line.text, item.line.key) for item in outcome.record.new)
+    assert lines == [
+        ("Hamas: x\ufffd y", "a\ufffd"),
+        ("bold \ufffd", "2"),
+        ("paired \U0001f600 kept", "3"),
+    ]

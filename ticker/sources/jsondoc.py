@@ -53,6 +53,10 @@ MILLISECONDS_FROM = 1e11  # a Unix time above this is in milliseconds (1e11 s is
 # entity: plain text such as "Gaza: 3 < 5" is kept as it is.
 _MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|&(?:#\d{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
 _CUT = "\u2026"
+# A lone surrogate ("\ud800") is valid JSON but no character: UTF-8 cannot encode it, so
+# SQLite and lexbor would refuse the line. Each one becomes U+FFFD (paired escapes are
+# joined into their character by json).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Sources whose document was over MAX_ITEMS: warned about once per process, not every poll.
 _WARNED_CAP: set[str] = set()
 
@@ -208,12 +212,17 @@ def _item_text(value: Any) -> str | None:
 def _html_text(markup: str) -> str:
     from ticker.sources.html import fragment_text
 
-    return fragment_text(markup)
+    return fragment_text(scrubbed(markup))
 
 
 def _cut(text: str) -> str:
-    """`text` cut at MAX_ITEM_CHARS, marked if cut."""
-    return text if len(text) <= MAX_ITEM_CHARS else text[:MAX_ITEM_CHARS] + _CUT
+    """`text` cut at MAX_ITEM_CHARS (marked if cut), without lone surrogates."""
+    return scrubbed(text if len(text) <= MAX_ITEM_CHARS else text[:MAX_ITEM_CHARS] + _CUT)
+
+
+def scrubbed(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def reading_for(document: Any, options: Mapping[str, Any]) -> Reading:
@@ -257,7 +266,7 @@ def item_key(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        return scrubbed(value.strip()) or None
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float) and math.isfinite(value):
@@ -331,7 +340,7 @@ def line_of(item: Any, reading: Reading, base_url: str) -> Line | None:
     link = _value(reading.link, item)
     line = Line.from_text(
         raw,
-        url=absolute_link(link, base_url) if isinstance(link, str) else None,
+        url=absolute_link(scrubbed(link), base_url) if isinstance(link, str) else None,
         key=item_key(_value(reading.key, item)),
         published=unix_time(_value(reading.time, item)),
     )
