@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,9 @@ def test_an_item_id_is_a_string_or_a_number(value: Any, key: str | None) -> None
         ("yesterday", None),
         ("2026-13-45T99:00:00Z", None),
         ("9" * 500, None),
+        ("0001-01-01T00:00:00+01:00", None),  # before 1970: year 0 in UTC
+        ("9999-12-31T23:59:59-23:59", None),  # year 10,000 in UTC
+        (-5, None),
         (10**300, None),
         (1e300, None),
         (math.inf, None),
@@ -716,3 +720,13 @@ def test_lone_surrogates_from_json_escapes_are_replaced_and_the_poll_is_recorded
         ("bold \ufffd", "2"),
         ("paired \U0001f600 kept", "3"),
     ]
+
+
+def test_a_text_of_unclosed_tags_is_read_in_one_scan() -> None:
+    # The markup test once scanned to the end of the text from every "<": 400 KB of "<a"
+    # took ~30 s. It now stops at the next "<" (a generous bound, not a benchmark).
+    page = json.dumps({"news": [{"t": "Hamas: " + "<a" * 200_000}]})
+    started = time.perf_counter()
+    lines = jsondoc.parse(page, source(items="news", text="t"))
+    assert time.perf_counter() - started < 5
+    assert len(lines) == 1 and lines[0].text.startswith("Hamas:")

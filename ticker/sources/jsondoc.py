@@ -50,8 +50,9 @@ MAX_TIME_CHARS = 64  # "2026-11-29T08:15:00.123456+03:00" and the like; longer i
 MAX_INTEGER_DIGITS = 64
 MILLISECONDS_FROM = 1e11  # a Unix time above this is in milliseconds (1e11 s is year 5138)
 # Text is read as HTML (tags removed, entities decoded) only when it holds a tag or an
-# entity: plain text such as "Gaza: 3 < 5" is kept as it is.
-_MARKUP = re.compile(r"<[A-Za-z/!][^>]*>|&(?:#\d{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
+# entity: plain text such as "Gaza: 3 < 5" is kept as it is. A tag stops at the next "<",
+# so a text of "<a<a<a..." costs one scan, not one to its end from every "<".
+_MARKUP = re.compile(r"<[A-Za-z/!][^<>]*>|&(?:#\d{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});")
 _CUT = "\u2026"
 # A lone surrogate ("\ud800") is valid JSON but no character: UTF-8 cannot encode it, so
 # SQLite and lexbor would refuse the line. Each one becomes U+FFFD (paired escapes are
@@ -254,7 +255,7 @@ def _not_a_feed(document: Any) -> str:
     """Why `document` is not read as a JSON Feed, in words."""
     version = document.get("version") if isinstance(document, dict) else None
     if isinstance(version, str) and "jsonfeed.org" in version:
-        return f'not a JSON Feed of version 1 or 1.1 (version "{version[:80]}")'
+        return f'not a JSON Feed of version 1 or 1.1 (version "{scrubbed(version[:80])}")'
     if isinstance(document, dict):
         return "not a JSON Feed (no jsonfeed.org version)"
     return f"not a JSON Feed (the document is {type_word(document)})"
@@ -278,7 +279,8 @@ def unix_time(value: Any) -> float | None:
     """When an item was published, in Unix seconds: from an ISO 8601 / RFC 3339 string
     ("Z" or an offset; none is UTC), an RFC 822 date (as RSS writes them), or a number of
     Unix seconds (of milliseconds above MILLISECONDS_FROM), possibly written as a string of
-    digits. None for anything else or a time out of range: a wrong time is no error."""
+    digits. None for anything else or a time before 1970 or past what a date can show: a
+    wrong time is no error."""
     if isinstance(value, str):
         text = value.strip()
         if not text or len(text) > MAX_TIME_CHARS:
@@ -286,12 +288,19 @@ def unix_time(value: Any) -> float | None:
         if text.isascii() and text.isdigit():
             return unix_time(int(text))
         when = _date_of(text)
-        return when.timestamp() if when is not None else None
+        return _shown_time(when.timestamp()) if when is not None else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    seconds = value / 1000 if value > MILLISECONDS_FROM else value
+    return _shown_time(value / 1000 if value > MILLISECONDS_FROM else value)
+
+
+def _shown_time(seconds: float) -> float | None:
+    """`seconds` as a float if it is a time since 1970 that a date can show; else None
+    (year 1 or 10,000 would make whoever prints the line's time raise)."""
+    if not seconds >= 0:  # also NaN
+        return None
     try:
-        datetime.fromtimestamp(seconds, UTC)  # in the range a date can show
+        datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, ValueError, OSError):
         return None
     return float(seconds)
