@@ -327,7 +327,11 @@ def test_a_json_feed_without_an_items_list_is_a_parse_error() -> None:
     [
         ('{"data": {"news": [1, 2', "json: not JSON (Expecting ',' delimiter at line 1 column 24)"),
         ("", "json: not JSON (Expecting value at line 1 column 1)"),
-        ("callback({})", "json: not JSON (Expecting value at line 1 column 1)"),
+        (
+            "callback({)",
+            "json: not JSON (Expecting property name enclosed in double quotes at line 1 column 2 of the JSONP call's argument)",
+        ),
+        ("alert(1) + x", "json: not JSON (Expecting value at line 1 column 1)"),
         (
             "<!doctype html><html><title>Just a moment...</title></html>",
             "json: not JSON (the document starts with '<': an HTML or XML page?)",
@@ -339,10 +343,31 @@ def test_a_json_feed_without_an_items_list_is_a_parse_error() -> None:
         ("[" * 100_000 + "]" * 100_000, "json: the document nests too deeply to be read"),
         ('{"a": [' * 50_000, "json: the document nests too deeply to be read"),
     ],
-    ids=["truncated", "empty", "jsonp", "html", "xml", "deep-list", "deep-unclosed"],
+    ids=[
+        "truncated",
+        "empty",
+        "broken-jsonp",
+        "javascript",
+        "html",
+        "xml",
+        "deep-list",
+        "deep-unclosed",
+    ],
 )
 def test_a_page_that_is_not_json_is_one_parse_error(page: str, message: str) -> None:
     assert parse_error(page, **NESTED) == message
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        'callback({"news": [{"t": "Hamas: one"}]});',
+        ' jQuery3510_17.cb ( {"news": [{"t": "Hamas: one"}]} ) ; \n',
+        '{"news": [{"t": "Hamas: one"}]}',
+    ],
+)
+def test_a_jsonp_answer_is_read_as_the_json_it_wraps(page: str) -> None:
+    assert parsed(page, items="news", text="t") == [("Hamas: one", None, None, None)]
 
 
 def test_an_invalid_document_message_never_quotes_the_document() -> None:

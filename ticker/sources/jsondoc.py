@@ -57,6 +57,7 @@ _CUT = "\u2026"
 # A lone surrogate ("\ud800") is valid JSON but no character: UTF-8 cannot encode it, so
 # SQLite and lexbor would refuse the line. Each one becomes U+FFFD (paired escapes are
 # joined into their character by json).
+_JSONP = re.compile(r"[A-Za-z_$][\w$.]{0,100}\s*\(")  # "callback(", "jQuery123.cb ("
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Sources whose document was over MAX_ITEMS: warned about once per process, not every poll.
 _WARNED_CAP: set[str] = set()
@@ -65,22 +66,35 @@ Getter = Callable[[Any], Any]
 
 
 def load_document(page: str) -> Any:
-    """The JSON value of `page`. ParseError (naming what is wrong and where, never quoting
-    the document) if it is not JSON, nests deeper than Python reads, or is an HTML page."""
+    """The JSON value of `page` (or of the JSONP call it is). ParseError (naming what is
+    wrong and where, never quoting the document) if it is not JSON, nests deeper than
+    Python reads, or is an HTML page."""
     body = page.lstrip("\ufeff \t\r\n")
+    inner = _unwrapped(body)
     try:
-        return json.loads(body, parse_int=_integer)
+        return json.loads(inner, parse_int=_integer)
     except json.JSONDecodeError as exc:
         if body.startswith("<"):
             raise ParseError(
                 "json: not JSON (the document starts with '<': an HTML or XML page?)"
             ) from None
         where = f"line {exc.lineno} column {exc.colno}"
+        where += " of the JSONP call's argument" if inner is not body else ""
         raise ParseError(f"json: not JSON ({exc.msg} at {where})") from None
     except RecursionError:
         raise ParseError("json: the document nests too deeply to be read") from None
     except ValueError as exc:  # anything else json.loads refuses
         raise ParseError(f"json: not JSON ({str(exc)[:120]})") from None
+
+
+def _unwrapped(body: str) -> str:
+    """The JSON inside a JSONP answer ("callback({...});", as sites serve to scripts);
+    `body` itself if it is not one."""
+    call = _JSONP.match(body)
+    if call is None:
+        return body
+    end = body.rstrip().removesuffix(";").rstrip()
+    return end[call.end() : -1] if end.endswith(")") else body
 
 
 def _integer(digits: str) -> int | None:
