@@ -329,7 +329,8 @@ def test_a_json_feed_without_an_items_list_is_a_parse_error() -> None:
         ("", "json: not JSON (Expecting value at line 1 column 1)"),
         (
             "callback({)",
-            "json: not JSON (Expecting property name enclosed in double quotes at line 1 column 2 of the JSONP call's argument)",
+            "json: not JSON (Expecting property name enclosed in double quotes at line 1 "
+            "column 2 of the JSONP call's argument)",
         ),
         ("alert(1) + x", "json: not JSON (Expecting value at line 1 column 1)"),
         (
