@@ -477,8 +477,9 @@ class JsonKind(Kind):
 
     def describe(self, source: Source) -> str:
         """The source's expressions, or "JSON Feed" if it gives none."""
-        shown = super().describe(source)
-        return "JSON Feed" if shown == self.name else shown
+        if any(source.options.get(key) for key in EXPRESSION_KEYS):
+            return super().describe(source)
+        return "JSON Feed"
 
     def layout_advice(self, source: Source) -> str:
         """Update the expressions, or check that the URL still answers a JSON Feed."""
