@@ -461,6 +461,14 @@ def test_a_document_over_the_item_cap_keeps_the_first_and_warns_once(
     ]
 
 
+def test_a_long_document_listing_its_oldest_first_is_read_from_its_end() -> None:
+    count = jsondoc.MAX_ITEMS + 10
+    document = {"news": [{"t": f"story {n}"} for n in range(count)]}
+    lines = parsed(document, items="news", text="t", order="oldest-first")
+    assert len(lines) == MAX_LINES
+    assert lines[0][0] == f"story {count - 1}"  # the newest, not story 1999
+
+
 HOSTILE: list[str] = [
     "{}",
     "[]",

@@ -382,14 +382,17 @@ def parse(page: str, source: Source) -> list[Line]:
     if len(items) > MAX_ITEMS and source.name not in _WARNED_CAP:
         _WARNED_CAP.add(source.name)
         log.warning(
-            "%s: the document lists %d items, more than ticker reads (%d); the first %d are read",
+            "%s: the document lists %d items, more than ticker reads (%d); the %s %d are read",
             source.name,
             len(items),
             MAX_ITEMS,
+            "last" if source.order == "oldest-first" else "first",
             MAX_ITEMS,
         )
+    # The newest end of the list is read: its end for a site listing its oldest first.
+    read = items[-MAX_ITEMS:] if source.order == "oldest-first" else items[:MAX_ITEMS]
     lines: list[Line] = []
-    for item in items[:MAX_ITEMS]:
+    for item in read:
         line = line_of(item, reading, source.url)
         if line is None:
             log.debug("%s: an item without text skipped", source.name)
