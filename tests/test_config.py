@@ -712,6 +712,39 @@ TELEGRAM_BROKEN = [
 ]
 
 
+# (id, the json source's keys, field named, what the message says is expected)
+JSON_SOURCE_ERRORS: list[tuple[str, str, str, str]] = [
+    (
+        "text-missing",
+        'items = "data.news"\n',
+        "text",
+        "missing; expected a JMESPath expression of an item's text with items",
+    ),
+    (
+        "items-missing",
+        'text = "headline"\n',
+        "items",
+        "missing; expected a JMESPath expression selecting the list of items with text "
+        "(give neither for a JSON Feed)",
+    ),
+    ("items-type", 'items = 3\ntext = "t"\n', "items", "expected a JMESPath expression (string)"),
+    ("time-blank", 'time = "  "\n', "time", "expected a JMESPath expression (string)"),
+    (
+        "items-invalid",
+        'items = "data.[]"\ntext = "t"\n',
+        "items",
+        "not a JMESPath expression: Expecting:",
+    ),
+    (
+        "link-unknown-function",
+        'link = "first(links)"\n',
+        "link",
+        "not a usable JMESPath expression: Unknown function: first()",
+    ),
+    ("html-key", 'selector = "li"\n', "selector", "unknown key"),
+]
+
+
 @pytest.mark.parametrize(
     ("table", "key", "fragments"),
     [pytest.param(t, k, f, id=i) for i, t, k, f in TELEGRAM_BROKEN],
@@ -729,3 +762,34 @@ def test_a_broken_telegram_source_names_file_source_kind_and_key(
     assert output.startswith(f'ticker: error: {path}: source[1] ("tg").{key}: '), output
     for fragment in fragments:
         assert fragment in output, output
+
+
+@pytest.mark.parametrize(
+    ("table", "field", "expected"),
+    [row[1:] for row in JSON_SOURCE_ERRORS],
+    ids=[row[0] for row in JSON_SOURCE_ERRORS],
+)
+def test_a_broken_json_source_names_file_source_kind_key_and_expectation(
+    isolated_env: dict[str, Path], table: str, field: str, expected: str
+) -> None:
+    path = isolated_env["etc"] / "config.toml"
+    path.write_text(
+        f'[[source]]\nname = "api"\nurl = "https://example.org/news.json"\nkind = "json"\n{table}',
+        encoding="utf-8",
+    )
+    code, output = check(path)
+    assert code == 2, output
+    assert output.startswith(f'ticker: error: {path}: source[1] ("api").{field}: {expected}')
+    assert 'kind "json"' in output
+    assert len(output.strip().splitlines()) == 1
+
+
+def test_the_shipped_json_examples_are_valid_when_uncommented() -> None:
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    start = text.index("\n", text.index("# --- kind json")) + 1
+    block = text[start : text.index("\n\n", start)]
+    uncommented = re.sub(r"^# ?", "", block, flags=re.MULTILINE)
+    config = parse_config(tomllib.loads(uncommented), SHIPPED_CONFIG)
+    api, feed = config.sources
+    assert (api.kind, api.options["items"], api.options["text"]) == ("json", "data.news[]", "title")
+    assert (feed.kind, feed.options["items"]) == ("json", None)

@@ -23,6 +23,7 @@ Parser = Callable[[str, "Source"], list["Line"]]
 KIND_MODULES: dict[str, str] = {
     "html": "ticker.sources.html",
     "telegram": "ticker.sources.telegram",
+    "json": "ticker.sources.jsondoc",
 }
 
 
