@@ -280,7 +280,12 @@ def label_key(text: str) -> str:
     Letters, digits and the words' order are kept, so a headline that merely contains the
     label keeps its other words and never equals it. Text that is all punctuation keeps it.
     """
-    folded = unicodedata.normalize("NFKD", clean_text(text)).casefold()
+    return _key_of_clean(clean_text(text))
+
+
+def _key_of_clean(text: str) -> str:
+    """`label_key` of text that `clean_text` already cleaned."""
+    folded = unicodedata.normalize("NFKD", text).casefold()
     letters = "".join(
         char for char in folded if char != _TATWEEL and unicodedata.category(char) != "Mn"
     )
@@ -293,11 +298,11 @@ def _is_label(node: LexborNode, labels: set[str], longest: int) -> bool:
     `longest` characters is not compared: most of a page is text, and a label is short."""
     own = clean_text(node.text(deep=False))
     if own:
-        return len(own) <= longest and label_key(own) in labels
+        return len(own) <= longest and _key_of_clean(own) in labels
     if _children(node):
         return False
     text = clean_text(node_text(node))
-    return len(text) <= longest and label_key(text) in labels
+    return len(text) <= longest and _key_of_clean(text) in labels
 
 
 def find_labels(tree: LexborHTMLParser, labels: Iterable[str]) -> Iterator[LexborNode]:
