@@ -89,8 +89,8 @@ _ANCESTOR_STEPS = 4  # how far up from the label the list may start
 _MAX_SIBLINGS = 6  # how many following siblings of each ancestor are searched
 MAX_LABEL_TRIES = 4  # labelled elements tried, in page order, for a list near one
 _TATWEEL = "\u0640"  # Arabic letter stretching ("عـاجـل"): typography, not spelling
-# The punctuation and symbols around a label's words (":", "|", "•", "«»", "¡"), and the
-# joiners among them ("ÚLTIMA-HORA" is not "ÚLTIMA HORA", but "— عاجل —" is "عاجل").
+# The punctuation and symbols around a label's words (":", "|", "•", "«»", "¡", "— عاجل —");
+# between its words they stay ("ÚLTIMA-HORA" is not "ÚLTIMA HORA").
 _LABEL_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 MAX_TIME_NODES = 32  # nodes of an item searched for its time (a <time datetime> in it)
 log = logging.getLogger(__name__)
@@ -322,7 +322,7 @@ def find_labels(tree: LexborHTMLParser, labels: Iterable[str]) -> Iterator[Lexbo
 
 
 def find_label(tree: LexborHTMLParser, labels: Iterable[str]) -> LexborNode | None:
-    """The first element whose own text is one of `labels` (case-insensitive)."""
+    """The first element whose own text is one of `labels` (see `find_labels`)."""
     return next(find_labels(tree, labels), None)
 
 
