@@ -311,6 +311,14 @@ def test_email_html_escapes_arabic_lines_and_leaves_direction_to_the_client() ->
     assert marked == f'<div dir="auto"><p>{RLM}F-16 فوق صور</p></div>'  # first strong: RLM
 
 
+def test_email_links_are_isolated_left_to_right_in_an_arabic_alert() -> None:
+    body = format_message(delivery("غارة على صور", url="https://www.almayadeen.net/")).body
+    assert to_html(body) == (
+        '<div dir="auto"><p>غارة على صور</p><p><a dir="ltr" href="https://www.almayadeen.net/">'
+        "https://www.almayadeen.net/</a></p></div>"
+    )  # the div reads right to left; the link's final "/" stays at its end
+
+
 def test_desktop_markup_keeps_arabic_as_is() -> None:
     body = format_message(delivery("«الصحة» تقدم نصائح & <مهمة>", url=None)).body
     assert escape_markup(body) == "«الصحة» تقدم نصائح &amp; &lt;مهمة&gt;"

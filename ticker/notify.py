@@ -188,14 +188,17 @@ def limits_of(urls: Sequence[str]) -> Limits:
 def _html_line(line: str) -> str:
     text = line.strip()
     if re.fullmatch(r"https?://\S+", text):
-        return f'<a href="{html.escape(text, quote=True)}">{html.escape(text)}</a>'
+        # A link is left-to-right text: isolated as such (dir="ltr"), a trailing "/" or ")"
+        # stays at its end in an Arabic alert's right-to-left paragraph.
+        escaped = html.escape(text, quote=True)
+        return f'<a dir="ltr" href="{escaped}">{html.escape(text)}</a>'
     return html.escape(text)
 
 
 def to_html(body: str) -> str:
     """`body` as HTML for e-mail: every character of site text escaped, "\u2022 " lines as
-    a list, only http(s) links made clickable, direction left to the reader's client
-    (`dir="auto"`, so Arabic reads right to left)."""
+    a list, only http(s) links made clickable (and left to right), direction left to the
+    reader's client (`dir="auto"`, so Arabic reads right to left)."""
     blocks: list[str] = []
     items: list[str] = []
 
