@@ -183,12 +183,24 @@ def test_the_spanish_strip_gives_exactly_its_lines(variant) -> None:
     assert found[0].url == "https://espanol.almayadeen.net/noticias/urgente/3001"
 
 
-def test_the_selector_variant_is_found_without_any_label() -> None:
-    markup = by_selector(page("almayadeen_ar.html")).replace("عـاجـل", "")
-    assert len(parse(markup, ARABIC)) == len(ARABIC_STRIP)
+@pytest.mark.parametrize(
+    ("fixture", "label", "source", "count"),
+    [
+        ("almayadeen_ar.html", "عـاجـل", ARABIC, len(ARABIC_STRIP)),
+        ("almayadeen_es.html", "Última hora:", SPANISH, len(SPANISH_STRIP)),
+    ],
+)
+def test_the_selector_variants_need_no_label(fixture, label, source, count) -> None:
+    markup = by_selector(page(fixture))
+    assert label in markup
+    assert len(parse(markup.replace(label, ""), source)) == count
+
+
+def test_without_its_label_a_headline_holding_the_word_is_not_taken_for_it() -> None:
     without_label = page("almayadeen_ar.html").replace("عـاجـل", "")
+    assert '<h3 class="headline">عاجل: ' in without_label  # followed by a list
     with pytest.raises(ParseError, match="عاجل"):
-        parse(without_label, ARABIC)  # the headline "عاجل: ..." and its list are not taken
+        parse(without_label, ARABIC)
 
 
 @needs_real
