@@ -27,7 +27,8 @@ def test_email_html_escapes_site_text_and_links_only_http() -> None:
     assert to_html(body) == (
         '<div dir="auto"><ul>'
         "<li>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more<br>"
-        '<a href="https://example.org/a?b=1&amp;c=2">https://example.org/a?b=1&amp;c=2</a></li>'
+        '<a dir="ltr" href="https://example.org/a?b=1&amp;c=2">https://example.org/a?b=1&amp;c=2</a>'
+        "</li>"
         "<li>second<br>javascript:alert(1)</li>"
         "</ul><p>Changed: 5 \u2192 6</p></div>"
     )

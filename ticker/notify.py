@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -83,7 +84,29 @@ def _title(delivery: Delivery, suffix: str = "") -> str:
 
 
 def _text(delivery: Delivery) -> str:
-    return delivery.body if delivery.attribution else delivery.text
+    return rtl_marked(delivery.body if delivery.attribution else delivery.text)
+
+
+def rtl_marked(text: str) -> str:
+    """`text`, with a RIGHT-TO-LEFT MARK in front if it is written mostly in a
+    right-to-left script but its first strong character is left-to-right ("F-16 ...",
+    "CNN ..." in an Arabic line). Clients (Telegram, desktop, mail with dir="auto") take a
+    paragraph's direction from its first strong character, so such a line would be laid
+    out left to right, its Latin word moved to the end of the Arabic reading; the site
+    showed it in a dir="rtl" page. clean_text strips marks from stored lines; this one is
+    added only where ticker lays text out, and every other line is left as it is."""
+    first: str | None = None
+    rtl = ltr = 0
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            ltr += 1
+        elif kind in ("R", "AL"):
+            rtl += 1
+        else:
+            continue
+        first = first or kind
+    return "\u200f" + text if first == "L" and rtl > ltr else text
 
 
 def format_message(delivery: Delivery) -> Message:
@@ -165,14 +188,17 @@ def limits_of(urls: Sequence[str]) -> Limits:
 def _html_line(line: str) -> str:
     text = line.strip()
     if re.fullmatch(r"https?://\S+", text):
-        return f'<a href="{html.escape(text, quote=True)}">{html.escape(text)}</a>'
+        # A link is left-to-right text: isolated as such (dir="ltr"), a trailing "/" or ")"
+        # stays at its end in an Arabic alert's right-to-left paragraph.
+        escaped = html.escape(text, quote=True)
+        return f'<a dir="ltr" href="{escaped}">{html.escape(text)}</a>'
     return html.escape(text)
 
 
 def to_html(body: str) -> str:
     """`body` as HTML for e-mail: every character of site text escaped, "\u2022 " lines as
-    a list, only http(s) links made clickable, direction left to the reader's client
-    (`dir="auto"`, so Arabic reads right to left)."""
+    a list, only http(s) links made clickable (and left to right), direction left to the
+    reader's client (`dir="auto"`, so Arabic reads right to left)."""
     blocks: list[str] = []
     items: list[str] = []
 

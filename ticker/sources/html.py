@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ticker.errors import ParseError
-from ticker.lines import MAX_LINE_CHARS, Line, clean_text
+from ticker.lines import MAX_LINE_CHARS, Line, clean_text, single_spaced
 from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link
 from ticker.sources.presets import preset_for
 
@@ -87,6 +88,10 @@ MAX_REOPENED = 50_000  # elements; ~20 MB in lexbor. A real 250 KB page has ~5,0
 _ANCESTOR_STEPS = 4  # how far up from the label the list may start
 _MAX_SIBLINGS = 6  # how many following siblings of each ancestor are searched
 MAX_LABEL_TRIES = 4  # labelled elements tried, in page order, for a list near one
+_TATWEEL = "\u0640"  # Arabic letter stretching ("عـاجـل"): typography, not spelling
+# The punctuation and symbols around a label's words (":", "|", "•", "«»", "¡", "— عاجل —");
+# between its words they stay ("ÚLTIMA-HORA" is not "ÚLTIMA HORA").
+_LABEL_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 MAX_TIME_NODES = 32  # nodes of an item searched for its time (a <time datetime> in it)
 log = logging.getLogger(__name__)
 # Sources whose ticker was over the cap: warned about once per process, not every poll.
@@ -268,28 +273,56 @@ def list_items(container: LexborNode) -> list[LexborNode] | None:
     return None
 
 
-def _is_label(node: LexborNode, labels: set[str]) -> bool:
-    own = clean_text(node.text(deep=False)).casefold()
-    if own in labels:
-        return True
-    return (
-        not own and len(_children(node)) == 0 and clean_text(node_text(node)).casefold() in labels
+def label_key(text: str) -> str:
+    """The form two labels share when they read the same: NFKD, then without case,
+    combining marks (Latin accents, Arabic vowel marks), tatweel and the punctuation or
+    symbols around the words ("ÚLTIMA HORA:" and "Ultima hora", "عـاجِـل" and "عاجل").
+    Letters, digits and the words' order are kept, so a headline that merely contains the
+    label keeps its other words and never equals it. Text that is all punctuation keeps it.
+    """
+    return _key_of_clean(clean_text(text))
+
+
+def _key_of_clean(text: str) -> str:
+    """`label_key` of text that `clean_text` already cleaned."""
+    folded = unicodedata.normalize("NFKD", text).casefold()
+    letters = "".join(
+        char for char in folded if char != _TATWEEL and unicodedata.category(char) != "Mn"
     )
+    return single_spaced(_LABEL_EDGES.sub(" ", letters)) or single_spaced(letters)
+
+
+def _is_label(node: LexborNode, labels: set[str], longest: int) -> bool:
+    """True if the own text of `node` (or, for an element with neither own text nor child
+    elements, all its text) reads as one of `labels` (`label_key` forms). Text longer than
+    `longest` characters is not compared: most of a page is text, and a label is short."""
+    own = clean_text(node.text(deep=False))
+    if own:
+        return len(own) <= longest and _key_of_clean(own) in labels
+    if _children(node):
+        return False
+    text = clean_text(node_text(node))
+    return len(text) <= longest and _key_of_clean(text) in labels
 
 
 def find_labels(tree: LexborHTMLParser, labels: Iterable[str]) -> Iterator[LexborNode]:
-    """The elements whose own text is one of `labels` (case-insensitive), in page order."""
-    wanted = {label.casefold() for label in labels}
+    """The elements whose own text is one of `labels` as `label_key` reads them (case,
+    accents, vowel marks, tatweel and surrounding punctuation aside), in page order."""
+    wanted = {label_key(label) for label in labels} - {""}
+    if not wanted:
+        return
+    # Room for tatweel, marks and punctuation around the longest label ("عـــاجـــل :").
+    longest = 4 * max(len(label) for label in wanted) + 16
     root = tree.body or tree.root
     if root is None:
         return
     for node in root.traverse():
-        if node.is_element_node and node.tag not in _SKIPPED and _is_label(node, wanted):
+        if node.is_element_node and node.tag not in _SKIPPED and _is_label(node, wanted, longest):
             yield node
 
 
 def find_label(tree: LexborHTMLParser, labels: Iterable[str]) -> LexborNode | None:
-    """The first element whose own text is one of `labels` (case-insensitive)."""
+    """The first element whose own text is one of `labels` (see `find_labels`)."""
     return next(find_labels(tree, labels), None)
 
 
