@@ -412,7 +412,8 @@ def parse(page: str, source: Source) -> list[Line]:
 class HtmlKind(Kind):
     """An HTML page's BREAKING strip: the items of the elements a CSS `selector` matches,
     or of the first list after the element whose text is `label`. Sites with a preset
-    (english.almayadeen.net) need neither."""
+    (Al Mayadeen's English, Arabic and Spanish editions: english.almayadeen.net,
+    www.almayadeen.net, espanol.almayadeen.net) need neither."""
 
     name = "html"
     keys = (
