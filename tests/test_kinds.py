@@ -66,7 +66,7 @@ def config_error(table: dict[str, Any]) -> str:
 
 
 def test_every_registered_kind_declares_its_keys_and_help() -> None:
-    assert kind_names() == ["html"]
+    assert kind_names() == ["html", "rss"]
     for name in kind_names():
         kind = kind_for(name)
         assert kind.name == name
@@ -147,7 +147,8 @@ def test_a_new_kind_is_validated_from_its_declarations(fake_kind: FakeKind) -> N
     assert 'and for kind "fake": prefix, limit' in unknown
     typo = config_error(source_table(kind="fake", prefx="H"))
     assert '.prefx: unknown key (did you mean "prefix"?)' in typo
-    assert "expected one of: fake, html, got 'rss'" in config_error(source_table(kind="rss"))
+    kinds = ", ".join(kind_names())
+    assert f"expected one of: {kinds}, got 'nope'" in config_error(source_table(kind="nope"))
 
 
 def test_a_new_kind_is_listed_by_ticker_kinds_and_config_check(

@@ -22,6 +22,7 @@ Parser = Callable[[str, "Source"], list["Line"]]
 
 KIND_MODULES: dict[str, str] = {
     "html": "ticker.sources.html",
+    "rss": "ticker.sources.rss",
 }
 
 
