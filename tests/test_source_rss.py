@@ -152,6 +152,17 @@ def test_atom_entries_use_id_alternate_link_xml_base_and_published_else_updated(
     assert summaries[0].endswith("sur del Líbano. Dos heridos en Aitaroun.")
 
 
+def test_a_hundred_item_feed_is_a_hundred_lines_newest_first() -> None:
+    # the feed of the parse-time measurement (README, kind rss): oldest first in the file
+    found = rss.parse(fixture("rss_100.xml"), feed_source("title+summary"))
+    assert len(found) == 100
+    assert [line.key for line in found[:2]] == ["almayadeen-en-812099", "almayadeen-en-812098"]
+    assert found[0].published == 1795939200.0 + 99 * 60  # 08:00Z + 99 min
+    assert found[0].text.endswith(
+        "report 99. Two people were killed in strike 99, local sources said."
+    )
+
+
 # --- text, key, link and time rules -----------------------------------------------------------
 
 
