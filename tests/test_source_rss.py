@@ -195,6 +195,18 @@ def test_title_plus_summary_joins_the_two_as_a_reader_would(item: str, expected:
     assert [entry[0] for entry in read(rss_doc(item), text="title+summary")] == [expected]
 
 
+def test_an_atom_entry_with_only_content_uses_it_as_its_summary() -> None:
+    page = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title><entry><id>e1</id>'
+        '<title>Sirens in Haifa</title><content type="html">&lt;p&gt;Interceptions '
+        "&lt;i&gt;over the bay&lt;/i&gt;&lt;/p&gt;</content></entry></feed>"
+    )
+    # the id "e1" is no link: feedparser offers it as one (guidislink), it is not taken
+    assert read(page, text="title+summary") == [
+        ("Sirens in Haifa. Interceptions over the bay", "e1", None, None)
+    ]
+
+
 def test_an_entry_without_title_uses_its_summary_even_in_title_mode() -> None:
     assert read(rss_doc("<description>Sirens in the Galilee</description><guid>g1</guid>")) == [
         ("Sirens in the Galilee", "g1", None, None)

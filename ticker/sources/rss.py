@@ -43,7 +43,7 @@ _XML_UTF8 = "application/xml; charset=utf-8"
 # feedparser's complaints that say nothing about the feed: the charset ticker itself
 # declared wins over the document's own declaration, as fetch already decoded it.
 _HARMLESS = frozenset({"CharacterEncodingOverride"})
-_HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<!doctype\s+html|\s*<html[\s>]", re.I | re.S)
+_HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>])", re.I | re.S)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.I | re.S)
 log = logging.getLogger(__name__)
 # Sources whose feed is malformed or over the cap: warned about once per process, not
@@ -88,7 +88,7 @@ def not_a_feed(page: str, feed: FeedParserDict) -> str:
     if not page.strip():
         return "the document is empty"
     head = page[:65536]
-    if _HTML_START.match(head.encode("utf-8", "replace")):
+    if _HTML_START.match(head):
         found = _TITLE.search(head)
         title = clean_text(fragment_text(found[1]), 80) if found else ""
         return (
@@ -105,8 +105,12 @@ def _text_of(entry: Mapping[str, Any], field: str) -> str:
     value = entry.get(field) or ""
     if not isinstance(value, str):
         return ""
-    detail = entry.get(f"{field}_detail") or {}
-    if detail.get("type") in _HTML_TYPES:
+    detail = entry.get(f"{field}_detail")
+    if detail is None and field == "summary" and entry.get("content"):
+        # an Atom entry with only <content>: feedparser gives its value as the summary
+        # without a summary_detail; its type is the content's
+        detail = entry["content"][0]
+    if (detail or {}).get("type") in _HTML_TYPES:
         return fragment_text(value)
     return value
 
