@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -371,6 +372,21 @@ def test_a_document_that_is_no_feed_is_a_parse_error_naming_what_it_is(
     with pytest.raises(ParseError) as caught:
         read(page)
     assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        # the first HTML sniffing pattern backtracked without end on these (a hung poller)
+        ("<!---->" * 9000 + "x", "the document is not well-formed XML"),
+        ("<!---->" * 10 + "<!DOCTYPE html><title>Moved</title>", "an HTML page ('Moved')"),
+        ("<html><title" + "<title " * 9000, "the document is an HTML page"),
+        ("<html>" + "<title>" * 9000 + "x" * 1000, "the document is an HTML page"),
+    ],
+)
+def test_what_a_hostile_non_feed_is_is_told_within_bounded_work(page: str, expected: str) -> None:
+    with pytest.raises(ParseError, match=re.escape(expected)):
+        read(page)
 
 
 @pytest.mark.parametrize(

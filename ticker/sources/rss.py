@@ -40,11 +40,13 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # given: feedparser would resolve a guid such as "812345" against it, and a key must be the
 # feed's own; links are made absolute by `absolute_link` against the feed's URL instead.
 _XML_UTF8 = "application/xml; charset=utf-8"
-# feedparser's complaints that say nothing about the feed: the charset ticker itself
-# declared wins over the document's own declaration, as fetch already decoded it.
-_HARMLESS = frozenset({"CharacterEncodingOverride"})
-_HTML_START = re.compile(r"\s*(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>])", re.I | re.S)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.I | re.S)
+# An HTML page, told by its first MAX_SNIFF_CHARS (a doctype or an <html> tag after a
+# comment or two). Both patterns are bounded at every position they are tried: the first
+# version, `\s*(?:<!--.*?-->\s*)*<!doctype...`, backtracked without end on 9,000 empty
+# comments (a hung poller for one hostile reply).
+MAX_SNIFF_CHARS = 4096
+_HTML_START = re.compile(r"<(?:!doctype\s{1,64}html|html[\s>])", re.I)
+_TITLE = re.compile(r"<title[^<>]{0,200}>([^<]{0,300})</title", re.I)
 log = logging.getLogger(__name__)
 # Sources whose feed is malformed or over the cap: warned about once per process, not
 # every poll (the feed stays so poll after poll).
@@ -78,8 +80,6 @@ def _bozo(feed: FeedParserDict) -> str | None:
     if not feed.get("bozo"):
         return None
     exc = feed.get("bozo_exception")
-    if exc is not None and type(exc).__name__ in _HARMLESS:
-        return None
     return _problem(exc) if exc is not None else "malformed"
 
 
@@ -87,9 +87,9 @@ def not_a_feed(page: str, feed: FeedParserDict) -> str:
     """Why the entry-less document `page` is not a feed, in words."""
     if not page.strip():
         return "the document is empty"
-    head = page[:65536]
-    if _HTML_START.match(head):
-        found = _TITLE.search(head)
+    head = page[:MAX_SNIFF_CHARS]
+    if _HTML_START.search(head):
+        found = _TITLE.search(page, 0, 16 * MAX_SNIFF_CHARS)
         title = clean_text(fragment_text(found[1]), 80) if found else ""
         return (
             f"the document is an HTML page ({title!r})" if title else "the document is an HTML page"
