@@ -223,7 +223,9 @@ def test_entries_without_text_are_skipped_and_an_entry_without_guid_or_link_has_
     assert "feed: entry 1 has no text, skipped" in caplog.text
 
 
-def test_an_unreadable_date_is_no_time_and_the_feed_order_stands() -> None:
+def test_an_unreadable_date_is_no_time_and_the_feed_order_stands(
+    recwarn: pytest.WarningsRecorder,
+) -> None:
     page = rss_doc(
         "<title>First</title><guid>a</guid><pubDate>yesterday at noon</pubDate>",
         "<title>Second</title><guid>b</guid><pubDate>Sun, 29 Nov 2026 09:30:00 GMT</pubDate>",
@@ -232,6 +234,7 @@ def test_an_unreadable_date_is_no_time_and_the_feed_order_stands() -> None:
         ("First", "a", None, None),
         ("Second", "b", None, 1795944600.0),
     ]
+    assert [str(w.message) for w in recwarn] == []  # no feedparser DeprecationWarning
 
 
 def test_links_are_made_absolute_against_the_feed_url_and_only_http_links_are_kept() -> None:

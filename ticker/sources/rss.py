@@ -141,7 +141,9 @@ def entry_time(entry: Mapping[str, Any]) -> float | None:
     """When the entry was published (else updated), as UTC Unix seconds; None if the feed
     does not say or feedparser could not read its date."""
     for field in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(field)
+        # dict.get: FeedParserDict answers a missing updated_parsed with published_parsed
+        # and a DeprecationWarning, every time
+        parsed = dict.get(entry, field) if isinstance(entry, dict) else entry.get(field)
         if isinstance(parsed, time.struct_time):
             try:
                 return float(calendar.timegm(parsed))
