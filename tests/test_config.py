@@ -793,3 +793,50 @@ def test_the_shipped_json_examples_are_valid_when_uncommented() -> None:
     api, feed = config.sources
     assert (api.kind, api.options["items"], api.options["text"]) == ("json", "data.news[]", "title")
     assert (feed.kind, feed.options["items"]) == ("json", None)
+
+
+# Kind "rss" (issue 13): its one key, `text`, is optional; a wrong type, a value that is
+# not one of its modes, and another kind's key are each one line naming the file, the
+# source, the key, the kind and what is expected.
+RSS_BROKEN = [
+    ("rss-text-type", "text = 3", "text", ['expected "title" or "title+summary" for kind "rss"']),
+    ("rss-text-blank", 'text = ""', "text", ['expected "title" or "title+summary" for kind "rss"']),
+    (
+        "rss-text-value",
+        'text = "summary"',
+        "text",
+        ['expected "title" or "title+summary", got \'summary\' (kind "rss")'],
+    ),
+    ("rss-html-key", 'selector = "li"', "selector", ["unknown key", 'for kind "rss": text']),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "fragments"), [pytest.param(ln, f, fr, id=i) for i, ln, f, fr in RSS_BROKEN]
+)
+def test_broken_rss_source_is_one_line_naming_file_source_kind_and_key(
+    isolated_env: dict[str, Path], line: str, field: str, fragments: list[str]
+) -> None:
+    path = isolated_env["etc"] / "config.toml"
+    path.write_text(
+        f'[[source]]\nname = "feed"\nurl = "https://example.org/rss"\nkind = "rss"\n{line}\n',
+        encoding="utf-8",
+    )
+
+    code, output = check(path)
+
+    assert code == 2, output
+    assert output.count("\n") == 1, output
+    assert output.startswith(f'ticker: error: {path}: source[1] ("feed").{field}: '), output
+    for fragment in fragments:
+        assert fragment in output
+
+
+def test_shipped_rss_example_is_valid_when_uncommented() -> None:
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    block = text.split('(kind "rss")', 1)[1].split("\n\n", 1)[0]
+    example = re.sub(r"^# ?", "", block.partition("\n")[2], flags=re.MULTILINE)
+
+    source = parse_config(tomllib.loads(example), SHIPPED_CONFIG).sources[0]
+
+    assert (source.kind, source.options) == ("rss", {"text": "title+summary"})

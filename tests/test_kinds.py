@@ -65,7 +65,7 @@ def config_error(table: dict[str, Any]) -> str:
 
 
 def test_every_registered_kind_declares_its_keys_and_help() -> None:
-    assert kind_names() == ["html", "json", "telegram"]
+    assert kind_names() == ["html", "json", "rss", "telegram"]
     for name in kind_names():
         kind = kind_for(name)
         assert kind.name == name

@@ -24,6 +24,7 @@ KIND_MODULES: dict[str, str] = {
     "html": "ticker.sources.html",
     "telegram": "ticker.sources.telegram",
     "json": "ticker.sources.jsondoc",
+    "rss": "ticker.sources.rss",
 }
 
 
