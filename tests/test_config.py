@@ -840,3 +840,26 @@ def test_shipped_rss_example_is_valid_when_uncommented() -> None:
     source = parse_config(tomllib.loads(example), SHIPPED_CONFIG).sources[0]
 
     assert (source.kind, source.options) == ("rss", {"text": "title+summary"})
+
+
+def test_every_shipped_source_example_is_valid_when_uncommented() -> None:
+    """The sources section of config.toml shows one example of each kind, commented out
+    but for the English preset: uncommented, they load together, one source per kind."""
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    head, marker, rest = text.partition("# --- Sources")
+    sources, channels_marker, tail = rest.partition("# --- Channels")
+    keys = "|".join(["name", "url", "kind", "text", "items", "link", "id", "time"])
+    uncommented = re.sub(
+        rf"^# ((\[\[source\]\])|(({keys}) += .*))$", r"\1", sources, flags=re.MULTILINE
+    )
+    config = parse_config(tomllib.loads(head + marker + uncommented), SHIPPED_CONFIG)
+    assert [(s.name, s.kind) for s in config.sources] == [
+        ("almayadeen-en", "html"),
+        ("almayadeen-ar", "html"),
+        ("almayadeen-es", "html"),
+        ("example-rss", "rss"),
+        ("example-api", "json"),
+        ("example-jsonfeed", "json"),
+        ("almayadeen-tg", "telegram"),
+    ]
+    assert set(kind_names()) == {s.kind for s in config.sources}
