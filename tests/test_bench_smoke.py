@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+KINDS = ["html", "rss", "json", "json feed", "telegram"]
 DAEMON_OK = [r"ticker exited 0", r"'errors': 0, 'failed polls': 0"]
 RUNS = [
     ("poll_cycle --cycles 20", [r"200 reply: median \d", r"304 reply: median \d"]),
+    ("kinds --cycles 5", [rf"\n{kind}\s+\d+\s+\d+\s+median \d" for kind in KINDS]),
     ("tail_startup --alerts 2000 --runs 3", [r"ticker tail -n 20: median \d+ ms"]),
     ("outbox_plan --alerts 50 --runs 3", [r"telegram 50 alerts, allowance 20: median \d"]),
     ("drain_backlog --pending 0 10 --sources 5 --runs 5", [r"\n\s+10\s+[\d.]+ ms"]),
