@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ticker.config import Config, Source, parse_config
+from ticker.fetch import make_client
 from ticker.lines import Line
 from ticker.notify import Failure, Limits, Message
+from ticker.poll import PollOutcome, fetch_lines, poll_source
 from ticker.store import Store
 
 DATA = Path(__file__).parent / "data"
@@ -110,6 +115,56 @@ class Recorder:
 def lines(*texts: str) -> list[Line]:
     """Lines in page order (newest first), as a parser returns them."""
     return [Line.from_text(text) for text in texts]
+
+
+# A channel that never answers: port 9 (discard) on loopback has no listener.
+SILENT_CHANNEL = {"name": "me", "urls": ["json://127.0.0.1:9/"]}
+
+
+def source_config(tmp_path: Path, *sources: dict[str, Any], **ticker_settings: Any) -> Config:
+    """A validated config of `sources` (tables as `[[source]]` gives them), its database
+    in tmp_path, `ticker_settings` in `[ticker]`, and one channel that never answers."""
+    data = {
+        "ticker": {"database": str(tmp_path / "t.db"), **ticker_settings},
+        "source": list(sources),
+        "channel": [dict(SILENT_CHANNEL)],
+    }
+    return parse_config(data, tmp_path / "config.toml")
+
+
+def config_source(config: Config, name: str | None = None) -> Source:
+    """The source called `name`; None: the config's only source."""
+    if name is not None:
+        return config.source(name)
+    (only,) = config.sources  # a config of several sources must name one
+    return only
+
+
+def poll_now(config: Config, store: Store, clock: Clock, name: str | None = None) -> PollOutcome:
+    """One poll_source of source `name` (None: the only source) as the daemon runs it, in
+    a client made from the config's settings."""
+    source = config_source(config, name)
+
+    async def run() -> PollOutcome:
+        async with make_client(config.settings) as client:
+            return await poll_source(config, source, client, store, clock)
+
+    return asyncio.run(run())
+
+
+def fetch_now(config: Config, name: str | None = None) -> list[Line]:
+    """The lines of source `name` (None: the only source) as fetch_lines reads them
+    unconditionally (no ETag sent, so never a 304), in a client made from the settings."""
+    source = config_source(config, name)
+
+    async def run() -> list[Line] | None:
+        async with make_client(config.settings) as client:
+            _page, found = await fetch_lines(client, source, config.settings.max_page_bytes)
+        return found
+
+    found = asyncio.run(run())
+    assert found is not None, "an unconditional request was answered 304"
+    return found
 
 
 @pytest.fixture

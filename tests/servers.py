@@ -154,18 +154,22 @@ class Reply:
     status: int = 200
     body: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "text/html; charset=utf-8"
 
 
 class ScriptedSite(LoopbackHTTP):
     """Answers the k-th request with `replies[k]` (the last one once the script runs out).
     A 200 carries an ETag of its body, and a request whose If-None-Match matches the reply
-    it would get is answered 304, as a well-behaved site does. `requests` keeps the
-    headers of every request, `peers` the client address it came from (connections are
-    kept alive, HTTP/1.1)."""
+    it would get is answered 304, as a well-behaved site does; with `etag=False` no ETag
+    is sent and every reply is served whole (a test that must see each one parsed).
+    `requests` keeps the headers of every request, `paths` its path, `peers` the client
+    address it came from (connections are kept alive, HTTP/1.1)."""
 
-    def __init__(self, replies: Sequence[Reply]) -> None:
+    def __init__(self, replies: Sequence[Reply], *, etag: bool = True) -> None:
         self.replies = list(replies)
+        self.etag = etag
         self.requests: list[dict[str, str]] = []
+        self.paths: list[str] = []
         self.peers: list[tuple[str, int]] = []
         self.lock = threading.Lock()
         site = self
@@ -177,10 +181,11 @@ class ScriptedSite(LoopbackHTTP):
                 with site.lock:
                     reply = site.replies[min(len(site.requests), len(site.replies) - 1)]
                     site.requests.append(dict(self.headers.items()))
+                    site.paths.append(self.path)
                     site.peers.append(self.client_address)
                 body = reply.body.encode("utf-8")
-                etag = f'"{abs(hash(reply.body)) % 10**12}"'
-                if reply.status == 200 and self.headers.get("If-None-Match") == etag:
+                etag = f'"{abs(hash(reply.body)) % 10**12}"' if site.etag else None
+                if reply.status == 200 and etag and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.send_header("ETag", etag)
                     self.end_headers()
@@ -188,15 +193,22 @@ class ScriptedSite(LoopbackHTTP):
                 self.send_response(reply.status)
                 for name, value in reply.headers:
                     self.send_header(name, value)
-                if reply.status == 200:
+                if reply.status == 200 and etag:
                     self.send_header("ETag", etag)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
         super().__init__(Handler)
         self.url = f"{self.base_url}/"
+
+    @classmethod
+    def serving(
+        cls, *bodies: str, content_type: str = Reply.content_type, etag: bool = True
+    ) -> Self:
+        """A site answering the k-th request 200 with `bodies[k]` as `content_type`."""
+        return cls([Reply(body=body, content_type=content_type) for body in bodies], etag=etag)
 
 
 class SmtpSink:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import Clock
+from conftest import Clock, poll_now, source_config
 from servers import (
     MIB,
     Stream,
@@ -29,11 +29,11 @@ from servers import (
     ticker_page,
 )
 
-from ticker.config import Config, Settings, Source, parse_config
+from ticker.config import Settings, Source
 from ticker.errors import FetchError
 from ticker.fetch import MAX_REDIRECTS, Page, decode_body, fetch_page, make_client
 from ticker.lines import Line
-from ticker.poll import PollOutcome, fetch_lines, poll_source
+from ticker.poll import PollOutcome, fetch_lines
 from ticker.store import Store
 
 CAP = 100_000  # max_page_bytes of these tests
@@ -110,26 +110,14 @@ def raw_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
-def config_for(tmp_path: Path, url: str) -> Config:
-    data = {
-        "ticker": {"database": str(tmp_path / "t.db"), "timeout": TIMEOUT, "max_page_bytes": CAP},
-        "source": [{"name": "site", "url": url, "selector": SELECTOR}],
-        "channel": [{"name": "me", "urls": ["json://127.0.0.1:9/"]}],
-    }
-    return parse_config(data, tmp_path / "config.toml")
-
-
 def poll_once(tmp_path: Path, url: str) -> tuple[PollOutcome, float, Store]:
     """One poll_source of `url` as the daemon runs it; the outcome, seconds and the store."""
-    config = config_for(tmp_path, url)
+    table = {"name": "site", "url": url, "selector": SELECTOR}
+    config = source_config(tmp_path, table, timeout=TIMEOUT, max_page_bytes=CAP)
     store = Store.open(config.settings.database)
-
-    async def poll() -> PollOutcome:
-        async with make_client(config.settings) as client:
-            return await poll_source(config, config.sources[0], client, store, Clock())
-
-    outcome, seconds = run(poll)
-    return outcome, seconds, store
+    started = time.perf_counter()
+    outcome = poll_now(config, store, Clock())
+    return outcome, time.perf_counter() - started, store
 
 
 def lines_of(url: str) -> list[Line]:

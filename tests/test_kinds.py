@@ -106,17 +106,41 @@ def test_config_keeps_an_html_sources_keys_as_its_options() -> None:
     assert config.sources[0].options == {"selector": None, "label": "URGENT"}
 
 
-def test_loading_a_config_of_html_sources_does_not_import_selectolax(tmp_path: Path) -> None:
+PARSER_LIBRARIES = ("feedparser", "jmespath", "selectolax")
+
+
+@pytest.mark.parametrize(
+    ("table", "imported"),
+    [
+        pytest.param('url = "https://example.org/"\nselector = "li"', [], id="html"),
+        pytest.param('url = "https://example.org/rss"\nkind = "rss"', [], id="rss"),
+        pytest.param('url = "https://example.org/feed.json"\nkind = "json"', [], id="json-feed"),
+        # check() compiles a json source's expressions: jmespath, and only it, by design
+        pytest.param(
+            'url = "https://example.org/api"\nkind = "json"\nitems = "news"\ntext = "t"',
+            ["jmespath"],
+            id="json-expressions",
+        ),
+        pytest.param('url = "https://t.me/s/AlMayadeenNews"\nkind = "telegram"', [], id="telegram"),
+    ],
+)
+def test_loading_a_config_imports_no_parser_library_the_kind_does_not_need(
+    tmp_path: Path, table: str, imported: list[str]
+) -> None:
+    # `ticker tail` and `status` load the config: a parser library is imported when a page
+    # is parsed, never by validation (selectolax and feedparser are never needed there)
     path = tmp_path / "config.toml"
-    path.write_text('[[source]]\nname = "x"\nurl = "https://example.org/"\nselector = "li"\n')
+    path.write_text(f'[[source]]\nname = "x"\n{table}\n')
     probe = (
         "import sys\nfrom ticker.config import load_config\n"
-        f"load_config({str(path)!r})\nprint('selectolax' in sys.modules)\n"
+        f"load_config({str(path)!r})\n"
+        f"print(' '.join(m for m in {PARSER_LIBRARIES!r} if m in sys.modules))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
     )
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == imported
 
 
 def test_ticker_kinds_lists_each_kind_with_its_keys_and_help() -> None:

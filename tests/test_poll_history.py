@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, Recorder
+from conftest import Clock, Recorder, poll_now, source_config
 from servers import Reply, ScriptedSite, ticker_page
 
-from ticker.config import Config, parse_config
-from ticker.fetch import make_client
+from ticker.config import Config
 from ticker.notify import Limits
 from ticker.outbox import Outbox, Shaping
-from ticker.poll import PollOutcome, poll_source
+from ticker.poll import PollOutcome
 from ticker.sources import html
 from ticker.store import Store
 
@@ -30,22 +29,8 @@ OLD_LINES = ["Hamas: The delegation arrives in Cairo", "Strikes reported near Ty
 
 def make_config(tmp_path: Path, *sources: dict[str, Any]) -> Config:
     """A config of `sources` (selector filled in), one channel, a short retention."""
-    data = {
-        "ticker": {"database": str(tmp_path / "t.db"), "retention_days": RETENTION_DAYS},
-        "source": [{"selector": SELECTOR, **source} for source in sources],
-        "channel": [{"name": "me", "urls": ["json://127.0.0.1:9/"]}],
-    }
-    return parse_config(data, tmp_path / "config.toml")
-
-
-def poll(config: Config, name: str, store: Store, clock: Clock) -> PollOutcome:
-    """One poll_source of source `name`, as the daemon runs it."""
-
-    async def run() -> PollOutcome:
-        async with make_client(config.settings) as client:
-            return await poll_source(config, config.source(name), client, store, clock)
-
-    return asyncio.run(run())
+    tables = [{"selector": SELECTOR, **source} for source in sources]
+    return source_config(tmp_path, *tables, retention_days=RETENTION_DAYS)
 
 
 def alerted_texts(store: Store) -> list[str]:
@@ -61,14 +46,14 @@ def test_304s_keep_the_lines_of_the_last_200_alive_through_housekeeping(
     clock = Clock()
     with ScriptedSite([Reply(body=ticker_page(OLD_LINES))]) as site:
         config = make_config(tmp_path, {"name": "site", "url": site.url})
-        assert poll(config, "site", store, clock).record is not None  # the baseline
+        assert poll_now(config, store, clock, "site").record is not None  # the baseline
         for _ in range(RETENTION_DAYS * 2 + 1):  # 304s across twice the retention period
             clock.now += DAY / 2
-            assert poll(config, "site", store, clock).not_modified
+            assert poll_now(config, store, clock, "site").not_modified
             store.prune(clock() - RETENTION_DAYS * DAY)  # the daemon's housekeeping
         site.replies = [Reply(body=ticker_page(OLD_LINES) + "<!-- changed -->")]
         clock.now += 60
-        outcome = poll(config, "site", store, clock)
+        outcome = poll_now(config, store, clock, "site")
     assert outcome.record is not None and not outcome.record.baseline
     assert outcome.record.new == ()  # before: both lines were forgotten and alerted again
     assert alerted_texts(store) == []
@@ -82,12 +67,12 @@ def test_a_304_refreshes_only_what_the_last_200_showed(tmp_path: Path, store: St
         [Reply(body=ticker_page([gone, *OLD_LINES])), Reply(body=ticker_page(OLD_LINES))]
     ) as site:
         config = make_config(tmp_path, {"name": "site", "url": site.url})
-        poll(config, "site", store, clock)
+        poll_now(config, store, clock, "site")
         clock.now += 60
-        poll(config, "site", store, clock)  # the 200 without `gone`
+        poll_now(config, store, clock, "site")  # the 200 without `gone`
         for _ in range(RETENTION_DAYS + 1):
             clock.now += DAY
-            assert poll(config, "site", store, clock).not_modified
+            assert poll_now(config, store, clock, "site").not_modified
     removed = store.prune(clock() - RETENTION_DAYS * DAY)
     assert removed["items"] == 1  # `gone` is forgotten, the lines still shown are not
     rows = store.conn.execute("SELECT text, last_seen FROM items ORDER BY text").fetchall()
@@ -114,14 +99,14 @@ def renamed(
     clock = Clock()
     with ScriptedSite([Reply(body=ticker_page([AMBUSH, *OLD_LINES]))]) as site:
         before = make_config(tmp_path, {"name": "old", "url": site.url})
-        assert poll(before, "old", store, clock).record is not None
+        assert poll_now(before, store, clock, "old").record is not None
         site.replies = [Reply(body=ticker_page(later_page))]
         after = make_config(tmp_path, {"url": site.url, **new_source})
         clock.now += 300
         with caplog.at_level(logging.INFO, logger="ticker.poll"):
-            first = poll(after, "new", store, clock)
+            first = poll_now(after, store, clock, "new")
             clock.now += 300
-            second = poll(after, "new", store, clock)
+            second = poll_now(after, store, clock, "new")
     renames = [r for r in caplog.records if "renamed from" in r.getMessage()]
     assert len(renames) == 1 and '"old"' in renames[0].getMessage()
     return first, second
@@ -146,14 +131,14 @@ def test_renamed_from_with_a_changed_url_keeps_the_history(
     clock = Clock()
     with ScriptedSite([Reply(body=ticker_page([AMBUSH, *OLD_LINES]))]) as site:
         before = make_config(tmp_path, {"name": "old", "url": site.url})
-        poll(before, "old", store, clock)
+        poll_now(before, store, clock, "old")
         site.replies = [Reply(body=ticker_page([ADDED, AMBUSH, *OLD_LINES]))]
         moved = f"{site.url}english/"
         after = make_config(tmp_path, {"name": "new", "url": moved, "renamed_from": "old"})
         clock.now += 300
         with caplog.at_level(logging.INFO, logger="ticker.poll"):
-            first = poll(after, "new", store, clock)
-            second = poll(after, "new", store, clock)
+            first = poll_now(after, store, clock, "new")
+            second = poll_now(after, store, clock, "new")
         conditional = site.requests[1].get("If-None-Match")
     assert conditional is None  # the old URL's ETag is not sent to the new one
     assert first.record is not None and not first.record.baseline
@@ -185,8 +170,8 @@ def test_a_new_source_at_a_configured_sources_url_is_not_a_rename(
         both = make_config(
             tmp_path, {"name": "one", "url": site.url}, {"name": "two", "url": site.url}
         )
-        poll(both, "one", store, clock)
-        outcome = poll(both, "two", store, clock)
+        poll_now(both, store, clock, "one")
+        outcome = poll_now(both, store, clock, "two")
     assert outcome.record is not None and outcome.record.baseline
     assert store.source_state("one") is not None
 
@@ -203,7 +188,7 @@ def test_bidi_isolates_and_tag_characters_never_reach_the_message(
     clock = Clock()
     with ScriptedSite([Reply(body=ticker_page([TRICKY_LINE, *OLD_LINES]))]) as site:
         config = make_config(tmp_path, {"name": "site", "url": site.url, "backfill": 1})
-        poll(config, "site", store, clock)
+        poll_now(config, store, clock, "site")
     recorder = Recorder()
     channel = config.channels[0]
     outbox = Outbox(store, recorder, {channel.name: Shaping.of(channel, Limits())}, clock)
@@ -238,9 +223,9 @@ def test_a_601_item_ticker_listed_oldest_first_alerts_its_newest_line_warned_onc
     with ScriptedSite([Reply(body=page(601)), Reply(body=page(602))]) as site:
         config = make_config(tmp_path, {"name": "site", "url": site.url})
         with caplog.at_level(logging.WARNING, logger="ticker.sources.html"):
-            poll(config, "site", store, clock)
+            poll_now(config, store, clock, "site")
             clock.now += 60
-            outcome = poll(config, "site", store, clock)
+            outcome = poll_now(config, store, clock, "site")
     assert outcome.record is not None
     assert [item.line.text for item in outcome.record.alerts] == ["Bulletin number 601"]
     assert (
@@ -257,11 +242,11 @@ def test_a_name_unpolled_for_longer_than_the_retention_is_not_taken_over(
     clock = Clock()
     with ScriptedSite([Reply(body=ticker_page(OLD_LINES))]) as site:
         before = make_config(tmp_path, {"name": "old", "url": site.url})
-        poll(before, "old", store, clock)
+        poll_now(before, store, clock, "old")
         site.replies = [Reply(body=ticker_page([ADDED, *OLD_LINES]))]
         clock.now += (RETENTION_DAYS + 1) * DAY  # its lines are forgotten by now
         after = make_config(tmp_path, {"name": "new", "url": site.url, "renamed_from": "old"})
-        outcome = poll(after, "new", store, clock)
+        outcome = poll_now(after, store, clock, "new")
     assert outcome.record is not None and outcome.record.baseline  # not the whole ticker
     assert alerted_texts(store) == []
     assert store.source_state("old") is not None

@@ -6,27 +6,22 @@ new item once, and goes on after a bad document."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
-import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Clock
-from servers import LoopbackHTTP, QuietHandler
+from conftest import Clock, poll_now, source_config
+from servers import ScriptedSite
 
 from ticker.cli import main
-from ticker.config import Config, Source, parse_config
+from ticker.config import Source
 from ticker.errors import ParseError
-from ticker.fetch import make_client
 from ticker.lines import MAX_KEY_CHARS, MAX_LINE_CHARS
-from ticker.poll import PollOutcome, poll_source
 from ticker.sources import jsondoc, kind_for
 from ticker.sources.jsondoc import item_key, unix_time
 from ticker.sources.kind import MAX_LINES
@@ -587,44 +582,9 @@ def test_the_json_kind_describes_its_source_and_advises_on_a_lost_layout() -> No
 # --- polls over loopback --------------------------------------------------------------------
 
 
-class JsonSite(LoopbackHTTP):
-    """Answers the k-th GET with `replies[k]`, a (Content-Type, body) pair (the last one
-    once the script runs out); keeps each request's Accept header."""
-
-    def __init__(self, replies: Sequence[tuple[str, str]]) -> None:
-        self.replies = list(replies)
-        self.accepts: list[str | None] = []
-        self.lock = threading.Lock()
-        site = self
-
-        class Handler(QuietHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                with site.lock:
-                    reply = site.replies[min(len(site.accepts), len(site.replies) - 1)]
-                    site.accepts.append(self.headers.get("Accept"))
-                self.answer(200, reply[0], reply[1].encode("utf-8"))
-
-        super().__init__(Handler)
-        self.url = f"{self.base_url}/news.json"
-
-
-def make_config(tmp_path: Path, url: str, **options: str) -> Config:
-    data = {
-        "ticker": {"database": str(tmp_path / "t.db")},
-        "source": [{"name": "site", "url": url, "kind": "json", **options}],
-        "channel": [{"name": "me", "urls": ["json://127.0.0.1:9/"]}],
-    }
-    return parse_config(data, tmp_path / "config.toml")
-
-
-def poll(config: Config, store: Store, clock: Clock) -> PollOutcome:
-    """One poll_source of the config's source, as the daemon runs it."""
-
-    async def run() -> PollOutcome:
-        async with make_client(config.settings) as client:
-            return await poll_source(config, config.sources[0], client, store, clock)
-
-    return asyncio.run(run())
+def json_source(url: str, **options: str) -> dict[str, str]:
+    """The table of a json source "site" at `url`, with `options`."""
+    return {"name": "site", "url": url, "kind": "json", **options}
 
 
 _HEADLINES = object()
@@ -664,19 +624,19 @@ def test_a_poll_baselines_then_alerts_a_new_item_once(
 ) -> None:
     clock = Clock()
     replies = [document(*OLD), document(NEW, *OLD), document(NEW, *OLD)]
-    with JsonSite([(content_type, page) for page in replies]) as site:
-        config = make_config(tmp_path, site.url, **options)
-        baseline = poll(config, store, clock)
+    with ScriptedSite.serving(*replies, content_type=content_type, etag=False) as site:
+        config = source_config(tmp_path, json_source(site.url, **options))
+        baseline = poll_now(config, store, clock)
         clock.now += 30
-        second = poll(config, store, clock)
+        second = poll_now(config, store, clock)
         clock.now += 30
-        third = poll(config, store, clock)
+        third = poll_now(config, store, clock)
     assert baseline.record is not None and baseline.record.baseline
     assert sorted(item.line.text for item in baseline.record.new) == sorted(OLD)
     assert second.record is not None and [item.line.text for item in second.record.alerts] == [NEW]
     assert third.record is not None and third.record.new == ()
     assert [alert.text for alert in store.recent_alerts(10)] == [NEW]
-    assert site.accepts == [kind_for("json").accept] * 3
+    assert [request.get("Accept") for request in site.requests] == [kind_for("json").accept] * 3
 
 
 def test_a_bad_document_is_a_layout_failure_and_the_next_good_poll_recovers(
@@ -689,11 +649,11 @@ def test_a_bad_document_is_a_layout_failure_and_the_next_good_poll_recovers(
         "<html><body>502 Bad Gateway</body></html>",  # HTML served as JSON
         news_document(NEW, *OLD),
     ]
-    with JsonSite([(JSON, page) for page in replies]) as site:
-        config = make_config(tmp_path, site.url, **API_KEYS)
+    with ScriptedSite.serving(*replies, content_type=JSON, etag=False) as site:
+        config = source_config(tmp_path, json_source(site.url, **API_KEYS))
         outcomes = []
         for _ in replies:
-            outcomes.append(poll(config, store, clock))
+            outcomes.append(poll_now(config, store, clock))
             clock.now += 30
     assert [outcome.error for outcome in outcomes] == [
         None,
@@ -711,9 +671,9 @@ def test_a_bad_document_is_a_layout_failure_and_the_next_good_poll_recovers(
 
 def test_a_layout_failure_is_counted_for_health(tmp_path: Path, store: Store) -> None:
     clock = Clock()
-    with JsonSite([(JSON, news_document(news=None))]) as site:
-        config = make_config(tmp_path, site.url, **API_KEYS)
-        outcome = poll(config, store, clock)
+    with ScriptedSite.serving(news_document(news=None), content_type=JSON) as site:
+        config = source_config(tmp_path, json_source(site.url, **API_KEYS))
+        outcome = poll_now(config, store, clock)
     assert outcome.error == 'json: items "data.news" yields nothing (null), not a list'
     state = store.source_state("site")
     assert state is not None and state.layout_failures == 1
@@ -723,9 +683,9 @@ def test_an_html_content_type_is_refused_before_parsing_and_is_no_layout_failure
     tmp_path: Path, store: Store
 ) -> None:
     clock = Clock()
-    with JsonSite([("text/html; charset=utf-8", news_document(*OLD))]) as site:
-        config = make_config(tmp_path, site.url, **API_KEYS)
-        outcome = poll(config, store, clock)
+    with ScriptedSite.serving(news_document(*OLD)) as site:  # served as text/html
+        config = source_config(tmp_path, json_source(site.url, **API_KEYS))
+        outcome = poll_now(config, store, clock)
     assert outcome.error == (
         "HTTP 200 but Content-Type text/html, not application/feed+json, "
         "application/javascript, application/json, text/javascript, text/json, text/plain"
@@ -744,9 +704,9 @@ def test_lone_surrogates_from_json_escapes_are_replaced_and_the_poll_is_recorded
         '{"id": 3, "headline": {"text": "paired \\ud83d\\ude00 kept"}}]}}'
     )
     clock = Clock()
-    with JsonSite([(JSON, page)]) as site:
-        config = make_config(tmp_path, site.url, **API_KEYS)
-        outcome = poll(config, store, clock)
+    with ScriptedSite.serving(page, content_type=JSON) as site:
+        config = source_config(tmp_path, json_source(site.url, **API_KEYS))
+        outcome = poll_now(config, store, clock)
     assert outcome.error is None and outcome.record is not None
     lines = sorted((item.line.text, item.line.key) for item in outcome.record.new)
     assert lines == [

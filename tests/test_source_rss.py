@@ -4,7 +4,6 @@ a feed served over loopback (issue 13)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sys
@@ -14,14 +13,12 @@ from typing import Any
 
 import feedparser
 import pytest
-from conftest import Clock
-from servers import LoopbackHTTP, QuietHandler
+from conftest import Clock, fetch_now, poll_now, source_config
+from servers import ScriptedSite
 
-from ticker.config import Config, Source, parse_config
+from ticker.config import Source
 from ticker.errors import ParseError
-from ticker.fetch import make_client
 from ticker.lines import MAX_KEY_CHARS, MAX_LINE_CHARS
-from ticker.poll import PollOutcome, fetch_lines, poll_source
 from ticker.sources import kind_for, rss
 from ticker.sources.kind import MAX_LINES, MAX_URL_CHARS
 from ticker.store import Store
@@ -467,25 +464,6 @@ def test_whatever_feedparser_raises_becomes_a_parse_error(monkeypatch: pytest.Mo
 # --- feedparser never fetches, opens or expands what a document names ------------------------
 
 
-class RecordingSite(LoopbackHTTP):
-    """Serves `bodies[k]` as `content_type` to the k-th request (the last one once they run
-    out) and records the path of every request."""
-
-    def __init__(self, bodies: Sequence[str], content_type: str = RSS_TYPE) -> None:
-        self.bodies = list(bodies)
-        self.paths: list[str] = []
-        site = self
-
-        class Handler(QuietHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                site.paths.append(self.path)
-                body = site.bodies[min(len(site.paths), len(site.bodies)) - 1]
-                self.answer(200, content_type, body.encode("utf-8"))
-
-        super().__init__(Handler)
-        self.url = f"{self.base_url}/feed"
-
-
 _OPENED: list[str] = []
 _WATCHED: set[str] = set()
 
@@ -543,7 +521,9 @@ def test_a_body_that_is_a_file_path_is_not_opened(
 
 
 def test_a_body_that_is_a_url_is_not_fetched() -> None:
-    with RecordingSite([rss_doc("<title>SECRET from the network</title>")]) as site:
+    with ScriptedSite.serving(
+        rss_doc("<title>SECRET from the network</title>"), content_type=RSS_TYPE
+    ) as site:
         for body in (site.url, f"{site.url}\n", f"feed:{site.url}"):
             with pytest.raises(ParseError):
                 read(body)
@@ -619,39 +599,7 @@ def test_the_rss_kind_declares_text_and_checks_its_value() -> None:
     assert "RSS or Atom" in kind.layout_advice(feed_source())
 
 
-def test_loading_a_config_of_rss_sources_does_not_import_feedparser(tmp_path: Path) -> None:
-    import subprocess
-
-    path = tmp_path / "config.toml"
-    path.write_text(f'[[source]]\nname = "x"\nurl = "{FEED_URL}"\nkind = "rss"\n')
-    probe = (
-        "import sys\nfrom ticker.config import load_config\n"
-        f"load_config({str(path)!r})\nprint('feedparser' in sys.modules)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
-    )
-    assert result.stdout.strip() == "False", result.stderr
-
-
 # --- polls over loopback ----------------------------------------------------------------------
-
-
-def make_config(tmp_path: Path, url: str) -> Config:
-    data = {
-        "ticker": {"database": str(tmp_path / "t.db")},
-        "source": [{"name": "feed", "url": url, "kind": "rss"}],
-        "channel": [{"name": "me", "urls": ["json://127.0.0.1:9/"]}],
-    }
-    return parse_config(data, tmp_path / "config.toml")
-
-
-def poll(config: Config, store: Store, clock: Clock) -> PollOutcome:
-    async def run() -> PollOutcome:
-        async with make_client(config.settings) as client:
-            return await poll_source(config, config.source("feed"), client, store, clock)
-
-    return asyncio.run(run())
 
 
 ITEM_A = "<title>Strikes reported near Tyre</title><guid>a</guid>"
@@ -662,13 +610,15 @@ ITEM_C = "<title>Sirens sound in the Upper Galilee</title><guid>c</guid>"
 def test_a_feed_polls_a_baseline_then_alerts_a_new_entry_once(tmp_path: Path, store: Store) -> None:
     clock = Clock()
     later = rss_doc(ITEM_C, ITEM_A, ITEM_B)
-    with RecordingSite([rss_doc(ITEM_A, ITEM_B), later, later + " "]) as site:
-        config = make_config(tmp_path, site.url)
-        first = poll(config, store, clock)
+    with ScriptedSite.serving(
+        rss_doc(ITEM_A, ITEM_B), later, later + " ", content_type=RSS_TYPE, etag=False
+    ) as site:
+        config = source_config(tmp_path, {"name": "feed", "url": site.url, "kind": "rss"})
+        first = poll_now(config, store, clock)
         clock.now += 30
-        second = poll(config, store, clock)
+        second = poll_now(config, store, clock)
         clock.now += 30
-        third = poll(config, store, clock)
+        third = poll_now(config, store, clock)
     assert first.record is not None and first.record.baseline and not first.record.alerts
     assert second.record is not None and len(second.record.alerts) == 1
     assert third.record is not None and not third.record.new
@@ -679,16 +629,12 @@ def test_a_feed_polls_a_baseline_then_alerts_a_new_entry_once(tmp_path: Path, st
 
 def test_a_title_changed_under_the_same_guid_keeps_its_key(tmp_path: Path) -> None:
     edited = ITEM_A.replace("near Tyre", "near Tyre, three killed")
-    with RecordingSite([rss_doc(ITEM_A, ITEM_B), rss_doc(edited, ITEM_B)]) as site:
-        config = make_config(tmp_path, site.url)
-
-        async def fetch() -> list[Any]:
-            async with make_client(config.settings) as client:
-                _, lines = await fetch_lines(client, config.source("feed"), 1_000_000)
-            assert lines is not None
-            return [(line.key, line.text) for line in lines]
-
-        before, after = asyncio.run(fetch()), asyncio.run(fetch())
+    with ScriptedSite.serving(
+        rss_doc(ITEM_A, ITEM_B), rss_doc(edited, ITEM_B), content_type=RSS_TYPE
+    ) as site:
+        config = source_config(tmp_path, {"name": "feed", "url": site.url, "kind": "rss"})
+        before = [(line.key, line.text) for line in fetch_now(config)]
+        after = [(line.key, line.text) for line in fetch_now(config)]
     assert before[0] == ("a", "Strikes reported near Tyre")
     assert after[0] == ("a", "Strikes reported near Tyre, three killed")
     assert before[1] == after[1]
@@ -698,15 +644,9 @@ def test_a_title_changed_under_the_same_guid_keeps_its_key(tmp_path: Path) -> No
 def test_a_feed_is_fetched_whatever_xml_type_it_is_served_as(
     tmp_path: Path, content_type: str
 ) -> None:
-    with RecordingSite([fixture("atom.xml")], content_type=content_type) as site:
-        config = make_config(tmp_path, site.url)
-
-        async def fetch() -> int:
-            async with make_client(config.settings) as client:
-                _, lines = await fetch_lines(client, config.source("feed"), 1_000_000)
-            return len(lines or [])
-
-        assert asyncio.run(fetch()) == 3
+    with ScriptedSite.serving(fixture("atom.xml"), content_type=content_type) as site:
+        config = source_config(tmp_path, {"name": "feed", "url": site.url, "kind": "rss"})
+        assert len(fetch_now(config)) == 3
 
 
 def test_a_broken_feed_is_a_layout_failure_and_the_next_good_poll_recovers(
@@ -715,11 +655,13 @@ def test_a_broken_feed_is_a_layout_failure_and_the_next_good_poll_recovers(
     clock = Clock()
     good = rss_doc(ITEM_A, ITEM_B)
     broken = '<rss version="2.0"><channel><title>Breaking</chanel></rss>'
-    with RecordingSite([good, broken, fixture("rss_html_page.html"), good]) as site:
-        config = make_config(tmp_path, site.url)
+    with ScriptedSite.serving(
+        good, broken, fixture("rss_html_page.html"), good, content_type=RSS_TYPE, etag=False
+    ) as site:
+        config = source_config(tmp_path, {"name": "feed", "url": site.url, "kind": "rss"})
         outcomes = []
         for _ in range(4):
-            outcomes.append(poll(config, store, clock))
+            outcomes.append(poll_now(config, store, clock))
             clock.now += 30
             if len(outcomes) == 3:
                 state = store.source_state("feed")

@@ -6,26 +6,21 @@ daemon polls it like any source (issue 13)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Clock
+from conftest import Clock, poll_now, source_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from servers import Reply, ScriptedSite
 
 from ticker.cli import main
-from ticker.config import Config, Source, parse_config
+from ticker.config import Source
 from ticker.errors import ParseError
-from ticker.fetch import make_client
 from ticker.lines import MAX_LINE_CHARS
-from ticker.poll import PollOutcome, poll_source
 from ticker.sources import kind_for, telegram
 from ticker.sources.kind import MAX_LINES
 from ticker.store import Store
@@ -445,39 +440,7 @@ def test_ticker_kinds_lists_the_telegram_kind() -> None:
     assert 'lines are identified by the post id (data-post, "NAME/123")' in result.output
 
 
-def test_loading_a_config_of_telegram_sources_does_not_import_selectolax(tmp_path: Path) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(f'[[source]]\nname = "x"\nurl = "{URL}"\nkind = "telegram"\n')
-    probe = (
-        "import sys\nfrom ticker.config import load_config\n"
-        f"load_config({str(path)!r})\nprint('selectolax' in sys.modules)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
-    )
-    assert result.stdout.strip() == "False", result.stderr
-
-
 # --- polled by the daemon ---------------------------------------------------------------------
-
-
-def telegram_config(tmp_path: Path, url: str) -> Config:
-    data = {
-        "ticker": {"database": str(tmp_path / "t.db")},
-        "source": [{"name": "tg", "url": url, "kind": "telegram"}],
-        "channel": [{"name": "me", "urls": ["json://127.0.0.1:9/"]}],
-    }
-    return parse_config(data, tmp_path / "config.toml")
-
-
-def poll(config: Config, store: Store, clock: Clock) -> PollOutcome:
-    """One poll_source of the telegram source, as the daemon runs it."""
-
-    async def run() -> PollOutcome:
-        async with make_client(config.settings) as client:
-            return await poll_source(config, config.source("tg"), client, store, clock)
-
-    return asyncio.run(run())
 
 
 def test_a_polled_channel_alerts_its_new_post_once_and_survives_a_changed_layout(
@@ -487,11 +450,12 @@ def test_a_polled_channel_alerts_its_new_post_once_and_survives_a_changed_layout
     changed = "<html><head><title>Telegram</title></head><body><p>New look</p></body></html>"
     replies = [fixture("channel"), fixture("channel_later"), changed, fixture("channel_later")]
     with ScriptedSite([Reply(body=replies[0])]) as site:
-        config = telegram_config(tmp_path, f"{site.base_url}/s/AlMayadeenNews")
+        url = f"{site.base_url}/s/AlMayadeenNews"
+        config = source_config(tmp_path, {"name": "tg", "url": url, "kind": "telegram"})
         outcomes, layout_failures = [], []
         for body in replies:
             site.replies = [Reply(body=body)]
-            outcomes.append(poll(config, store, clock))
+            outcomes.append(poll_now(config, store, clock))
             state = store.source_state("tg")
             layout_failures.append(state.layout_failures if state is not None else None)
             clock.step(60)
