@@ -17,6 +17,10 @@ ETAG = '"bench-v1"'
 def serve(port: int, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # TCP_NODELAY, as real web servers set on kept-alive connections: without it, a
+        # body under ~100 KB written after its headers waits for the client's delayed ACK
+        # (40 ms on Linux, and ~2 ms more of the client's CPU per poll).
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/etag" and self.headers.get("If-None-Match") == ETAG:
