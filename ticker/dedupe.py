@@ -3,8 +3,10 @@ duplicate of one.
 
 Pure functions: the store finds the candidates (through its term index), this module
 decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
-- attributions are compared in canonical form ("Al Mayadeen's correspondent" and
-  "Our correspondent" are one), and different attributions are different stories;
+- attributions are compared as speakers (`same_attribution`: "Al Mayadeen's correspondent",
+  "Our correspondent" and "مراسل الميادين" are one; so are "Peskov" and "Kremlin spokesperson
+  Dmitry Peskov", "YAF" and "Yemeni Armed Forces"), and different speakers are different
+  stories;
 - bodies are compared as content words (case, quotes, punctuation and a few filler words
   ignored): equal content words are a duplicate;
 - otherwise a character-level similarity of the content words (rapidfuzz) must reach the
@@ -15,6 +17,7 @@ decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,6 +30,7 @@ from rapidfuzz.distance import Levenshtein
 from ticker.lines import Line, canonical_attribution, split_attribution
 
 Kind = Literal["new", "update", "duplicate"]
+Aliases = tuple[tuple[str, ...], ...]  # groups of names of one speaker, from [dedupe] aliases
 DEFAULT_THRESHOLD = 75.0
 TYPO_SIMILARITY = 0.7  # normalised Levenshtein similarity above which two words are one, misspelt
 FILLER = frozenset({"a", "an", "the"})
@@ -149,9 +153,141 @@ class Story:
         return cls(canonical_attribution(attribution), words, " ".join(w.key for w in words))
 
 
-def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+# What may stand before or after a speaker without making it another one ("Israeli media
+# outlet" is "Israeli media", "Hamas statement" Hamas, "قناة العربية" العربية), and what
+# introduces a place ("correspondent in France", "Local sources from Damascus countryside").
+GENERIC = frozenset(
+    {"outlet", "outlets", "source", "sources", "statement", "channel", "website", "to", "told"}
+    | {"spokesperson", "spokesman", "spokeswoman", "official", "officials", "office"}
+    | {"fuentes", "fuente", "portavoz", "comunicado", "canal", "قناه", "مصادر", "مصدر", "بيان"}
+)
+PLACE = frozenset({"in", "from", "at", "en", "desde", "في", "من"})
+FUNCTION_WORDS = frozenset({"of", "and", "for", "in", "y", "del"})  # left out of initials
+MAX_ACRONYM = 6
+
+
+def same_attribution(a: str | None, b: str | None, aliases: Aliases = ()) -> bool:
+    """True if the attributions `a` and `b` name one speaker, written two ways: the same
+    canonical form, one of a group of `aliases`, a typo ("Al Mayaden's" / "Al Mayadeen's"),
+    a short form ("Peskov" / "Kremlin spokesperson Dmitry Peskov"; "Local sources" / "Local
+    Syrian sources"), a generic word more ("Israeli media outlet" / "Israeli media"), a place
+    on one side only ("correspondent in France" / "Our correspondent"), or initials ("YAF" /
+    "Yemeni Armed Forces"). Two places must be one place; no attribution is no speaker."""
+    return _same_speaker(canonical_attribution(a), canonical_attribution(b), aliases)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _same_speaker(x: str, y: str, aliases: Aliases) -> bool:
+    """`same_attribution` on canonical forms; a source has few speakers, so pairs repeat."""
+    if x == y:
+        return True
+    if not x or not y:
+        return False
+    x, y = _alias_of(x, aliases), _alias_of(y, aliases)
+    xs, x_place = _split_place(x.split())
+    ys, y_place = _split_place(y.split())
+    if x_place and y_place and not _same_name(x_place, y_place):
+        return False
+    aligned = _without_unmatched_generic(xs, ys)
+    if aligned is None:
+        return False
+    xs, ys = aligned
+    if _same_name(xs, ys):
+        return True
+    x_core, y_core = _core(xs), _core(ys)  # what generic words both have set aside
+    return _is_acronym_of(x_core, y_core) or _is_acronym_of(y_core, x_core)
+
+
+def _alias_of(name: str, aliases: Aliases) -> str:
+    """The canonical first name of the alias group `name` is in, else `name`."""
+    for group in aliases:
+        forms = [canonical_attribution(alias) for alias in group]
+        if name in forms:
+            return forms[0]
+    return name
+
+
+def _split_place(words: list[str]) -> tuple[list[str], list[str]]:
+    """("correspondent", "in", "south", "lebanon") -> (["correspondent"], ["south", "lebanon"])."""
+    for index, word in enumerate(words[1:], start=1):
+        if word in PLACE:
+            return words[:index], words[index + 1 :]
+    return words, []
+
+
+def _without_unmatched_generic(xs: list[str], ys: list[str]) -> tuple[list[str], list[str]] | None:
+    """`xs` and `ys` without the generic words at either end that only one of them has;
+    None if both have some there and they differ ("Israeli sources" / "Israeli official")."""
+    xs_lead, ys_lead = _generic_run(xs, lead=True), _generic_run(ys, lead=True)
+    if xs_lead and ys_lead and xs[:xs_lead] != ys[:ys_lead]:
+        return None
+    if not (xs_lead and ys_lead):
+        xs, ys = xs[xs_lead:], ys[ys_lead:]
+    xs_trail, ys_trail = _generic_run(xs[::-1]), _generic_run(ys[::-1])
+    if xs_trail and ys_trail and xs[len(xs) - xs_trail :] != ys[len(ys) - ys_trail :]:
+        return None
+    if not (xs_trail and ys_trail):
+        xs, ys = xs[: len(xs) - xs_trail], ys[: len(ys) - ys_trail]
+    return (xs, ys) if xs and ys else None
+
+
+def _generic_run(words: list[str], *, lead: bool = False) -> int:
+    """How many of the first `words` are generic; as a `lead`, never all of them (a name
+    that is only generic words, "Statement", is a trailing one)."""
+    count = 0
+    while count < len(words) and words[count] in GENERIC:
+        count += 1
+    return 0 if lead and count == len(words) else count
+
+
+def _core(words: list[str]) -> list[str]:
+    """`words` without the generic words at either end (all of them if that is all)."""
+    start = _generic_run(words)
+    return words[start : len(words) - _generic_run(words[start:][::-1])] or words
+
+
+def _same_name(xs: list[str], ys: list[str]) -> bool:
+    """True if the shorter name is the longer one's words in order, allowing typos, ending
+    on the same word: a surname for a full name, a nationality left out."""
+    short, long = (xs, ys) if len(xs) <= len(ys) else (ys, xs)
+    if not _same_word(short[-1], long[-1]):
+        return False
+    position = 0
+    for word in short[:-1]:
+        while position < len(long) - 1 and not _same_word(word, long[position]):
+            position += 1
+        if position == len(long) - 1:
+            return False
+        position += 1
+    return True
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word, maybe misspelt: one letter off in a word of 6+ letters, two in one of 10+;
+    never a different number. "hamas"/"amal" and "austrian"/"australian" stay apart."""
+    if a == b:
+        return True
+    if _DIGIT.search(a) or _DIGIT.search(b) or min(len(a), len(b)) < 6:
+        return False
+    allowed = 2 if min(len(a), len(b)) >= 10 else 1
+    return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def _is_acronym_of(short: list[str], long: list[str]) -> bool:
+    """True if `short` is one word of initials of `long`: "yaf" of "yemeni armed forces"."""
+    if len(short) != 1 or len(long) < 2 or not 2 <= len(short[0]) <= MAX_ACRONYM:
+        return False
+    if _DIGIT.search(short[0]):
+        return False
+    meaningful = [w for w in long if w not in FUNCTION_WORDS]
+    return short[0] in {"".join(w[0] for w in long), "".join(w[0] for w in meaningful)}
+
+
+def relate(
+    earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD, aliases: Aliases = ()
+) -> Verdict:
     """How `later` relates to `earlier`; item_id is left None."""
-    if earlier.attribution != later.attribution:
+    if not same_attribution(earlier.attribution, later.attribution, aliases):
         return NEW
     if earlier.joined == later.joined:
         return Verdict("duplicate", score=100.0)
@@ -164,22 +300,27 @@ def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -
     return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
 
 
-def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+def compare(
+    earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD, aliases: Aliases = ()
+) -> Verdict:
     """How the ticker line `later` relates to the line `earlier`; item_id is left None."""
-    return relate(Story.of(earlier), Story.of(later), threshold)
+    return relate(Story.of(earlier), Story.of(later), threshold, aliases)
 
 
 def classify(
-    line: Line, candidates: Iterable[Candidate], threshold: float = DEFAULT_THRESHOLD
+    line: Line,
+    candidates: Iterable[Candidate],
+    threshold: float = DEFAULT_THRESHOLD,
+    aliases: Aliases = (),
 ) -> Verdict:
     """The best relation of `line` to any candidate: a duplicate beats an update, a higher
     similarity beats a lower one; NEW if none is close enough."""
     best = NEW
     story = Story.of(line.text)
     for candidate in candidates:
-        if canonical_attribution(split_attribution(candidate.text)[0]) != story.attribution:
-            continue  # another attribution, another story: not worth reading its words
-        verdict = relate(Story.of(candidate.text), story, threshold)
+        if not same_attribution(split_attribution(candidate.text)[0], story.attribution, aliases):
+            continue  # another speaker, another story: not worth reading its words
+        verdict = relate(Story.of(candidate.text), story, threshold, aliases)
         if verdict.kind == "new":
             continue
         rank = (verdict.kind == "duplicate", verdict.score)
@@ -204,6 +345,7 @@ class Judge:
 
     window: float = 48 * 3600.0
     threshold: float = DEFAULT_THRESHOLD
+    aliases: Aliases = ()
 
     def terms(self, line: Line) -> set[str]:
         """The index terms of `line`."""
@@ -211,4 +353,4 @@ class Judge:
 
     def classify(self, line: Line, candidates: Iterable[Candidate]) -> Verdict:
         """The line's relation to the candidates."""
-        return classify(line, candidates, self.threshold)
+        return classify(line, candidates, self.threshold, self.aliases)
