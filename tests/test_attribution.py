@@ -41,6 +41,7 @@ SAME = [
     ("Yemeni Armed Forces", "YAF"),
     ("Israeli occupation forces", "IOF"),
     ("YAF spokesperson", "Yemeni Armed Forces spokesperson"),
+    ("Fuerzas Armadas Yemeníes", "FFAA yemeníes"),  # Spanish doubles a plural's initials
     # "our correspondent" in English, Arabic and Spanish
     ("Al Mayadeen's correspondent", "Our correspondent"),
     ("Al Mayadeen correspondent", "Al Mayadeen's correspondent"),
@@ -170,6 +171,16 @@ def test_a_repost_under_another_form_of_the_attribution_is_one_story(
     first: str, second: str, kind: str
 ) -> None:
     assert compare(first, second).kind == kind
+
+
+def test_a_dateline_before_the_speaker_does_not_make_another_speaker() -> None:
+    body = "There is no longer room for any wounded inside."
+    real = f"Occupied Palestine: Director of Al-Shifa Hospital: {body}"
+    edit = f"Director of Al-Shifa Hospital: {body}"
+    assert compare(real, edit).kind == "duplicate"
+    assert compare(edit, real).kind == "duplicate"
+    other = f"Occupied Palestine: Director of Al-Awda Hospital: {body}"
+    assert compare(real, other).kind == "new"
 
 
 def test_the_same_body_from_another_speaker_is_another_story() -> None:

@@ -136,6 +136,17 @@ def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[s
     return changes, other_name
 
 
+def speaker_and_body(text: str) -> tuple[str | None, str]:
+    """The attribution of the whole ticker line `text` and its body; of a dateline before
+    it ("Occupied Palestine: Director of Al-Shifa Hospital: ..."), the inner one, the
+    speaker, as the same line without the dateline has it."""
+    attribution, body = split_attribution(text)
+    if attribution is None:
+        return None, body
+    inner, rest = split_attribution(body)
+    return (inner, rest) if inner is not None else (attribution, body)
+
+
 @dataclass(frozen=True)
 class Story:
     """A line taken apart for comparison: canonical attribution, content words, and the
@@ -148,7 +159,7 @@ class Story:
     @classmethod
     def of(cls, text: str) -> Story:
         """Take the whole ticker line `text` apart."""
-        attribution, body = split_attribution(text)
+        attribution, body = speaker_and_body(text)
         words = tuple(content_words(body))
         return cls(canonical_attribution(attribution), words, " ".join(w.key for w in words))
 
@@ -192,10 +203,9 @@ def _same_speaker(x: str, y: str, aliases: Aliases) -> bool:
     if aligned is None:
         return False
     xs, ys = aligned
-    if _same_name(xs, ys):
-        return True
-    x_core, y_core = _core(xs), _core(ys)  # what generic words both have set aside
-    return _is_acronym_of(x_core, y_core) or _is_acronym_of(y_core, x_core)
+    return (
+        _same_name(xs, ys) or _same_name(_expanded(xs, ys), ys) or _same_name(xs, _expanded(ys, xs))
+    )
 
 
 def _alias_of(name: str, aliases: Aliases) -> str:
@@ -240,12 +250,6 @@ def _generic_run(words: list[str], *, lead: bool = False) -> int:
     return 0 if lead and count == len(words) else count
 
 
-def _core(words: list[str]) -> list[str]:
-    """`words` without the generic words at either end (all of them if that is all)."""
-    start = _generic_run(words)
-    return words[start : len(words) - _generic_run(words[start:][::-1])] or words
-
-
 def _same_name(xs: list[str], ys: list[str]) -> bool:
     """True if the shorter name is the longer one's words in order, allowing typos, ending
     on the same word: a surname for a full name, a nationality left out."""
@@ -273,14 +277,36 @@ def _same_word(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
 
 
-def _is_acronym_of(short: list[str], long: list[str]) -> bool:
-    """True if `short` is one word of initials of `long`: "yaf" of "yemeni armed forces"."""
-    if len(short) != 1 or len(long) < 2 or not 2 <= len(short[0]) <= MAX_ACRONYM:
-        return False
-    if _DIGIT.search(short[0]):
-        return False
-    meaningful = [w for w in long if w not in FUNCTION_WORDS]
-    return short[0] in {"".join(w[0] for w in long), "".join(w[0] for w in meaningful)}
+def _expanded(words: list[str], other: list[str]) -> list[str]:
+    """`words` with each word that is the initials of a run of `other`'s words replaced by
+    that run: ["yaf", "spokesperson"] against "yemeni armed forces spokesperson"."""
+    expanded: list[str] = []
+    for word in words:
+        expanded.extend(_initials_run(word, other) or [word])
+    return expanded
+
+
+def _initials_run(word: str, other: list[str]) -> list[str] | None:
+    """The run of 2+ words of `other` whose initials `word` is ("iof": "israeli occupation
+    forces"; "ffaa": "fuerzas armadas", Spanish doubling a plural's initials), else None."""
+    if not 2 <= len(word) <= MAX_ACRONYM or _DIGIT.search(word) or word in other:
+        return None
+    letters = _undoubled(word)
+    meaningful = [w for w in other if w not in FUNCTION_WORDS]
+    for words in (other, meaningful):
+        for start in range(len(words) - len(letters) + 1):
+            run = words[start : start + len(letters)]
+            if len(run) >= 2 and "".join(w[0] for w in run) == letters:
+                return run
+    return None
+
+
+def _undoubled(word: str) -> str:
+    """ "ffaa" -> "fa", "eeuu" -> "eu"; any other word as it is."""
+    pairs = len(word) >= 4 and len(word) % 2 == 0
+    if pairs and all(word[i] == word[i + 1] for i in range(0, len(word), 2)):
+        return word[::2]
+    return word
 
 
 def relate(
@@ -318,7 +344,7 @@ def classify(
     best = NEW
     story = Story.of(line.text)
     for candidate in candidates:
-        if not same_attribution(split_attribution(candidate.text)[0], story.attribution, aliases):
+        if not same_attribution(speaker_and_body(candidate.text)[0], story.attribution, aliases):
             continue  # another speaker, another story: not worth reading its words
         verdict = relate(Story.of(candidate.text), story, threshold, aliases)
         if verdict.kind == "new":
