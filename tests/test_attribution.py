@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import lines
 
 from ticker.config import load_config
-from ticker.dedupe import Candidate, Judge, classify, compare, same_attribution
+from ticker.dedupe import SAME_BODY_WINDOW, Candidate, Judge, classify, compare, same_attribution
 from ticker.errors import ConfigError
 from ticker.lines import Line, canonical_attribution
 from ticker.poll import judge_for
+from ticker.store import Store
 
 SAME = [
     # typo-tolerant (real: the site's own typo)
@@ -244,3 +246,46 @@ def test_bad_aliases_name_the_file_the_field_and_the_shape(tmp_path: Path, value
         load_config(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: dedupe.aliases: expected a list of lists of 2+ names")
+
+
+# Real: the site credited George Abdallah's release to "Defense Attorney", then to its
+# correspondent in France; the second body is ours (the real one was reworded).
+LAWYER = "Defense Attorney: Lebanese activist George Ibrahim Abdallah will be released on July 25"
+RECREDITED = (
+    "Al Mayadeen's correspondent in France: Lebanese activist George Ibrahim Abdallah will "
+    "be released on July 25"
+)
+UNCREDITED = "Lebanese activist George Ibrahim Abdallah will be released on July 25"
+
+
+@pytest.mark.parametrize("later", [RECREDITED, UNCREDITED])
+def test_the_same_body_under_another_credit_moments_later_is_a_duplicate(later: str) -> None:
+    earlier = Candidate(5, LAWYER, first_seen=1000.0)
+    verdict = classify(Line.from_text(later), [earlier], now=1000.0 + 300)
+    assert (verdict.kind, verdict.item_id) == ("duplicate", 5)
+
+
+def test_the_same_body_under_another_credit_is_another_story_when_far_apart_or_short() -> None:
+    earlier = Candidate(5, LAWYER, first_seen=1000.0)
+    late = 1000.0 + SAME_BODY_WINDOW + 1
+    assert classify(Line.from_text(RECREDITED), [earlier], now=late).kind == "new"
+    assert classify(Line.from_text(RECREDITED), [earlier]).kind == "new"  # no time: no evidence
+    assert classify(Line.from_text(RECREDITED), [Candidate(5, LAWYER)], now=1000.0).kind == "new"
+    short = Candidate(6, "Hamas: We reject this proposal", first_seen=1000.0)
+    line = Line.from_text("Islamic Jihad: We reject this proposal")
+    assert classify(line, [short], now=1000.0).kind == "new"  # each speaker's own words
+    reworded = Line.from_text("Our correspondent in France: Georges Abdallah will be freed July 25")
+    assert classify(reworded, [earlier], now=1000.0).kind == "new"
+
+
+def test_the_store_gives_the_classifier_the_times_it_needs(store: Store) -> None:
+    judge = Judge()
+    store.record_poll("src", "https://example.org/", lines(LAWYER), 100.0, ["mail"], judge=judge)
+    soon = store.record_poll(
+        "src", "https://example.org/", lines(RECREDITED, LAWYER), 400.0, ["mail"], judge=judge
+    )
+    assert [(item.kind, item.alert_id) for item in soon.new] == [("duplicate", None)]
+    late = store.record_poll(
+        "src", "https://example.org/", lines(UNCREDITED), 100.0 + 7200, ["mail"], judge=judge
+    )
+    assert [item.kind for item in late.new] == ["new"]

@@ -55,6 +55,7 @@ class Candidate:
 
     item_id: int
     text: str
+    first_seen: float | None = None  # when the store first saw it (Unix seconds), if it says
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,10 @@ GENERIC = frozenset(
 PLACE = frozenset({"in", "from", "at", "en", "desde", "في", "من"})
 FUNCTION_WORDS = frozenset({"of", "and", "for", "in", "y", "del"})  # left out of initials
 MAX_ACRONYM = 6
+# The same words credited to another speaker (or to none) moments later are one story, the
+# credit corrected; a short body ("We reject it") may be two speakers' own words.
+SAME_BODY_WINDOW = 15 * 60.0
+MIN_SAME_BODY_WORDS = 5
 
 
 def same_attribution(a: str | None, b: str | None, aliases: Aliases = ()) -> bool:
@@ -338,21 +343,38 @@ def classify(
     candidates: Iterable[Candidate],
     threshold: float = DEFAULT_THRESHOLD,
     aliases: Aliases = (),
+    now: float | None = None,
 ) -> Verdict:
-    """The best relation of `line` to any candidate: a duplicate beats an update, a higher
-    similarity beats a lower one; NEW if none is close enough."""
+    """The best relation of `line`, seen at `now`, to any candidate: a duplicate beats an
+    update, a higher similarity beats a lower one; NEW if none is close enough."""
     best = NEW
     story = Story.of(line.text)
     for candidate in candidates:
         if not same_attribution(speaker_and_body(candidate.text)[0], story.attribution, aliases):
-            continue  # another speaker, another story: not worth reading its words
-        verdict = relate(Story.of(candidate.text), story, threshold, aliases)
+            # Another speaker, another story, not worth reading its words; unless the very
+            # same words came moments ago.
+            verdict = recredited(candidate, story, now)
+        else:
+            verdict = relate(Story.of(candidate.text), story, threshold, aliases)
         if verdict.kind == "new":
             continue
         rank = (verdict.kind == "duplicate", verdict.score)
         if best.kind == "new" or rank > (best.kind == "duplicate", best.score):
             best = Verdict(verdict.kind, candidate.item_id, verdict.score, verdict.changes)
     return best
+
+
+def recredited(earlier: Candidate, later: Story, now: float | None) -> Verdict:
+    """A duplicate if `later`, seen at `now`, has the body of `earlier` (the same content
+    words, 5 or more) within SAME_BODY_WINDOW of it, whatever their attributions; else NEW.
+    Without the times, NEW."""
+    if now is None or earlier.first_seen is None:
+        return NEW
+    if not 0 <= now - earlier.first_seen <= SAME_BODY_WINDOW:
+        return NEW
+    if len(later.words) < MIN_SAME_BODY_WORDS or Story.of(earlier.text).joined != later.joined:
+        return NEW
+    return Verdict("duplicate", score=100.0)
 
 
 def edit_of(earlier: Candidate, line: Line) -> Verdict:
@@ -377,6 +399,8 @@ class Judge:
         """The index terms of `line`."""
         return index_terms(line)
 
-    def classify(self, line: Line, candidates: Iterable[Candidate]) -> Verdict:
-        """The line's relation to the candidates."""
-        return classify(line, candidates, self.threshold, self.aliases)
+    def classify(
+        self, line: Line, candidates: Iterable[Candidate], now: float | None = None
+    ) -> Verdict:
+        """The line's relation to the candidates, the line seen at `now`."""
+        return classify(line, candidates, self.threshold, self.aliases, now)
