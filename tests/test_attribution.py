@@ -32,6 +32,7 @@ SAME = [
     # a generic word more (real: "Israeli media outlet" and "Israeli media" on one strip)
     ("Israeli media outlet", "Israeli media"),
     ("Factions' statement", "Statement"),
+    ("Sources to Al Mayadeen", "Sources"),
     ("قناة العربية", "العربية"),
     # a word inserted before the same head: the same local sources, located
     ("Local sources", "Local Syrian sources"),

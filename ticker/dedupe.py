@@ -169,11 +169,12 @@ class Story:
 # outlet" is "Israeli media", "Hamas statement" Hamas, "قناة العربية" العربية), and what
 # introduces a place ("correspondent in France", "Local sources from Damascus countryside").
 GENERIC = frozenset(
-    {"outlet", "outlets", "source", "sources", "statement", "channel", "website", "to", "told"}
+    {"outlet", "outlets", "source", "sources", "statement", "channel", "website"}
     | {"spokesperson", "spokesman", "spokeswoman", "official", "officials", "office"}
     | {"fuentes", "fuente", "portavoz", "comunicado", "canal", "قناه", "مصادر", "مصدر", "بيان"}
 )
 PLACE = frozenset({"in", "from", "at", "en", "desde", "في", "من"})
+REPORTED_TO = frozenset({"to", "told"})  # "Sources to Al Mayadeen" are sources
 FUNCTION_WORDS = frozenset({"of", "and", "for", "in", "y", "del"})  # left out of initials
 MAX_ACRONYM = 6
 # The same words credited to another speaker (or to none) moments later are one story, the
@@ -200,8 +201,8 @@ def _same_speaker(x: str, y: str, aliases: Aliases) -> bool:
     if not x or not y:
         return False
     x, y = _alias_of(x, aliases), _alias_of(y, aliases)
-    xs, x_place = _split_place(x.split())
-    ys, y_place = _split_place(y.split())
+    xs, x_place = _split_place([w for w in x.split() if w not in REPORTED_TO])
+    ys, y_place = _split_place([w for w in y.split() if w not in REPORTED_TO])
     if x_place and y_place and not _same_name(x_place, y_place):
         return False
     aligned = _without_unmatched_generic(xs, ys)
