@@ -104,6 +104,9 @@ def test_the_canonical_form_is_idempotent_and_folds_for_matching_only() -> None:
         for name in (a, b):
             assert canonical_attribution(canonical_attribution(name)) == canonical_attribution(name)
     assert canonical_attribution("مُراسِلة الميادين") == "correspondent"  # vowel marks
+    # one role in every language, so a channel's `attributions` takes each form of it
+    forms = ["Our correspondent", "مراسلنا", "🔴 عاجل | مراسل الميادين", "Nuestro corresponsal"]
+    assert {canonical_attribution(form) for form in forms} == {"correspondent"}
     assert canonical_attribution("قناة ١٢") == canonical_attribution("قناة 12")
     line = Line.from_text("Hamás: texto")
     assert line.attribution == "Hamás"  # what is shown stays as written
