@@ -6,7 +6,8 @@ decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
 - attributions are compared as speakers (`same_attribution`: "Al Mayadeen's correspondent",
   "Our correspondent" and "مراسل الميادين" are one; so are "Peskov" and "Kremlin spokesperson
   Dmitry Peskov", "YAF" and "Yemeni Armed Forces"), and different speakers are different
-  stories;
+  stories, unless the very same words come under the other credit within minutes
+  (`recredited`: the credit corrected);
 - bodies are compared as content words (case, quotes, punctuation and a few filler words
   ignored): equal content words are a duplicate;
 - otherwise a character-level similarity of the content words (rapidfuzz) must reach the
