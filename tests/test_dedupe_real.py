@@ -59,25 +59,24 @@ def by_compare(rows: list[dict[str, str]], _tmp_path: Path) -> list[str]:
 
 
 def by_the_store(rows: list[dict[str, str]], tmp_path: Path) -> list[str]:
-    """What ticker records of each pair: a source of its own shows `first` (its baseline
-    poll), then `second` on the next poll, REPOST_SECONDS later, with the default judge. A
-    `second` the source has already shown (the same line) is a duplicate."""
-    store = Store.open(tmp_path / "real_pairs.db")
-    store.boot_clock = lambda: None
-    judge = Judge()
+    """What ticker records of each pair: a source shows `first` (its baseline poll), then
+    `second` on its next poll, REPOST_SECONDS later, with the default judge. A `second` the
+    source has already shown (the same line) is a duplicate. Each pair has a database of its
+    own, so no pair's lines can meet another's (one story from several sources would)."""
     kinds = []
-    try:
-        for index, row in enumerate(rows):
-            name = f"pair-{index}"
+    for index, row in enumerate(rows):
+        store = Store.open(tmp_path / f"pair-{index}.db")
+        store.boot_clock = lambda: None
+        try:
             first, second = Line.from_text(row["first"]), Line.from_text(row["second"])
-            store.record_poll(name, URL, [first], START, [], judge=judge)
+            store.record_poll("src", URL, [first], START, [], judge=Judge())
             record = store.record_poll(
-                name, URL, [second], START + REPOST_SECONDS, ["channel"], judge=judge
+                "src", URL, [second], START + REPOST_SECONDS, ["channel"], judge=Judge()
             )
-            kind = record.new[0].kind if record.new else "duplicate"
-            kinds.append("distinct" if kind == "new" else kind)
-    finally:
-        store.close()
+        finally:
+            store.close()
+        kind = record.new[0].kind if record.new else "duplicate"
+        kinds.append("distinct" if kind == "new" else kind)
     return kinds
 
 
