@@ -54,6 +54,11 @@ SAME = [
     ("Corresponsal de Al Mayadeen", "Nuestro corresponsal"),
     ("Corresponsal de Al Mayadeen en el Líbano", "Corresponsal de Al Mayadeen"),
     ("مراسل الميادين في غزة", "مراسلنا"),
+    # the place written another way
+    ("Defensa Civil de Gaza", "Defensa Civil en Gaza"),
+    ("الدفاع المدني في غزة", "الدفاع المدني بغزة"),
+    ("Gaza Civil Defense", "Civil Defense in Gaza"),
+    ("القناة 12 الإسرائيلية", "القناة الـ12 الإسرائيلية"),
 ]
 
 DIFFERENT = [
@@ -74,6 +79,9 @@ DIFFERENT = [
     ("Al Mayadeen's correspondent in South Lebanon", "Al Mayadeen's correspondent in France"),
     ("مراسل الميادين في غزة", "مراسل الميادين في جنوب لبنان"),
     ("Corresponsal de Al Mayadeen en Gaza", "Corresponsal de Al Mayadeen en el Líbano"),
+    ("Defensa Civil de Gaza", "Defensa Civil en el Líbano"),
+    ("الدفاع المدني في غزة", "الدفاع المدني بلبنان"),
+    ("القناة 12 الإسرائيلية", "القناة الـ13 الإسرائيلية"),
     # real, same story, other speaker: not an attribution variant
     ("Defense Attorney", "Al Mayadeen's correspondent in France"),
     # a speaker and no speaker
@@ -280,6 +288,25 @@ def test_the_same_body_under_another_credit_is_another_story_when_far_apart_or_s
     assert classify(line, [short], now=1000.0).kind == "new"  # each speaker's own words
     reworded = Line.from_text("Our correspondent in France: Georges Abdallah will be freed July 25")
     assert classify(reworded, [earlier], now=1000.0).kind == "new"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # two others' credits: two speakers' own words, two places (the real set's rule)
+        ("Hamas", "Islamic Jihad"),
+        ("Director of Al-Shifa Hospital", "Director of Al-Awda Hospital"),
+        ("الكرك", "الطفيلة"),
+        # two correspondents in two places
+        ("Al Mayadeen's correspondent in Gaza", "Al Mayadeen's correspondent in South Lebanon"),
+    ],
+)
+def test_the_same_body_under_two_other_credits_moments_apart_is_two_stories(
+    first: str, second: str
+) -> None:
+    body = "An Israeli drone strike targeted a motorcycle near the main square"
+    earlier = Candidate(5, f"{first}: {body}", first_seen=1000.0)
+    assert classify(Line.from_text(f"{second}: {body}"), [earlier], now=1060.0).kind == "new"
 
 
 def test_the_store_gives_the_classifier_the_times_it_needs(store: Store) -> None:

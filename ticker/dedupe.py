@@ -204,6 +204,7 @@ def _same_speaker(x: str, y: str, aliases: Aliases) -> bool:
     x, y = _alias_of(x, aliases), _alias_of(y, aliases)
     xs, x_place = _split_place([w for w in x.split() if w not in REPORTED_TO])
     ys, y_place = _split_place([w for w in y.split() if w not in REPORTED_TO])
+    xs, ys = _without_place(xs, y_place), _without_place(ys, x_place)
     if x_place and y_place and not _same_name(x_place, y_place):
         return False
     aligned = _without_unmatched_generic(xs, ys)
@@ -230,6 +231,18 @@ def _split_place(words: list[str]) -> tuple[list[str], list[str]]:
         if word in PLACE:
             return words[:index], words[index + 1 :]
     return words, []
+
+
+def _without_place(words: list[str], place: list[str]) -> list[str]:
+    """`words` without the `place` the other attribution puts after "in": "Defensa Civil de
+    Gaza" / "Defensa Civil en Gaza", "الدفاع المدني بغزة" / "الدفاع المدني في غزة"."""
+    if not place or len(words) <= len(place):
+        return words
+    if words[-len(place) :] == place:
+        return words[: -len(place)]
+    if len(place) == 1 and words[-1] == "\u0628" + place[0]:  # Arabic bi- ("in") attached
+        return words[:-1]
+    return words
 
 
 def _without_unmatched_generic(xs: list[str], ys: list[str]) -> tuple[list[str], list[str]] | None:
@@ -368,15 +381,29 @@ def classify(
 
 def recredited(earlier: Candidate, later: Story, now: float | None) -> Verdict:
     """A duplicate if `later`, seen at `now`, has the body of `earlier` (the same content
-    words, 5 or more) within SAME_BODY_WINDOW of it, whatever their attributions; else NEW.
-    Without the times, NEW."""
+    words, 5 or more) within SAME_BODY_WINDOW of it and the credit moved between kinds: to
+    or from the outlet's own correspondent, or added or dropped; else NEW. Without the
+    times, NEW."""
     if now is None or earlier.first_seen is None:
         return NEW
     if not 0 <= now - earlier.first_seen <= SAME_BODY_WINDOW:
         return NEW
-    if len(later.words) < MIN_SAME_BODY_WORDS or Story.of(earlier.text).joined != later.joined:
+    if len(later.words) < MIN_SAME_BODY_WORDS:
+        return NEW
+    before = Story.of(earlier.text)
+    if before.joined != later.joined or _credit(before.attribution) == _credit(later.attribution):
         return NEW
     return Verdict("duplicate", score=100.0)
+
+
+def _credit(attribution: str) -> str:
+    """Whose credit the canonical `attribution` is: none, the outlet's own correspondent, or
+    another. The same words under two others ("Hamas" / "Islamic Jihad", two hospitals'
+    directors, two towns as datelines) or from two correspondents (in two places) are each
+    their own; a credit corrected moves between kinds."""
+    if not attribution:
+        return "none"
+    return "own" if attribution.split()[0] == "correspondent" else "other"
 
 
 def edit_of(earlier: Candidate, line: Line) -> Verdict:

@@ -46,6 +46,7 @@ _NOISE_NAMES = ("mayadeen", "mayadeens", "almayadeen", "الميادين")
 _CORRESPONDENT = frozenset(
     {"correspondent", "corresponsal", "corresponsala", "مراسل", "مراسله", "مراسلنا", "مراسلتنا"}
 )
+_ARTICLE_BEFORE_DIGIT = re.compile(r"(?<!\w)\u0627\u0644(?=\d)")  # "القناة الـ12": the 12
 # Matching-only folding of attributions: Arabic ta marbuta, alef maqsura and tatweel, and
 # Arabic-Indic and Persian digits (accents, vowel marks and hamza go with the combining marks).
 _ATTRIBUTION_FOLD = str.maketrans(
@@ -123,7 +124,7 @@ def _folded(text: str) -> str:
     Arabic letter variants and digits unified."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return bare.translate(_ATTRIBUTION_FOLD)
+    return _ARTICLE_BEFORE_DIGIT.sub("", bare.translate(_ATTRIBUTION_FOLD))
 
 
 def _speaker_word(word: str) -> str:
