@@ -143,8 +143,8 @@ def speaker_and_body(text: str) -> tuple[str | None, str]:
     it ("Occupied Palestine: Director of Al-Shifa Hospital: ..."), the inner one, the
     speaker, as the same line without the dateline has it."""
     attribution, body = split_attribution(text)
-    if attribution is None:
-        return None, body
+    if attribution is None or ":" not in body:
+        return attribution, body
     inner, rest = split_attribution(body)
     return (inner, rest) if inner is not None else (attribution, body)
 
@@ -390,8 +390,13 @@ def recredited(earlier: Candidate, later: Story, now: float | None) -> Verdict:
         return NEW
     if len(later.words) < MIN_SAME_BODY_WORDS:
         return NEW
-    before = Story.of(earlier.text)
-    if before.joined != later.joined or _credit(before.attribution) == _credit(later.attribution):
+    attribution, body = speaker_and_body(earlier.text)
+    if _credit(canonical_attribution(attribution)) == _credit(later.attribution):
+        return NEW  # checked first: it is cached, the words are not
+    bare = body.replace("'", "").replace("\u2019", "").casefold()  # as content_words reads it
+    if later.words[0].key not in bare or later.words[-1].key not in bare:
+        return NEW  # a cheap look before the words: most bodies differ at an end
+    if " ".join(w.key for w in content_words(body)) != later.joined:
         return NEW
     return Verdict("duplicate", score=100.0)
 
