@@ -24,13 +24,13 @@ from typing import Literal
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from ticker.fold import fold_word, word_pattern
 from ticker.lines import Line, canonical_attribution, split_attribution
 
 Kind = Literal["new", "update", "duplicate"]
 DEFAULT_THRESHOLD = 75.0
 TYPO_SIMILARITY = 0.7  # normalised Levenshtein similarity above which two words are one, misspelt
 FILLER = frozenset({"a", "an", "the"})
-_WORD = re.compile(r"\w+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 MAX_CHANGES_SHOWN = 4
 MAX_DIFF_WORK = 2_000  # word pairs difflib may compare in one pass (a real line: ~100)
@@ -68,12 +68,15 @@ NEW = Verdict("new")
 
 
 def content_words(body: str) -> list[Word]:
-    """The words that carry the story: no filler, no punctuation, case kept aside."""
+    """The words that carry the story: no filler, no punctuation; each word's `key` is its
+    matching form (fold.fold_word: case, accents, Arabic vowel marks and letter variants
+    folded), its `text` as written. A word keeps its combining marks (fold.word_pattern)."""
     words: list[Word] = []
-    for index, raw in enumerate(_WORD.findall(body.replace("'", "").replace("\u2019", ""))):
-        key = raw.casefold()
-        if key in FILLER:
-            continue
+    raws = word_pattern().findall(body.replace("'", "").replace("\u2019", ""))
+    for index, raw in enumerate(raws):
+        key = fold_word(raw)
+        if not key or key in FILLER:
+            continue  # filler, or a word of marks alone (a stray tatweel)
         proper = index > 0 and raw[:1].isupper() and not _DIGIT.search(raw)
         words.append(Word(key=key, text=raw, proper=proper))
     return words
