@@ -88,9 +88,10 @@ def content_words(body: str) -> list[Word]:
 
 
 def index_terms(line: Line) -> set[str]:
-    """The terms the store indexes a line under: its content words of 3+ letters and the
-    pairs of neighbouring ones (rarer, so they single out a story among many alike). Numbers
-    are left out, so a number update still shares every term with what it updates."""
+    """The terms the store indexes a line under: its content words (folded: an Arabic line
+    is indexed by its real words, vowelled or not) of 3+ letters and the pairs of
+    neighbouring ones (rarer, so they single out a story among many alike). Numbers are
+    left out, so a number update still shares every term with what it updates."""
     words = [w.key for w in content_words(line.body) if not _DIGIT.search(w.key)]
     terms = {word for word in words if len(word) >= 3}
     terms.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
