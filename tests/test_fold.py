@@ -10,6 +10,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ticker.dedupe import compare, content_words, index_terms
 from ticker.fold import fold, fold_word, word_pattern
@@ -181,3 +183,35 @@ def test_arabic_function_words_are_filler_in_every_spelling() -> None:
     assert keys == ["وصل", "الوفد", "القاهره", "وفد", "حماس", "المسا"]
     assert [w.key for w in content_words("وصل الوفد الى القاهرة")] == ["وصل", "الوفد", "القاهره"]
     assert [w.key for w in content_words("علي")] == ["علي"]  # also the name Ali
+
+
+def test_every_character_folds_to_a_stable_key() -> None:
+    for code in range(0x10000):
+        if not 0xD800 <= code < 0xE000:
+            key = fold(chr(code))
+            assert fold(key) == key, hex(code)  # Ǿ -> o, not ø (which folds again)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.text(max_size=40))
+def test_fold_is_stable_and_fold_word_agrees(text: str) -> None:
+    once = fold(text)
+    assert fold(once) == once  # a folded key folds to itself: keys of keys still match
+    for word in word_pattern().findall(text):
+        assert fold_word(word) == fold(word)
+
+
+ARABIC_MARKS = [chr(c) for c in [*range(0x064B, 0x0653), 0x0670]]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_vowel_marks_anywhere_in_a_real_line_change_no_word(data: st.DataObject) -> None:
+    line = data.draw(st.sampled_from([MARTYRS, CROSSINGS, COUNT, DUST, HOSPITAL]))
+    marked = "".join(
+        char
+        + (data.draw(st.sampled_from(["", "", *ARABIC_MARKS, "\u0640"])) if char != " " else "")
+        for char in line
+    )
+    assert [w.key for w in content_words(marked)] == [w.key for w in content_words(line)]
+    assert compare(line, marked).kind == "duplicate"

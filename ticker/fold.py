@@ -68,8 +68,8 @@ def _table() -> dict[int, str | None]:
     for start, end in _ACCENTED_BLOCKS:
         for code in range(start, end):
             bare = _accent_free(chr(code))
-            if bare is not None:
-                table[code] = bare.casefold()
+            if bare is not None:  # Ǿ -> ø -> o: one pass gives the final form
+                table[code] = "".join(_STROKED.get(c, c) for c in bare.casefold())
     table.update({ord(k): v for k, v in _STROKED.items()})
     return table
 
