@@ -58,6 +58,7 @@ SPANISH_BARE = "Corresponsal de Al Mayadeen: Ataque israeli contra una vivienda 
         ("مسؤول", "مسوول"),  # ؤ (lrnnews)
         ("مسئول", "مسوول"),  # Egypt's spelling of the same word
         ("شئون", "شوون"),
+        ("مسئُول", "مسوول"),  # a mark between ئ and و
         ("رئيس", "رييس"),  # ئ (masress: "رئيس الوزراء")
         ("سماء", "سما"),  # a lone hamza, dropped (masress)
         ("یک", "يك"),  # Persian yeh and kaf

@@ -38,10 +38,11 @@ _ARABIC_LETTERS = {
     "\u06cc": "\u064a",  # ی (Persian yeh) -> ي
     "\u0629": "\u0647",  # ة (ta marbuta) -> ه
     "\u0624": "\u0648",  # ؤ -> و
-    "\u0626": "\u064a",  # ئ -> ي
+    # ئ -> ي (or ئو -> وو) in fold(), after the marks are removed
     "\u0621": "",  # ء alone: dropped
     "\u06a9": "\u0643",  # ک (Persian kaf) -> ك
 }
+_YA_HAMZA = "\u0626"
 _STROKED = {"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t", "æ": "ae", "œ": "oe"}
 # Precomposed letters whose accents fold away: Latin-1 Supplement to Latin Extended-B,
 # Greek and Coptic, Cyrillic, Latin Extended Additional, Greek Extended.
@@ -82,10 +83,10 @@ def fold(text: str) -> str:
     the same words, never used for display."""
     if text.isascii():  # most lines: NFKC is the identity, casefold is lower
         return text.lower().replace("'", "") if "'" in text else text.lower()
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if "\u0626\u0648" in text:
-        text = text.replace("\u0626\u0648", "\u0648\u0648")
-    return text.translate(_TABLE)
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
+    if _YA_HAMZA in text:  # after the marks are gone: مسئُول is مسئول
+        text = text.replace(_YA_HAMZA + "\u0648", "\u0648\u0648").replace(_YA_HAMZA, "\u064a")
+    return text
 
 
 def fold_word(word: str) -> str:
