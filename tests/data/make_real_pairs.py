@@ -989,6 +989,54 @@ EN_EDITS: list[Row] = [
         swap(KFOUR, "Kfour, Nabatieh", "Srifa, Tyre"),
         "same template, another town and district",
     ),
+    # distinct: the attribution written another way AND another place or country (what
+    # attribution equivalence must not merge)
+    edit(
+        "distinct",
+        "en",
+        HAROUF,
+        "Our correspondent in South Lebanon: Israeli drone strikes town of Kfar Roummane, Nabatieh district.",
+        "our-correspondent form, another town",
+    ),
+    edit(
+        "distinct",
+        "en",
+        PESKOV_FULL,
+        "Peskov: Moscow is interested in maintaining a peaceful situation between Iran and the United States.",
+        "surname form, another country",
+    ),
+    edit(
+        "distinct",
+        "en",
+        EN_AUTHORED_YAF,
+        "YAF: We targeted the port of Umm al-Rashrash (Eilat) with a hypersonic ballistic missile",
+        "YAF form, another target",
+    ),
+    edit(
+        "distinct",
+        "en",
+        OUTLET_TUNNEL,
+        swap(swap(OUTLET_TUNNEL, "media outlet:", "media:"), "Rafah", "Beit Hanoun"),
+        "Israeli media form, another town",
+    ),
+    edit(
+        "distinct",
+        "en",
+        LOCAL_UNIT,
+        swap(
+            swap(LOCAL_UNIT, "Local sources:", "Local Syrian sources:"),
+            "southern rural Damascus",
+            "the Quneitra countryside",
+        ),
+        "Local Syrian sources form, another region",
+    ),
+    edit(
+        "distinct",
+        "en",
+        swap(CORR_NASR, "Mayadeen's", "Mayaden's"),
+        swap(CORR_NASR, "al-Nasr Street, west", "al-Jalaa Street, north"),
+        "attribution typo, another street",
+    ),
 ]
 
 # --- Arabic: real lines of six Arabic sites' strips ------------------------------------------
@@ -1515,6 +1563,40 @@ AR_WRITTEN: list[Row] = [
         swap(AR_W_PESKOV, "فنزويلا", "إيران"),
         "another country (line written here)",
     ),
+    edit(
+        "distinct",
+        "ar",
+        AR_CORR,
+        "مراسلنا: غارة إسرائيلية على بلدة الخيام جنوب لبنان",
+        "مراسلنا form, another town (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_YOHMOR,
+        swap(swap(AR_W_YOHMOR, "مراسل الميادين", "مراسلنا"), "يحمر الشقيف", "كفرتبنيت"),
+        "مراسلنا form, another town (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_PESKOV,
+        "بيسكوف: موسكو مهتمة بالحفاظ على وضع سلمي بين إيران والولايات المتحدة",
+        "surname form, another country (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_CD,
+        no_marks(
+            swap(
+                swap(AR_W_CD, "الدفاع المدني في غزة", "الدفاع المدني بغزة"),
+                "حي تل الهوى",
+                "حي الزيتون",
+            )
+        ),
+        "attribution another form, another neighbourhood (line written here)",
+    ),
 ]
 
 # --- Spanish: lines written here in the style of español.almayadeen.net (no real capture) ------
@@ -1700,6 +1782,24 @@ ES_EDITS: list[Row] = [
         ES_YAF,
         swap(ES_YAF, "el aeropuerto Ben Gurión en Jaffa ocupada", "el puerto de Eilat"),
         "another target",
+    ),
+    edit(
+        "distinct",
+        "es",
+        ES_YOHMOR,
+        swap(
+            swap(ES_YOHMOR, "Corresponsal de Al Mayadeen", "Nuestro corresponsal"),
+            "Yohmor al-Shaqif",
+            "Kfar Kila",
+        ),
+        "our-correspondent form, another town",
+    ),
+    edit(
+        "distinct",
+        "es",
+        ES_PESKOV,
+        "Peskov: Moscú está interesado en mantener una situación pacífica entre Cuba y Estados Unidos",
+        "surname form, another country",
     ),
 ]
 
