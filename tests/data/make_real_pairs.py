@@ -11,7 +11,10 @@ duplicate -- the same facts; only spelling (vowel marks, tatweel, hamza, alef fo
              written ٤٤ or 44, accents, a typo fixed, case), punctuation, spacing or the way the
              attribution is written differ ("Kremlin spokesperson Dmitry Peskov" / "Peskov",
              "Al Mayaden's" / "Al Mayadeen's", مراسل الميادين / مراسلنا, "Corresponsal de Al
-             Mayadeen" / "Nuestro corresponsal"), or the same body under two attributions.
+             Mayadeen" / "Nuestro corresponsal"), or the same body re-credited to
+             another source (a lawyer, then our correspondent). But an attribution that
+             is a place (a dateline such as الكرك:) or a body tied to a place (the director
+             of another hospital) is part of the facts: another one is another place.
 update    -- the same event re-posted with a fact changed or added (a toll that rises, a detail,
              a place made precise) or in other words (a reworded re-post, with or without a
              new attribution form).
@@ -1036,6 +1039,13 @@ EN_EDITS: list[Row] = [
         swap(CORR_NASR, "Mayadeen's", "Mayaden's"),
         swap(CORR_NASR, "al-Nasr Street, west", "al-Jalaa Street, north"),
         "attribution typo, another street",
+    ),
+    edit(
+        "distinct",
+        "en",
+        swap(SHIFA, "Occupied Palestine: ", ""),
+        "Director of Al-Awda Hospital: There is no longer room for any wounded inside.",
+        "same body, a hospital director of another hospital: another place",
     ),
 ]
 
