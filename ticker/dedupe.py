@@ -24,6 +24,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from ticker import names
 from ticker.lines import Line, canonical_attribution, split_attribution
 
 Kind = Literal["new", "update", "duplicate"]
@@ -33,6 +34,16 @@ FILLER = frozenset({"a", "an", "the"})
 _WORD = re.compile(r"\w+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 MAX_CHANGES_SHOWN = 4
+# A re-post in other words: below the threshold, a ratio from REWORD_FLOOR up is an update
+# when the facts (names and numbers) agree: at least MIN_SHARED_FACTS shared (one a name),
+# covering REWORD_COVER of the facts of the line that has fewer, no name swapped for
+# another, and REWORD_COVER of the shorter line's words of MIN_WORD_LETTERS found in the
+# other line. Unrelated lines of one source score about 40 (measured on the real English
+# strips), so the floor sits above that.
+REWORD_FLOOR = 50.0
+MIN_SHARED_FACTS = 2
+REWORD_COVER = 0.65
+MIN_WORD_LETTERS = 4
 MAX_DIFF_WORK = 2_000  # word pairs difflib may compare in one pass (a real line: ~100)
 
 
@@ -111,25 +122,100 @@ def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int
     ]
 
 
+def _renamed(x: Word, y: Word, before: set[str], after: set[str]) -> bool:
+    """Whether `y` in place of `x` names another place or person (another story): not a
+    number, a typo, a word moved from elsewhere in the line, nor the word with a clitic;
+    then, where the script has capitals, a proper noun on either side; in a script
+    without capitals (Arabic), a word that may be a name on both sides (ticker/names.py
+    says why this and not word rarity)."""
+    if _is_number_change(x.key, y.key) or _is_typo(x.key, y.key):
+        return False
+    old, new = names.fold_word(x.key), names.fold_word(y.key)
+    if names.same_word(old, new) or old in after or new in before:
+        return False
+    if names.is_cased(x.text) and names.is_cased(y.text):
+        return x.proper or y.proper
+    return names.may_be_name(old) and names.may_be_name(new)
+
+
 def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[str], bool]:
-    """What changed, word by word, and whether a proper noun was replaced by another."""
+    """What changed, word by word, and whether a name was replaced by another."""
     changes: list[str] = []
     other_name = False
+    before_keys = {names.fold_word(w.key) for w in before}
+    after_keys = {names.fold_word(w.key) for w in after}
     for op, a1, a2, b1, b2 in _opcodes([w.key for w in before], [w.key for w in after]):
         old, new = before[a1:a2], after[b1:b2]
         if op == "replace":
             changes.append(
                 f"{' '.join(w.text for w in old)} \u2192 {' '.join(w.text for w in new)}"
             )
-            for x, y in zip(old, new, strict=False):
-                renamed = (x.proper or y.proper) and not _is_typo(x.key, y.key)
-                if renamed and not _is_number_change(x.key, y.key):
-                    other_name = True
+            other_name = other_name or any(
+                _renamed(x, y, before_keys, after_keys) for x, y in zip(old, new, strict=False)
+            )
         elif op == "insert":
             changes.append("+ " + " ".join(w.text for w in new))
         elif op == "delete":
             changes.append("\u2212 " + " ".join(w.text for w in old))
     return changes, other_name
+
+
+def _facts(words: Sequence[Word]) -> tuple[set[str], set[str]]:
+    """The names and the numbers of a line (folded): what a re-post in other words keeps."""
+    found_names: set[str] = set()
+    numbers: set[str] = set()
+    for word in words:
+        key = names.fold_word(word.key)
+        if _DIGIT.search(key):
+            numbers.add(key)
+        elif word.proper if names.is_cased(word.text) else names.may_be_name(key):
+            found_names.add(names.bare(key))
+    return found_names, numbers
+
+
+def _unmatched(these: set[str], those: set[str]) -> set[str]:
+    """The names of `these` that are neither in `those` nor a typo of one of them."""
+    return {a for a in these if a not in those and not any(_is_typo(a, b) for b in those)}
+
+
+def _same_facts(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
+    """Whether two lines worded differently tell the same facts: no name of one swapped
+    for another name in the other (a name only added or dropped is fine: more detail),
+    enough shared names and numbers (numbers may differ: a toll rising), and most words
+    of the shorter line kept. A line that only adds words to the other needs one shared
+    name (a clause added or dropped)."""
+    names_a, numbers_a = _facts(earlier)
+    names_b, numbers_b = _facts(later)
+    if _unmatched(names_a, names_b) and _unmatched(names_b, names_a):
+        return False
+    shared_names = len(names_a) - len(_unmatched(names_a, names_b))
+    if shared_names < 1:
+        return False
+    cover = _word_cover(earlier, later)
+    if cover == 1.0:
+        return True
+    shared = shared_names + len(numbers_a & numbers_b)
+    fewest = min(len(names_a) + len(numbers_a), len(names_b) + len(numbers_b))
+    return shared >= max(MIN_SHARED_FACTS, REWORD_COVER * fewest) and cover >= REWORD_COVER
+
+
+def _long_words(words: Sequence[Word]) -> set[str]:
+    """The folded words of MIN_WORD_LETTERS or more, without numbers and Arabic clitics."""
+    keys = (names.fold_word(w.key) for w in words)
+    return {
+        names.bare(key) for key in keys if len(key) >= MIN_WORD_LETTERS and not _DIGIT.search(key)
+    }
+
+
+def _word_cover(earlier: Sequence[Word], later: Sequence[Word]) -> float:
+    """The share of the long words of the line that has fewer found in the other line,
+    spelt alike or as a typo: a re-post keeps most of its words; another story in the
+    same place keeps the place and little else."""
+    a, b = _long_words(earlier), _long_words(later)
+    fewer, more = (a, b) if len(a) <= len(b) else (b, a)
+    if not fewer:
+        return 0.0
+    return 1 - len(_unmatched(fewer, more)) / len(fewer)
 
 
 @dataclass(frozen=True)
@@ -150,18 +236,22 @@ class Story:
 
 
 def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
-    """How `later` relates to `earlier`; item_id is left None."""
+    """How `later` relates to `earlier`; item_id is left None. Close wording (a ratio at
+    the threshold) is an update unless a name was replaced; other wording (a ratio from
+    REWORD_FLOOR) is an update when the names and numbers agree (`_same_facts`)."""
     if earlier.attribution != later.attribution:
         return NEW
     if earlier.joined == later.joined:
         return Verdict("duplicate", score=100.0)
-    score = fuzz.ratio(earlier.joined, later.joined, score_cutoff=threshold)
-    if score < threshold:
+    score = fuzz.ratio(earlier.joined, later.joined, score_cutoff=REWORD_FLOOR)
+    if score < REWORD_FLOOR:
         return Verdict("new", score=score)
     changes, other_name = _word_changes(earlier.words, later.words)
-    if other_name:
-        return Verdict("new", score=score)
-    return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
+    if score >= threshold and not other_name:
+        return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
+    if score < threshold and _same_facts(earlier.words, later.words):
+        return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
+    return Verdict("new", score=score)
 
 
 def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:

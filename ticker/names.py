@@ -1,0 +1,84 @@
+"""Is a word that one line has where the other has another word a name (another town,
+another hospital, another person: another story), in a script without capital letters?
+
+Where the script writes capitals (Latin, Greek, Cyrillic) the writer tells us: a name is
+capitalised, and dedupe.py reads that. Arabic (and Hebrew, Persian...) has no capitals, so
+this module decides from what is left, and decides for precision: a replaced word counts
+as a name unless it is a number, a typo of its counterpart (dedupe.py checks those), a
+function word (listed here), a clitic-prefixed form of its counterpart ("بغزة" / "غزة"),
+or shorter than MIN_NAME_LETTERS letters.
+
+Why not word rarity (how rare the replaced word is in its language)? Measured with the
+`wordfreq` package (3.1.1, Zipf scale, Arabic): places and the words a re-post swaps are
+equally common. غزة 5.12, بيروت 4.97, العودة (al-Awda hospital, and "the return") 5.04,
+القدس 4.94 against قصف "shelling" 4.53, إصابة "injury" 4.63, استشهد "was martyred" 4.15;
+only small places are rare (كفركلا 1.94, قويسنا 2.40). Any rarity threshold either merges
+a strike on Gaza with one on Beirut or splits a re-post. wordfreq also costs memory the
+daemon does not have (target ~60 MiB RSS): importing it and reading the Arabic, English and
+Spanish lists adds 31 MiB RSS with its "small" lists and 168 MiB with the default "large"
+ones (a 58 MB package). The store's own document frequencies have the same flaw as any
+frequency: on a Gaza ticker "Gaza" is the commonest word of all.
+
+The price of this rule: an Arabic re-post that swaps a content word for a synonym (not a
+number, not a typo) is a new story. Two alerts for one story cost a reader a glance; one
+alert for two stories hides the second (and sends nothing to `updates = "silent"`).
+"""
+
+from __future__ import annotations
+
+try:
+    from ticker.fold import fold_word
+except ImportError:  # pragma: no cover - stand-in until branch `norm` lands; delete at merge
+
+    def fold_word(word: str) -> str:
+        """Stand-in for ticker.fold.fold_word: the comparison form of one word."""
+        return word.casefold()
+
+
+MIN_NAME_LETTERS = 3  # an Arabic name of two letters is rare; particles of two are common
+
+# Arabic proclitics a name can carry: و "and", ف "so", ب "in/by", ل "for", ك "as", and the
+# article ال; "في بغزة" and "غزة" name one place.
+_PROCLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+
+# Arabic function words (prepositions, conjunctions, pronouns, particles, demonstratives,
+# auxiliaries) and time words: replacing one never makes another story. Written plainly,
+# folded at import time, so they match folded words.
+_ARABIC_FUNCTION = """
+في من على إلى الى عن مع بعد قبل حتى منذ خلال عند عندما بين ضد نحو حول لدى إثر اثر عبر
+وسط قرب جراء بسبب أمام امام تحت فوق دون مثل غير سوى أن ان إن لن لم لا ما ماذا لماذا
+كيف أين متى هل قد لقد ثم أو او أي اي أم بل لكن كل بعض جميع كافة هذا هذه ذلك تلك هؤلاء
+الذي التي الذين اللذين اللتين هو هي هم هن نحن أنا انا أنت انت كان كانت يكون تكون كانوا
+وقد وفي ومن وعلى وإلى والى وعن ومع وبعد وقبل وأن وان ولا ولم ولن وما وهو وهي وكان وكانت
+فيه فيها منه منها عليه عليها إليه اليه له لها لهم به بها بهم عنه عنها أيضا ايضا حيث إذ اذ
+إذا اذا لو كما مما عما بما فيما بينما يوم اليوم أمس امس غدا الليلة صباح مساء فجر
+الأحد الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت عاجل الآن الان
+"""
+FUNCTION_WORDS = frozenset(fold_word(word) for word in _ARABIC_FUNCTION.split())
+
+
+def bare(word: str) -> str:
+    """`word` (folded) without an Arabic proclitic, if a word of MIN_NAME_LETTERS is left."""
+    for clitic in _PROCLITICS:
+        if word.startswith(clitic) and len(word) - len(clitic) >= MIN_NAME_LETTERS:
+            return word[len(clitic) :]
+    return word
+
+
+def is_cased(word: str) -> bool:
+    """Whether `word`'s script has capital letters (so a name would show as one)."""
+    return word.lower() != word.upper()
+
+
+def same_word(a: str, b: str) -> bool:
+    """Whether the folded words `a` and `b` are one word, one with a proclitic ("بغزة")."""
+    return a == b or bare(a) == bare(b)
+
+
+def may_be_name(word: str) -> bool:
+    """Whether the folded word `word` of an uncased script could be a name: long enough
+    and not a function word, with or without its proclitic."""
+    stem = bare(word)
+    return (
+        len(stem) >= MIN_NAME_LETTERS and word not in FUNCTION_WORDS and stem not in FUNCTION_WORDS
+    )
