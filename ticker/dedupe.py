@@ -122,37 +122,51 @@ def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int
     ]
 
 
-def _renamed(x: Word, y: Word, before: set[str], after: set[str]) -> bool:
-    """Whether `y` in place of `x` names another place or person (another story): not a
-    number, a typo, a word moved from elsewhere in the line, nor the word with a clitic;
-    then, where the script has capitals, a proper noun on either side; in a script
-    without capitals (Arabic), a word that may be a name on both sides (ticker/names.py
-    says why this and not word rarity)."""
-    if _is_number_change(x.key, y.key) or _is_typo(x.key, y.key):
+def _is_name(word: Word) -> bool:
+    """Whether `word` may name a place or a person: where the script has capitals, a
+    proper noun; in a script without (Arabic), any word but a number, a number word, a
+    function word or a short one (ticker/names.py says why this and not word rarity)."""
+    if _DIGIT.search(word.key):
         return False
-    old, new = names.fold_word(x.key), names.fold_word(y.key)
-    if names.same_word(old, new) or old in after or new in before:
-        return False
-    if names.is_cased(x.text) and names.is_cased(y.text):
-        return x.proper or y.proper
-    return names.may_be_name(old) and names.may_be_name(new)
+    if names.is_cased(word.text):
+        return word.proper
+    return names.may_be_name(names.fold_word(word.key))
+
+
+def _kin(a: str, b: str) -> bool:
+    """Whether the folded words `a` and `b` are one word: equal, one with an Arabic clitic
+    ("بغزة" / "غزة"), a typo of the other, or (Arabic) another form of one stem."""
+    if names.same_word(a, b):
+        return True
+    # a letter a clitic may be is often the word's own ("بلديات"): try both readings
+    pairs = ((a, b), (names.bare(a), names.bare(b)))
+    return any(_is_typo(x, y) or names.same_stem(x, y) for x, y in pairs)
+
+
+def _missing(these: Iterable[Word], other: Sequence[str]) -> list[str]:
+    """The folded names among `these` that the other line (its folded words) lacks in
+    every form."""
+    keys = (names.fold_word(w.key) for w in these if _is_name(w))
+    return [key for key in keys if not any(_kin(key, word) for word in other)]
 
 
 def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[str], bool]:
-    """What changed, word by word, and whether a name was replaced by another."""
+    """What changed, word by word, and whether a name was replaced by another: a replaced
+    run of words loses a name that the later line has in no form (not moved, not with a
+    clitic, not misspelt) and gains one the earlier line has in no form. A number
+    changing is an update (a toll rising); a name only added or dropped is more detail."""
     changes: list[str] = []
     other_name = False
-    before_keys = {names.fold_word(w.key) for w in before}
-    after_keys = {names.fold_word(w.key) for w in after}
+    before_keys = [names.fold_word(w.key) for w in before]
+    after_keys = [names.fold_word(w.key) for w in after]
     for op, a1, a2, b1, b2 in _opcodes([w.key for w in before], [w.key for w in after]):
         old, new = before[a1:a2], after[b1:b2]
         if op == "replace":
             changes.append(
                 f"{' '.join(w.text for w in old)} \u2192 {' '.join(w.text for w in new)}"
             )
-            other_name = other_name or any(
-                _renamed(x, y, before_keys, after_keys) for x, y in zip(old, new, strict=False)
-            )
+            if not other_name and _missing(old, after_keys):
+                other_name = bool(_missing(new, before_keys))
         elif op == "insert":
             changes.append("+ " + " ".join(w.text for w in new))
         elif op == "delete":
@@ -162,20 +176,14 @@ def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[s
 
 def _facts(words: Sequence[Word]) -> tuple[set[str], set[str]]:
     """The names and the numbers of a line (folded): what a re-post in other words keeps."""
-    found_names: set[str] = set()
-    numbers: set[str] = set()
-    for word in words:
-        key = names.fold_word(word.key)
-        if _DIGIT.search(key):
-            numbers.add(key)
-        elif word.proper if names.is_cased(word.text) else names.may_be_name(key):
-            found_names.add(names.bare(key))
-    return found_names, numbers
+    found = {names.fold_word(w.key) for w in words if _is_name(w)}
+    numbers = {names.fold_word(w.key) for w in words if _DIGIT.search(w.key)}
+    return found, numbers
 
 
 def _unmatched(these: set[str], those: set[str]) -> set[str]:
-    """The names of `these` that are neither in `those` nor a typo of one of them."""
-    return {a for a in these if a not in those and not any(_is_typo(a, b) for b in those)}
+    """The folded words of `these` that `those` has in no form."""
+    return {a for a in these if not any(_kin(a, b) for b in those)}
 
 
 def _same_facts(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
@@ -186,10 +194,9 @@ def _same_facts(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
     name (a clause added or dropped)."""
     names_a, numbers_a = _facts(earlier)
     names_b, numbers_b = _facts(later)
-    if _unmatched(names_a, names_b) and _unmatched(names_b, names_a):
-        return False
-    shared_names = len(names_a) - len(_unmatched(names_a, names_b))
-    if shared_names < 1:
+    gone, come = _unmatched(names_a, names_b), _unmatched(names_b, names_a)
+    shared_names = len(names_a) - len(gone)
+    if (gone and come) or shared_names < 1:
         return False
     cover = _word_cover(earlier, later)
     if cover == 1.0:
@@ -202,9 +209,7 @@ def _same_facts(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
 def _long_words(words: Sequence[Word]) -> set[str]:
     """The folded words of MIN_WORD_LETTERS or more, without numbers and Arabic clitics."""
     keys = (names.fold_word(w.key) for w in words)
-    return {
-        names.bare(key) for key in keys if len(key) >= MIN_WORD_LETTERS and not _DIGIT.search(key)
-    }
+    return {key for key in keys if len(key) >= MIN_WORD_LETTERS and not _DIGIT.search(key)}
 
 
 def _word_cover(earlier: Sequence[Word], later: Sequence[Word]) -> float:

@@ -36,13 +36,15 @@ except ImportError:  # pragma: no cover - stand-in until branch `norm` lands; de
 
 
 MIN_NAME_LETTERS = 3  # an Arabic name of two letters is rare; particles of two are common
+STEM_LETTERS = 4  # Arabic words sharing this many first letters are forms of one stem
 
 # Arabic proclitics a name can carry: و "and", ف "so", ب "in/by", ل "for", ك "as", and the
 # article ال; "في بغزة" and "غزة" name one place.
 _PROCLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 
 # Arabic function words (prepositions, conjunctions, pronouns, particles, demonstratives,
-# auxiliaries) and time words: replacing one never makes another story. Written plainly,
+# auxiliaries), time words, quantifiers and number words (a count changing is an update):
+# replacing one never makes another story. Written plainly,
 # folded at import time, so they match folded words.
 _ARABIC_FUNCTION = """
 في من على إلى الى عن مع بعد قبل حتى منذ خلال عند عندما بين ضد نحو حول لدى إثر اثر عبر
@@ -53,6 +55,9 @@ _ARABIC_FUNCTION = """
 فيه فيها منه منها عليه عليها إليه اليه له لها لهم به بها بهم عنه عنها أيضا ايضا حيث إذ اذ
 إذا اذا لو كما مما عما بما فيما بينما يوم اليوم أمس امس غدا الليلة صباح مساء فجر
 الأحد الاثنين الثلاثاء الأربعاء الخميس الجمعة السبت عاجل الآن الان
+عدة عدد أكثر اكثر أقل اقل حوالي قرابة نحو
+واحد واحدة اثنان اثنين اثنتان ثلاثة ثلاث أربعة اربعة أربع خمسة خمس ستة ست سبعة سبع ثمانية
+ثماني تسعة تسع عشرة عشر عشرات مئة مائة مئات ألف الف آلاف الاف مليون ملايين نصف ربع
 """
 FUNCTION_WORDS = frozenset(fold_word(word) for word in _ARABIC_FUNCTION.split())
 
@@ -71,8 +76,21 @@ def is_cased(word: str) -> bool:
 
 
 def same_word(a: str, b: str) -> bool:
-    """Whether the folded words `a` and `b` are one word, one with a proclitic ("بغزة")."""
-    return a == b or bare(a) == bare(b)
+    """Whether the folded words `a` and `b` are one word, one with a proclitic ("بغزة"),
+    either or both stripped ("بلبنان" / "لبنان", where ل is the name's own)."""
+    return a == b or bare(a) in (b, bare(b)) or bare(b) == a
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Whether the folded words `a` and `b`, both of a script without capitals, are two
+    forms of one stem (singular and plural, verb and noun: "بلدية" / "بلديات"): they
+    share their first STEM_LETTERS letters. Latin words are never compared this way
+    ("Khan" / "Khanyounis" are told apart by their capitals and typo distance)."""
+    return (
+        not is_cased(a)
+        and min(len(a), len(b)) >= STEM_LETTERS
+        and a[:STEM_LETTERS] == b[:STEM_LETTERS]
+    )
 
 
 def may_be_name(word: str) -> bool:
