@@ -43,6 +43,7 @@ MAX_CHANGES_SHOWN = 4
 REWORD_FLOOR = 50.0
 MIN_SHARED_FACTS = 2
 REWORD_COVER = 0.65
+SAME_WORDS_COVER = 0.8  # with this share of the words kept, one shared name is enough
 MIN_WORD_LETTERS = 4
 MAX_DIFF_WORK = 2_000  # word pairs difflib may compare in one pass (a real line: ~100)
 
@@ -199,17 +200,22 @@ def _same_facts(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
     if (gone and come) or shared_names < 1:
         return False
     cover = _word_cover(earlier, later)
-    if cover == 1.0:
-        return True
+    if cover >= SAME_WORDS_COVER:
+        return True  # one name kept, nearly every word kept: a number or a verb changed
     shared = shared_names + len(numbers_a & numbers_b)
     fewest = min(len(names_a) + len(numbers_a), len(names_b) + len(numbers_b))
     return shared >= max(MIN_SHARED_FACTS, REWORD_COVER * fewest) and cover >= REWORD_COVER
 
 
 def _long_words(words: Sequence[Word]) -> set[str]:
-    """The folded words of MIN_WORD_LETTERS or more, without numbers and Arabic clitics."""
+    """The folded words of MIN_WORD_LETTERS or more, without numbers and function words
+    ("from", "than", "desde", "منذ": a rewording adds and drops them freely)."""
     keys = (names.fold_word(w.key) for w in words)
-    return {key for key in keys if len(key) >= MIN_WORD_LETTERS and not _DIGIT.search(key)}
+    return {
+        key
+        for key in keys
+        if len(key) >= MIN_WORD_LETTERS and not _DIGIT.search(key) and not names.is_function(key)
+    }
 
 
 def _word_cover(earlier: Sequence[Word], later: Sequence[Word]) -> float:

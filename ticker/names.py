@@ -59,7 +59,23 @@ _ARABIC_FUNCTION = """
 واحد واحدة اثنان اثنين اثنتان ثلاثة ثلاث أربعة اربعة أربع خمسة خمس ستة ست سبعة سبع ثمانية
 ثماني تسعة تسع عشرة عشر عشرات مئة مائة مئات ألف الف آلاف الاف مليون ملايين نصف ربع
 """
-FUNCTION_WORDS = frozenset(fold_word(word) for word in _ARABIC_FUNCTION.split())
+# English and Spanish function words of four letters or more (shorter ones are never
+# counted): a re-post in other words adds and drops them. Their names are capitalised, so
+# these lists never decide what a name is.
+_LATIN_FUNCTION = """
+from than that this these those with into onto over under after before while since about
+more most less least very also have been were will would could should their there which
+what when where whose being does said says amid
+desde hasta para sobre entre contra durante tras ante bajo como cuando donde pero sino
+este esta estos estas ese esos esas aquel otro otra otros otras cual cuales todo toda todos
+todas mucho muchos muy también según sido será fueron había han hay
+"""
+FUNCTION_WORDS = frozenset(fold_word(word) for word in (_ARABIC_FUNCTION + _LATIN_FUNCTION).split())
+
+
+def is_function(word: str) -> bool:
+    """Whether the folded word `word` is a function word (with or without a proclitic)."""
+    return word in FUNCTION_WORDS or bare(word) in FUNCTION_WORDS
 
 
 def bare(word: str) -> str:
