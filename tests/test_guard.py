@@ -200,3 +200,28 @@ def test_classify_prefers_close_wording_to_a_repost_in_other_words() -> None:
     line = Line.from_text(MASSACRE.replace("nears 50", "rises to 70"), URL)
     verdict = classify(line, [Candidate(1, reworded), Candidate(2, close)])
     assert (verdict.kind, verdict.item_id) == ("update", 2)
+
+
+SAME_NUMBER_OTHER_COUNT = [
+    (
+        "Ministerio de Salud de Gaza: El número de mártires desde el amanecer asciende a 44",
+        "Ministerio de Salud de Gaza: El número de heridos desde el amanecer asciende a 44",
+    ),
+    (TOLL, TOLL.replace("شهيدا", "جريحا")),
+    (
+        "Gaza Health Ministry: 44 martyred in Israeli strikes since dawn",
+        "Gaza Health Ministry: 44 injured in Israeli strikes since dawn",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"), SAME_NUMBER_OTHER_COUNT, ids=["es-wounded", "ar-wounded", "en-injured"]
+)
+def test_the_same_number_counting_another_toll_is_another_story(earlier: str, later: str) -> None:
+    assert compare(earlier, later).kind == "new"
+
+
+def test_a_toll_whose_number_changes_with_its_kind_is_an_update() -> None:
+    earlier = "Gaza Health Ministry: 5 injured in Israeli strikes since dawn"
+    assert compare(earlier, earlier.replace("5 injured", "6 killed")).kind == "update"

@@ -116,3 +116,24 @@ def may_be_name(word: str) -> bool:
     return (
         len(stem) >= MIN_NAME_LETTERS and word not in FUNCTION_WORDS and stem not in FUNCTION_WORDS
     )
+
+
+# What a toll counts. The same numbers counting another kind ("44 martyrs" / "44 wounded")
+# are another story, the labelling rule of tests/data/real_pairs.md says; a number that
+# changes with the kind ("4 injured" / "1 dead, 3 injured") is an update.
+_COUNTED = {
+    "dead": """killed dead deaths martyred martyrs martyr mártires mártir muertos muertes
+    fallecidos asesinados شهيد شهيدا شهداء استشهاد قتيل قتلى مقتل وفاة وفيات""",
+    "wounded": """wounded injured injuries injuring heridos herido lesionados جريح جرحى مصاب
+    مصابا مصابين اصابة اصابات إصابة إصابات""",
+    "held": """arrested detained detainees arrests detenidos arrestados detenciones معتقل
+    معتقلين معتقلا اعتقال اعتقالات اسير اسرى أسير أسرى""",
+    "missing": """missing desaparecidos مفقود مفقودين مفقودا""",
+}
+COUNTED = {fold_word(word): kind for kind, words in _COUNTED.items() for word in words.split()}
+
+
+def counted(word: str) -> str | None:
+    """What the folded word `word` counts ("dead", "wounded", "held", "missing"), if it
+    names a kind of toll, with or without an Arabic proclitic."""
+    return COUNTED.get(word) or COUNTED.get(bare(word))
