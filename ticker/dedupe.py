@@ -8,8 +8,14 @@ decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
 - bodies are compared as content words (case, quotes, punctuation and a few filler words
   ignored): equal content words are a duplicate;
 - otherwise a character-level similarity of the content words (rapidfuzz) must reach the
-  threshold, and the word diff must not replace a proper noun by a different one (another
-  town, another person: a new event), unless the replacement is a typo fix.
+  threshold, and the word diff must not replace a name by a different one (another town,
+  another person: a new event), unless the replacement is a typo fix; a name is a
+  capitalised word, or in a script without capitals any word that is not a number or a
+  function word (ticker/names.py);
+- or, for a re-post in other words, a lower similarity with the same names and numbers
+  and most words kept (`_same_facts`);
+- the same numbers counting another kind of toll ("44 martyrs" / "44 wounded") are another
+  story.
 """
 
 from __future__ import annotations
