@@ -213,6 +213,17 @@ def _same_facts(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
     return shared >= max(MIN_SHARED_FACTS, REWORD_COVER * fewest) and cover >= REWORD_COVER
 
 
+def _other_count(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
+    """Whether the same numbers count another kind of toll ("44 martyrs" / "44 wounded"):
+    another story. A toll whose number changes too is an update."""
+    numbers_a = sorted(w.key for w in earlier if _DIGIT.search(w.key))
+    if not numbers_a or numbers_a != sorted(w.key for w in later if _DIGIT.search(w.key)):
+        return False
+    kinds_a = {names.counted(names.fold_word(w.key)) for w in earlier} - {None}
+    kinds_b = {names.counted(names.fold_word(w.key)) for w in later} - {None}
+    return bool(kinds_a and kinds_b and kinds_a != kinds_b)
+
+
 def _long_words(words: Sequence[Word]) -> set[str]:
     """The folded words of MIN_WORD_LETTERS or more, without numbers and function words
     ("from", "than", "desde", "منذ": a rewording adds and drops them freely)."""
@@ -264,6 +275,8 @@ def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -
     if score < REWORD_FLOOR:
         return Verdict("new", score=score)
     changes, other_name = _word_changes(earlier.words, later.words)
+    if _other_count(earlier.words, later.words):
+        return Verdict("new", score=score)
     if score >= threshold and not other_name:
         return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
     if score < threshold and _same_facts(earlier.words, later.words):
