@@ -19,8 +19,9 @@ Spanish lists adds 31 MiB RSS with its "small" lists and 168 MiB with the defaul
 ones (a 58 MB package; measured in a scratch venv: VmRSS of /proc/self/status before and
 after `wordfreq.get_frequency_dict(lang, "small")` and `zipf_frequency(word, lang)`). A
 bundled top-N list cut from it would cost little memory but carries the same flaw, and
-wordfreq's data is CC-BY-SA 4.0 (share-alike, attribution) besides. The store's own document frequencies have the same flaw as any
-frequency: on a Gaza ticker "Gaza" is the commonest word of all.
+wordfreq's data is CC-BY-SA 4.0 (share-alike, attribution) besides. The store's own
+document frequencies have the same flaw as any frequency: on a Gaza ticker "Gaza" is the
+commonest word of all.
 
 The price of this rule: an Arabic re-post that swaps a content word for a synonym (not a
 number, not a typo) is a new story. Two alerts for one story cost a reader a glance; one
