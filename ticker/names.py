@@ -5,8 +5,9 @@ Where the script writes capitals (Latin, Greek, Cyrillic) the writer tells us: a
 capitalised, and dedupe.py reads that. Arabic (and Hebrew, Persian...) has no capitals, so
 this module decides from what is left, and decides for precision: a replaced word counts
 as a name unless it is a number, a typo of its counterpart (dedupe.py checks those), a
-function word (listed here), a clitic-prefixed form of its counterpart ("بغزة" / "غزة"),
-or shorter than MIN_NAME_LETTERS letters.
+function or number word (listed here), a clitic-prefixed form of its counterpart ("بغزة" /
+"غزة"), another form of its stem ("بلدية" / "بلديات"), a word found elsewhere in the
+other line (moved), or shorter than MIN_NAME_LETTERS letters.
 
 Why not word rarity (how rare the replaced word is in its language)? Measured with the
 `wordfreq` package (3.1.1, Zipf scale, Arabic): places and the words a re-post swaps are
