@@ -111,24 +111,6 @@ def _is_typo(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= 4 and Levenshtein.normalized_similarity(a, b) >= TYPO_SIMILARITY
 
 
-def _is_number_change(a: str, b: str) -> bool:
-    return bool(_DIGIT.search(a) or _DIGIT.search(b))
-
-
-def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
-    """The word diff of `a` and `b`: difflib's longest common runs, which read best, unless
-    the words repeat so much that difflib would cost the square of the line (one pass
-    costs `work`); then rapidfuzz's edit script, whose cost is bounded."""
-    counts = Counter(b)
-    work = sum(counts[key] for key in a)
-    if work <= MAX_DIFF_WORK:
-        return difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
-    return [
-        (op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end)
-        for op in Levenshtein.opcodes(a, b)
-    ]
-
-
 def _is_name(word: Word) -> bool:
     """Whether `word` may name a place or a person: where the script has capitals, a
     proper noun; in a script without (Arabic), any word but a number, a number word, a
@@ -155,30 +137,6 @@ def _missing(these: Iterable[Word], other: Sequence[str]) -> list[str]:
     every form."""
     keys = (names.fold_word(w.key) for w in these if _is_name(w))
     return [key for key in keys if not any(_kin(key, word) for word in other)]
-
-
-def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[str], bool]:
-    """What changed, word by word, and whether a name was replaced by another: a replaced
-    run of words loses a name that the later line has in no form (not moved, not with a
-    clitic, not misspelt) and gains one the earlier line has in no form. A number
-    changing is an update (a toll rising); a name only added or dropped is more detail."""
-    changes: list[str] = []
-    other_name = False
-    before_keys = [names.fold_word(w.key) for w in before]
-    after_keys = [names.fold_word(w.key) for w in after]
-    for op, a1, a2, b1, b2 in _opcodes([w.key for w in before], [w.key for w in after]):
-        old, new = before[a1:a2], after[b1:b2]
-        if op == "replace":
-            changes.append(
-                f"{' '.join(w.text for w in old)} \u2192 {' '.join(w.text for w in new)}"
-            )
-            if not other_name and _missing(old, after_keys):
-                other_name = bool(_missing(new, before_keys))
-        elif op == "insert":
-            changes.append("+ " + " ".join(w.text for w in new))
-        elif op == "delete":
-            changes.append("\u2212 " + " ".join(w.text for w in old))
-    return changes, other_name
 
 
 def _facts(words: Sequence[Word]) -> tuple[set[str], set[str]]:
@@ -246,6 +204,44 @@ def _word_cover(earlier: Sequence[Word], later: Sequence[Word]) -> float:
     return 1 - len(_unmatched(fewer, more)) / len(fewer)
 
 
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """The word diff of `a` and `b`: difflib's longest common runs, which read best, unless
+    the words repeat so much that difflib would cost the square of the line (one pass
+    costs `work`); then rapidfuzz's edit script, whose cost is bounded."""
+    counts = Counter(b)
+    work = sum(counts[key] for key in a)
+    if work <= MAX_DIFF_WORK:
+        return difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    return [
+        (op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end)
+        for op in Levenshtein.opcodes(a, b)
+    ]
+
+
+def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[str], bool]:
+    """What changed, word by word, and whether a name was replaced by another: a replaced
+    run of words loses a name that the later line has in no form (not moved, not with a
+    clitic, not misspelt) and gains one the earlier line has in no form. A number
+    changing is an update (a toll rising); a name only added or dropped is more detail."""
+    changes: list[str] = []
+    other_name = False
+    before_keys = [names.fold_word(w.key) for w in before]
+    after_keys = [names.fold_word(w.key) for w in after]
+    for op, a1, a2, b1, b2 in _opcodes([w.key for w in before], [w.key for w in after]):
+        old, new = before[a1:a2], after[b1:b2]
+        if op == "replace":
+            changes.append(
+                f"{' '.join(w.text for w in old)} \u2192 {' '.join(w.text for w in new)}"
+            )
+            if not other_name and _missing(old, after_keys):
+                other_name = bool(_missing(new, before_keys))
+        elif op == "insert":
+            changes.append("+ " + " ".join(w.text for w in new))
+        elif op == "delete":
+            changes.append("\u2212 " + " ".join(w.text for w in old))
+    return changes, other_name
+
+
 @dataclass(frozen=True)
 class Story:
     """A line taken apart for comparison: canonical attribution, content words, and the
@@ -264,13 +260,13 @@ class Story:
 
 
 def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
-    """How `later` relates to `earlier`; item_id is left None. Close wording (a ratio at
-    the threshold) is an update unless a name was replaced; other wording (a ratio from
-    REWORD_FLOOR) is an update when the names and numbers agree (`_same_facts`)."""
+    """How `later` relates to `earlier`; item_id is left None."""
     if earlier.attribution != later.attribution:
         return NEW
     if earlier.joined == later.joined:
         return Verdict("duplicate", score=100.0)
+    # Close wording (a ratio at the threshold) is an update unless a name was replaced;
+    # other wording (a ratio from REWORD_FLOOR) is one when names and numbers agree.
     score = fuzz.ratio(earlier.joined, later.joined, score_cutoff=REWORD_FLOOR)
     if score < REWORD_FLOOR:
         return Verdict("new", score=score)
