@@ -27,7 +27,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from ticker import names
@@ -109,7 +109,10 @@ def index_terms(line: Line) -> set[str]:
 
 
 def _is_typo(a: str, b: str) -> bool:
-    return min(len(a), len(b)) >= 4 and Levenshtein.normalized_similarity(a, b) >= TYPO_SIMILARITY
+    return (
+        min(len(a), len(b)) >= 4
+        and Levenshtein.normalized_similarity(a, b, score_cutoff=TYPO_SIMILARITY) > 0
+    )
 
 
 def _is_name(word: Word) -> bool:
@@ -140,9 +143,20 @@ def _lacking(keys: Iterable[str], other: Collection[str]) -> list[str]:
     "another story" and keeps a line's classification in milliseconds."""
     exact = set(other) | {names.bare(word) for word in other}
     left = [key for key in keys if key not in exact and names.bare(key) not in exact]
-    if len(left) * len(other) > MAX_KIN_WORK:
+    if not left or len(left) * len(other) > MAX_KIN_WORK:
         return left
-    return [key for key in left if not any(_kin(key, word) for word in other)]
+    typo_able = [word for word in other if len(word) >= 4]
+    return [key for key in left if not _near(key, typo_able, other)]
+
+
+def _near(key: str, typo_able: list[str], other: Collection[str]) -> bool:
+    """Whether `key` is a typo of a word of `typo_able` (rapidfuzz's C loop: most words),
+    or, in a script without capitals, a clitic or stem form of a word of `other`."""
+    if len(key) >= 4 and typo_able:
+        scorer = Levenshtein.normalized_similarity
+        if process.extractOne(key, typo_able, scorer=scorer, score_cutoff=TYPO_SIMILARITY):
+            return True
+    return not names.is_cased(key) and any(_kin(key, word) for word in other)
 
 
 def _missing(these: Iterable[Word], other: Collection[str]) -> list[str]:
@@ -282,14 +296,12 @@ def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -
     score = fuzz.ratio(earlier.joined, later.joined, score_cutoff=REWORD_FLOOR)
     if score < REWORD_FLOOR:
         return Verdict("new", score=score)
+    if score < threshold and not _same_facts(earlier.words, later.words):
+        return Verdict("new", score=score)  # most candidates: decided before the word diff
     changes, other_name = _word_changes(earlier.words, later.words)
-    if _other_count(earlier.words, later.words):
+    if (score >= threshold and other_name) or _other_count(earlier.words, later.words):
         return Verdict("new", score=score)
-    if score >= threshold and not other_name:
-        return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
-    if score < threshold and _same_facts(earlier.words, later.words):
-        return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
-    return Verdict("new", score=score)
+    return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
 
 
 def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:

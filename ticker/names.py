@@ -31,6 +31,8 @@ alert for two stories hides the second (and sends nothing to `updates = "silent"
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 try:
     from ticker.fold import fold_word
 except ImportError:  # pragma: no cover - stand-in until branch `norm` lands; delete at merge
@@ -46,6 +48,7 @@ STEM_LETTERS = 4  # Arabic words sharing this many first letters are forms of on
 # Arabic proclitics a name can carry: و "and", ف "so", ب "in/by", ل "for", ك "as", and the
 # article ال; "في بغزة" and "غزة" name one place.
 _PROCLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+_CLITIC_LETTERS = frozenset(clitic[0] for clitic in _PROCLITICS)
 
 # Arabic function words (prepositions, conjunctions, pronouns, particles, demonstratives,
 # auxiliaries), time words, quantifiers and number words (a count changing is an update):
@@ -83,8 +86,12 @@ def is_function(word: str) -> bool:
     return word in FUNCTION_WORDS or bare(word) in FUNCTION_WORDS
 
 
+@lru_cache(maxsize=65_536)
 def bare(word: str) -> str:
-    """`word` (folded) without an Arabic proclitic, if a word of MIN_NAME_LETTERS is left."""
+    """`word` (folded) without an Arabic proclitic, if a word of MIN_NAME_LETTERS is left.
+    Cached: a source's lines repeat their words, and this runs for every word compared."""
+    if word[:1] not in _CLITIC_LETTERS:
+        return word
     for clitic in _PROCLITICS:
         if word.startswith(clitic) and len(word) - len(clitic) >= MIN_NAME_LETTERS:
             return word[len(clitic) :]
