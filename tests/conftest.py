@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,12 @@ def store(tmp_path: Path):
 class Clock:
     """A clock the test moves by hand: `clock.now += 30`. Its boot clock (`boot`, for
     `store.boot_clock`) moves with it, except by `step`s of the wall clock, and starts
-    again at a `reboot`."""
+    again at a `reboot`.
+
+    A Clock stands still while real time passes. A running Daemon measures its waits on
+    the real monotonic clock and checks that the wall clock keeps pace with it (a step of
+    more than a second moves every job: ticker.clock.SteadyScheduler), so a test that runs
+    a Daemon gives it a `LiveClock`, which also moves with real time."""
 
     UPTIME = 5000.0  # seconds since boot when a Clock is made
 
@@ -92,6 +98,23 @@ class Clock:
     def boot(self) -> tuple[str, float]:
         """The boot clock: (boot id, seconds since boot)."""
         return self.boot_id, self.now - self._boot_offset
+
+
+class LiveClock(Clock):
+    """A Clock that also moves with real (monotonic) time, as a wall clock does: for
+    tests that run a Daemon, whose scheduler would take a clock standing still for one
+    stepped back (on a loaded machine, more than a second can pass between two looks)."""
+
+    def __init__(self, now: float = 1_764_000_000.0) -> None:
+        super().__init__(now)
+        self._started = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now + (time.monotonic() - self._started)
+
+    def boot(self) -> tuple[str, float]:
+        """The boot clock, moving with real time too."""
+        return self.boot_id, self() - self._boot_offset
 
 
 class Recorder:

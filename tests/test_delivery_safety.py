@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from apprise.plugins.email import NotifyEmail
-from conftest import Clock, Recorder
+from conftest import Clock, LiveClock, Recorder
 from pipeline import Pipeline
 from servers import SmtpSink
 from test_outage import small_disk  # noqa: F401  (a fixture)
@@ -269,7 +269,7 @@ def test_a_clean_stop_waits_for_the_send_in_flight_and_marks_it(
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     config = write_config(tmp_path, "http://127.0.0.1:9/")  # polls fail: no site needed
-    clock, sender = Clock(), GatedChannel(slow="me")  # the config's channel
+    clock, sender = LiveClock(), GatedChannel(slow="me")  # the config's channel
     store = Store.open(config.settings.database)
     add_alerts(store, clock, separate(["one", "two"]), ["me"])
     caplog.set_level(logging.INFO)

@@ -434,8 +434,8 @@ def test_poll_dry_run_reads_the_arabic_strip_by_its_label(tmp_path: Path) -> Non
                 "poll",
                 "--dry-run",
                 site.url,
-                "--label",
-                "عـاجـل:",
+                "-o",
+                "label=عـاجـل:",
             ],
         )
     for run in (result, by_url):

@@ -214,6 +214,11 @@ class Daemon:
             next_run_time=now,
             max_instances=1,
             coalesce=True,
+            # A late run still runs (once): APScheduler's default skips a job more than
+            # 1 s late, and its executor measures lateness on the wall clock, so a step
+            # of it between a wake-up and the run (or a starved process) dropped the
+            # start-up drain and held pending alerts for DRAIN_EVERY.
+            misfire_grace_time=None,
         )
         scheduler.add_job(
             self.housekeeping,
@@ -222,6 +227,7 @@ class Daemon:
             seconds=HOUSEKEEPING_EVERY,
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=None,
             next_run_time=now + timedelta(seconds=60),
         )
 

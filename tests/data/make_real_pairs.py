@@ -11,7 +11,10 @@ duplicate -- the same facts; only spelling (vowel marks, tatweel, hamza, alef fo
              written ٤٤ or 44, accents, a typo fixed, case), punctuation, spacing or the way the
              attribution is written differ ("Kremlin spokesperson Dmitry Peskov" / "Peskov",
              "Al Mayaden's" / "Al Mayadeen's", مراسل الميادين / مراسلنا, "Corresponsal de Al
-             Mayadeen" / "Nuestro corresponsal"), or the same body under two attributions.
+             Mayadeen" / "Nuestro corresponsal"), or the same body re-credited to
+             another source (a lawyer, then our correspondent). But an attribution that
+             is a place (a dateline such as الكرك:) or a body tied to a place (the director
+             of another hospital) is part of the facts: another one is another place.
 update    -- the same event re-posted with a fact changed or added (a toll that rises, a detail,
              a place made precise) or in other words (a reworded re-post, with or without a
              new attribution form).
@@ -34,6 +37,7 @@ import csv
 import json
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -525,6 +529,7 @@ EN_REAL: list[Row] = [
         "same attribution, same topic, another statement",
     ),
     real("distinct", "en", CORR_TOLL50, CORR_62, "same attribution, a toll of another day"),
+    real("distinct", "en", CORR_TOLL50, SHIFA, "same massacre, another fact and speaker"),
     real("distinct", "en", MORE_THAN_30, CORR_62, "a toll of another day"),
     real("distinct", "en", MORE_THAN_30, CORR_TOLL50, "a toll of another day, another massacre"),
     real(
@@ -987,6 +992,61 @@ EN_EDITS: list[Row] = [
         swap(KFOUR, "Kfour, Nabatieh", "Srifa, Tyre"),
         "same template, another town and district",
     ),
+    # distinct: the attribution written another way AND another place or country (what
+    # attribution equivalence must not merge)
+    edit(
+        "distinct",
+        "en",
+        HAROUF,
+        "Our correspondent in South Lebanon: Israeli drone strikes town of Kfar Roummane, Nabatieh district.",
+        "our-correspondent form, another town",
+    ),
+    edit(
+        "distinct",
+        "en",
+        PESKOV_FULL,
+        "Peskov: Moscow is interested in maintaining a peaceful situation between Iran and the United States.",
+        "surname form, another country",
+    ),
+    edit(
+        "distinct",
+        "en",
+        EN_AUTHORED_YAF,
+        "YAF: We targeted the port of Umm al-Rashrash (Eilat) with a hypersonic ballistic missile",
+        "YAF form, another target",
+    ),
+    edit(
+        "distinct",
+        "en",
+        OUTLET_TUNNEL,
+        swap(swap(OUTLET_TUNNEL, "media outlet:", "media:"), "Rafah", "Beit Hanoun"),
+        "Israeli media form, another town",
+    ),
+    edit(
+        "distinct",
+        "en",
+        LOCAL_UNIT,
+        swap(
+            swap(LOCAL_UNIT, "Local sources:", "Local Syrian sources:"),
+            "southern rural Damascus",
+            "the Quneitra countryside",
+        ),
+        "Local Syrian sources form, another region",
+    ),
+    edit(
+        "distinct",
+        "en",
+        swap(CORR_NASR, "Mayadeen's", "Mayaden's"),
+        swap(CORR_NASR, "al-Nasr Street, west", "al-Jalaa Street, north"),
+        "attribution typo, another street",
+    ),
+    edit(
+        "distinct",
+        "en",
+        swap(SHIFA, "Occupied Palestine: ", ""),
+        "Director of Al-Awda Hospital: There is no longer room for any wounded inside.",
+        "same body, a hospital director of another hospital: another place",
+    ),
 ]
 
 # --- Arabic: real lines of six Arabic sites' strips ------------------------------------------
@@ -1376,8 +1436,176 @@ AR_EDITS: list[Row] = [
         "distinct",
         "ar",
         AR_44,
-        swap(AR_44, "في قطاع غزة", "في الضفة الغربية"),
+        swap(AR_44, "في قطاع غزة", "في جنوب لبنان"),
         "same toll, another region",
+    ),
+]
+
+# Arabic lines written here in the style of almayadeen.net's Arabic strip (the real Arabic
+# captures have no war-ticker lines under a correspondent or a ministry).
+AR_W_CD = "الدفاع المدني في غزة: انتشال جثامين 13 شهيداً من تحت أنقاض منزل في حي تل الهوى بمدينة غزة"
+AR_W_TOLL = "وزارة الصحة في غزة: ارتفاع حصيلة الشهداء منذ فجر اليوم إلى 44 شهيداً"
+AR_W_YOHMOR = "مراسل الميادين في جنوب لبنان: مسيّرة إسرائيلية تستهدف دراجة نارية في بلدة يحمر الشقيف"
+AR_W_CH12 = (
+    "القناة 12 الإسرائيلية: المجلس الوزاري المصغر يجتمع الليلة لبحث الوضع على الجبهة الشمالية"
+)
+AR_W_YAF = "القوات المسلحة اليمنية: استهدفنا مطار بن غوريون في يافا المحتلة بصاروخ باليستي فرط صوتي"
+AR_W_SOURCES = (
+    "مصادر للميادين: الوفد المصري نقل إلى حماس رداً إسرائيلياً مكتوباً على مقترح وقف إطلاق النار"
+)
+AR_W_PESKOV = "الناطق باسم الكرملين دميتري بيسكوف: موسكو مهتمة بالحفاظ على وضع سلمي بين فنزويلا والولايات المتحدة"
+
+AR_WRITTEN: list[Row] = [
+    edit(
+        "duplicate",
+        "ar",
+        AR_W_CD,
+        swap(AR_W_CD, "الدفاع المدني في غزة", "الدفاع المدني بغزة"),
+        "attribution another form (line written here)",
+    ),
+    edit("duplicate", "ar", AR_W_CD, indic(AR_W_CD), "Arabic-Indic digits (line written here)"),
+    edit("update", "ar", AR_W_CD, swap(AR_W_CD, "13", "17"), "toll rises (line written here)"),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_CD,
+        swap(AR_W_CD, "حي تل الهوى", "حي الشجاعية"),
+        "another neighbourhood (line written here)",
+    ),
+    edit(
+        "update",
+        "ar",
+        AR_W_TOLL,
+        indic(swap(AR_W_TOLL, "44", "51")),
+        "toll rises, in Arabic-Indic digits (line written here)",
+    ),
+    edit(
+        "duplicate",
+        "ar",
+        AR_W_TOLL,
+        tatweel(AR_W_TOLL, "الشهداء", 4, 2),
+        "tatweel (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_TOLL,
+        swap(AR_W_TOLL, "الشهداء منذ فجر اليوم إلى 44 شهيداً", "الجرحى منذ فجر اليوم إلى 44 جريحاً"),
+        "same number, another count: wounded, not martyrs (line written here)",
+    ),
+    edit(
+        "duplicate",
+        "ar",
+        AR_W_YOHMOR,
+        swap(AR_W_YOHMOR, "مراسل الميادين", "مراسلنا"),
+        "مراسل الميادين -> مراسلنا (line written here)",
+    ),
+    edit(
+        "duplicate", "ar", AR_W_YOHMOR, no_marks(AR_W_YOHMOR), "shadda dropped (line written here)"
+    ),
+    edit(
+        "update",
+        "ar",
+        AR_W_YOHMOR,
+        AR_W_YOHMOR + " ما أدى إلى ارتقاء شهيد",
+        "detail added: one martyr (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_YOHMOR,
+        swap(AR_W_YOHMOR, "يحمر الشقيف", "كفرتبنيت"),
+        "another town (line written here)",
+    ),
+    edit(
+        "duplicate",
+        "ar",
+        AR_W_CH12,
+        swap(AR_W_CH12, "القناة 12", "القناة الـ12"),
+        "attribution another form (line written here)",
+    ),
+    edit(
+        "duplicate",
+        "ar",
+        AR_W_YAF,
+        swap(AR_W_YAF, "باليستي", "بالستي"),
+        "spelling variant (line written here)",
+    ),
+    edit(
+        "update",
+        "ar",
+        AR_W_YAF,
+        AR_W_YAF + " وحققت العملية هدفها بنجاح",
+        "detail added (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_YAF,
+        swap(AR_W_YAF, "مطار بن غوريون في يافا المحتلة", "ميناء أم الرشراش"),
+        "another target (line written here)",
+    ),
+    edit(
+        "update",
+        "ar",
+        AR_W_SOURCES,
+        "مصادر للميادين: مصر تسلّم حماس الرد الإسرائيلي المكتوب على مقترح وقف النار",
+        "reworded re-post (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_SOURCES,
+        swap(AR_W_SOURCES, "الوفد المصري", "الوفد القطري"),
+        "another mediator (line written here)",
+    ),
+    edit(
+        "duplicate",
+        "ar",
+        AR_W_PESKOV,
+        swap(AR_W_PESKOV, "الناطق باسم الكرملين دميتري بيسكوف", "بيسكوف"),
+        "attribution full name -> surname (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_PESKOV,
+        swap(AR_W_PESKOV, "فنزويلا", "إيران"),
+        "another country (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_CORR,
+        "مراسلنا: غارة إسرائيلية على بلدة الخيام جنوب لبنان",
+        "مراسلنا form, another town (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_YOHMOR,
+        swap(swap(AR_W_YOHMOR, "مراسل الميادين", "مراسلنا"), "يحمر الشقيف", "كفرتبنيت"),
+        "مراسلنا form, another town (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_PESKOV,
+        "بيسكوف: موسكو مهتمة بالحفاظ على وضع سلمي بين إيران والولايات المتحدة",
+        "surname form, another country (line written here)",
+    ),
+    edit(
+        "distinct",
+        "ar",
+        AR_W_CD,
+        no_marks(
+            swap(
+                swap(AR_W_CD, "الدفاع المدني في غزة", "الدفاع المدني بغزة"),
+                "حي تل الهوى",
+                "حي الزيتون",
+            )
+        ),
+        "attribution another form, another neighbourhood (line written here)",
     ),
 ]
 
@@ -1402,6 +1630,16 @@ ES_REUTERS = "Reuters: Más de 20 heridos en Los Ángeles, cuatro de ellos de gr
 ES_ISRAEL = "España y Noruega exigen a la UE suspender el acuerdo de asociación con «Israel»"
 
 ES_EDITS: list[Row] = [
+    edit("duplicate", "es", ES_ISRAEL, no_accents(ES_ISRAEL), "accents dropped (España -> Espana)"),
+    edit("duplicate", "es", ES_HAMAS, swap(ES_HAMAS, "Hamás", "Hamas"), "accent dropped in a name"),
+    edit(
+        "duplicate",
+        "es",
+        ES_CD,
+        swap(ES_CD, "Defensa Civil de Gaza", "Defensa Civil en Gaza"),
+        "attribution another form",
+    ),
+    edit("update", "es", ES_QASSEM, swap(ES_QASSEM, "continúe", "siga"), "one word reworded"),
     # duplicate
     edit("duplicate", "es", ES_YOHMOR, no_accents(ES_YOHMOR), "accents dropped"),
     edit("duplicate", "es", no_accents(ES_TOLL), ES_TOLL, "accents added"),
@@ -1555,6 +1793,24 @@ ES_EDITS: list[Row] = [
         swap(ES_YAF, "el aeropuerto Ben Gurión en Jaffa ocupada", "el puerto de Eilat"),
         "another target",
     ),
+    edit(
+        "distinct",
+        "es",
+        ES_YOHMOR,
+        swap(
+            swap(ES_YOHMOR, "Corresponsal de Al Mayadeen", "Nuestro corresponsal"),
+            "Yohmor al-Shaqif",
+            "Kfar Kila",
+        ),
+        "our-correspondent form, another town",
+    ),
+    edit(
+        "distinct",
+        "es",
+        ES_PESKOV,
+        "Peskov: Moscú está interesado en mantener una situación pacífica entre Cuba y Estados Unidos",
+        "surname form, another country",
+    ),
 ]
 
 
@@ -1569,7 +1825,7 @@ def real_lines() -> set[str]:
 
 def rows() -> list[Row]:
     """All pairs, checked: real lines occur in the captures, no pair twice."""
-    everything = EN_REAL + EN_EDITS + AR_REAL + AR_EDITS + ES_EDITS
+    everything = EN_REAL + EN_EDITS + AR_REAL + AR_EDITS + AR_WRITTEN + ES_EDITS
     known = real_lines()
     seen: set[frozenset[str]] = set()
     for label, _lang, source, first, second, note in everything:
@@ -1583,13 +1839,29 @@ def rows() -> list[Row]:
     return everything
 
 
+def counts_table(pairs: list[Row]) -> str:
+    """The pairs counted per language, label and source, as the table of real_pairs.md."""
+    count = Counter((lang, label, source) for label, lang, source, *_ in pairs)
+    lines = ["| lang | label | real | edit | total |", "|---|---|---|---|---|"]
+    for lang in ("en", "ar", "es"):
+        for label in ("duplicate", "update", "distinct", "all"):
+            labels = ("duplicate", "update", "distinct") if label == "all" else (label,)
+            real_n = sum(count[lang, one, "real"] for one in labels)
+            edit_n = sum(count[lang, one, "edit"] for one in labels)
+            lines.append(f"| {lang} | {label} | {real_n} | {edit_n} | {real_n + edit_n} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    """Write real_pairs.tsv and print its counts (for real_pairs.md)."""
+    pairs = rows()
+    print(f"{len(pairs)} pairs.\n\n{counts_table(pairs)}")
     with OUT.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(
             handle, delimiter="\t", quoting=csv.QUOTE_NONE, quotechar=None, lineterminator="\n"
         )
         writer.writerow(COLUMNS)
-        writer.writerows(rows())
+        writer.writerows(pairs)
 
 
 if __name__ == "__main__":
