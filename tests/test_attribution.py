@@ -180,6 +180,17 @@ REPOSTS = [
 ]
 
 
+REPOSTS.append(
+    (
+        "Nuestro corresponsal en el sur del Líbano: Un mártir en un ataque con drones contra "
+        "un camión en la localidad de Naqoura",
+        "Corresponsal de Al Mayadeen en el sur del Líbano: Un mártir en un ataque con drones "
+        "contra un camión en la localidad de Naqoura",  # 9 words, 6 of them not short
+        "duplicate",
+    )
+)
+
+
 @pytest.mark.parametrize(("first", "second", "kind"), REPOSTS)
 def test_a_repost_under_another_form_of_the_attribution_is_one_story(
     first: str, second: str, kind: str

@@ -36,7 +36,13 @@ from rapidfuzz.distance import Levenshtein
 
 from ticker import names
 from ticker.fold import fold_word, word_pattern
-from ticker.lines import Line, canonical_attribution, split_attribution
+from ticker.lines import (
+    MAX_ATTRIBUTION_CHARS,
+    MAX_ATTRIBUTION_WORDS,
+    Line,
+    canonical_attribution,
+    split_attribution,
+)
 
 Kind = Literal["new", "update", "duplicate"]
 Aliases = tuple[tuple[str, ...], ...]  # groups of names of one speaker, from [dedupe] aliases
@@ -289,12 +295,27 @@ def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[s
 def speaker_and_body(text: str) -> tuple[str | None, str]:
     """The attribution of the whole ticker line `text` and its body; of a dateline before
     it ("Occupied Palestine: Director of Al-Shifa Hospital: ..."), the inner one, the
-    speaker, as the same line without the dateline has it."""
+    speaker, as the same line without the dateline has it. A Spanish attribution may have
+    more words than a line's attribution may ("Corresponsal de Al Mayadeen en el sur del
+    Líbano"): its articles and prepositions are not counted here."""
     attribution, body = split_attribution(text)
-    if attribution is None or ":" not in body:
+    if attribution is None:
+        return _long_attribution(text)
+    if ":" not in body:
         return attribution, body
     inner, rest = split_attribution(body)
     return (inner, rest) if inner is not None else (attribution, body)
+
+
+def _long_attribution(text: str) -> tuple[str | None, str]:
+    """`text` split as `split_attribution` would if short words did not count."""
+    match = _LONG_PREFIX.match(text)
+    if match is None or re.search(r"[.!?\"\u201c\u201d]", match[1]):
+        return None, text
+    words = [w for w in match[1].split() if w.casefold() not in SHORT_WORDS]
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS:
+        return None, text
+    return match[1].strip(), match[2].strip()
 
 
 @dataclass(frozen=True)
@@ -326,6 +347,9 @@ PLACE = frozenset({"in", "from", "at", "en", "desde", "في", "من"})
 REPORTED_TO = frozenset({"to", "told"})  # "Sources to Al Mayadeen" are sources
 FUNCTION_WORDS = frozenset({"of", "and", "for", "in", "y", "del"})  # left out of initials
 MAX_ACRONYM = 6
+# Articles and prepositions an attribution may hold beyond its word limit (Spanish has many).
+SHORT_WORDS = frozenset({"de", "del", "el", "la", "los", "las", "al", "en", "y", "of", "the", "in"})
+_LONG_PREFIX = re.compile(rf"^([^:]{{2,{MAX_ATTRIBUTION_CHARS}}}?)\s*:\s+(\S.*)$", re.DOTALL)
 # The same words credited to another speaker (or to none) moments later are one story, the
 # credit corrected; a short body ("We reject it") may be two speakers' own words.
 SAME_BODY_WINDOW = 15 * 60.0
