@@ -39,7 +39,7 @@ REPOST_SECONDS = 300.0  # a re-post comes minutes after the line it repeats
 # The floors not met yet, per (language, how): expected to fail, strictly, so that a floor
 # that starts to hold fails here until it is taken off this list. The figures of each run
 # are printed (pytest -s) and kept in tests/data/real_pairs.md.
-NOT_MET = {(lang, how) for lang in LANGS for how in ("compare", "store")}
+NOT_MET = {("en", "compare"), ("en", "store")}
 
 
 def floors(how: str) -> list[object]:

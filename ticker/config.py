@@ -103,6 +103,7 @@ class Dedupe:
 
     window_hours: float = 48.0
     threshold: float = 75.0
+    aliases: tuple[tuple[str, ...], ...] = ()  # groups of names of one speaker
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,10 @@ def _is_str_list(value: Any) -> bool:
     return isinstance(value, list) and all(_is_str(v) for v in value)
 
 
+def _is_alias_groups(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_str_list(g) and len(g) >= 2 for g in value)
+
+
 def _is_url_list(value: Any) -> bool:
     return _is_str_list(value) and len(value) > 0 and all("://" in v for v in value)
 
@@ -292,6 +297,10 @@ CHANNEL_FIELDS: dict[str, Field] = {
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),
     "threshold": _number(50, 100, "a similarity from 0 to 100"),
+    "aliases": Field(
+        _is_alias_groups,
+        'a list of lists of 2+ names of one speaker, e.g. [["Yemeni Armed Forces", "YAF"]]',
+    ),
 }
 TOP_LEVEL = {"ticker", "source", "channel", "dedupe"}
 
@@ -603,5 +612,7 @@ def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -
         for i, t in enumerate(_array_of_tables(data, "channel", path), start=1)
     )
     _unique_names(channels, "channel", path)
-    dedupe = Dedupe(**_validated(data.get("dedupe", {}), DEDUPE_FIELDS, set(), path, "dedupe."))
+    values = _validated(data.get("dedupe", {}), DEDUPE_FIELDS, set(), path, "dedupe.")
+    values["aliases"] = tuple(tuple(group) for group in values.get("aliases", ()))
+    dedupe = Dedupe(**values)
     return Config(path, settings, sources, channels, dedupe)

@@ -3,8 +3,11 @@ duplicate of one.
 
 Pure functions: the store finds the candidates (through its term index), this module
 decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
-- attributions are compared in canonical form ("Al Mayadeen's correspondent" and
-  "Our correspondent" are one), and different attributions are different stories;
+- attributions are compared as speakers (`same_attribution`: "Al Mayadeen's correspondent",
+  "Our correspondent" and "مراسل الميادين" are one; so are "Peskov" and "Kremlin spokesperson
+  Dmitry Peskov", "YAF" and "Yemeni Armed Forces"), and different speakers are different
+  stories, unless the very same words come under the other credit within minutes
+  (`recredited`: the credit corrected);
 - bodies are compared as content words (case, quotes, punctuation and a few filler words
   ignored): equal content words are a duplicate;
 - otherwise a character-level similarity of the content words (rapidfuzz) must reach the
@@ -21,6 +24,7 @@ decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -32,9 +36,16 @@ from rapidfuzz.distance import Levenshtein
 
 from ticker import names
 from ticker.fold import fold_word, word_pattern
-from ticker.lines import Line, canonical_attribution, split_attribution
+from ticker.lines import (
+    MAX_ATTRIBUTION_CHARS,
+    MAX_ATTRIBUTION_WORDS,
+    Line,
+    canonical_attribution,
+    split_attribution,
+)
 
 Kind = Literal["new", "update", "duplicate"]
+Aliases = tuple[tuple[str, ...], ...]  # groups of names of one speaker, from [dedupe] aliases
 DEFAULT_THRESHOLD = 75.0
 TYPO_SIMILARITY = 0.7  # normalised Levenshtein similarity above which two words are one, misspelt
 # Words that carry no story, in their folded form (fold.fold_word). Arabic prepositions and
@@ -77,6 +88,7 @@ class Candidate:
 
     item_id: int
     text: str
+    first_seen: float | None = None  # when the store first saw it (Unix seconds), if it says
 
 
 @dataclass(frozen=True)
@@ -280,6 +292,32 @@ def _word_changes(before: Sequence[Word], after: Sequence[Word]) -> tuple[list[s
     return changes, other_name
 
 
+def speaker_and_body(text: str) -> tuple[str | None, str]:
+    """The attribution of the whole ticker line `text` and its body; of a dateline before
+    it ("Occupied Palestine: Director of Al-Shifa Hospital: ..."), the inner one, the
+    speaker, as the same line without the dateline has it. A Spanish attribution may have
+    more words than a line's attribution may ("Corresponsal de Al Mayadeen en el sur del
+    Líbano"): its articles and prepositions are not counted here."""
+    attribution, body = split_attribution(text)
+    if attribution is None:
+        return _long_attribution(text)
+    if ":" not in body:
+        return attribution, body
+    inner, rest = split_attribution(body)
+    return (inner, rest) if inner is not None else (attribution, body)
+
+
+def _long_attribution(text: str) -> tuple[str | None, str]:
+    """`text` split as `split_attribution` would if short words did not count."""
+    match = _LONG_PREFIX.match(text)
+    if match is None or re.search(r"[.!?\"\u201c\u201d]", match[1]):
+        return None, text
+    words = [w for w in match[1].split() if w.casefold() not in SHORT_WORDS]
+    if not words or len(words) > MAX_ATTRIBUTION_WORDS:
+        return None, text
+    return match[1].strip(), match[2].strip()
+
+
 @dataclass(frozen=True)
 class Story:
     """A line taken apart for comparison: canonical attribution, content words, and the
@@ -292,14 +330,182 @@ class Story:
     @classmethod
     def of(cls, text: str) -> Story:
         """Take the whole ticker line `text` apart."""
-        attribution, body = split_attribution(text)
+        attribution, body = speaker_and_body(text)
         words = tuple(content_words(body))
         return cls(canonical_attribution(attribution), words, " ".join(w.key for w in words))
 
 
-def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+# What may stand before or after a speaker without making it another one ("Israeli media
+# outlet" is "Israeli media", "Hamas statement" Hamas, "قناة العربية" العربية), and what
+# introduces a place ("correspondent in France", "Local sources from Damascus countryside").
+GENERIC = frozenset(
+    {"outlet", "outlets", "source", "sources", "statement", "channel", "website"}
+    | {"spokesperson", "spokesman", "spokeswoman", "official", "officials", "office"}
+    | {"fuentes", "fuente", "portavoz", "comunicado", "canal", "قناه", "مصادر", "مصدر", "بيان"}
+)
+PLACE = frozenset({"in", "from", "at", "en", "desde", "في", "من"})
+REPORTED_TO = frozenset({"to", "told"})  # "Sources to Al Mayadeen" are sources
+FUNCTION_WORDS = frozenset({"of", "and", "for", "in", "y", "del"})  # left out of initials
+MAX_ACRONYM = 6
+# Articles and prepositions an attribution may hold beyond its word limit (Spanish has many).
+SHORT_WORDS = frozenset({"de", "del", "el", "la", "los", "las", "al", "en", "y", "of", "the", "in"})
+_LONG_PREFIX = re.compile(rf"^([^:]{{2,{MAX_ATTRIBUTION_CHARS}}}?)\s*:\s+(\S.*)$", re.DOTALL)
+# The same words credited to another speaker (or to none) moments later are one story, the
+# credit corrected; a short body ("We reject it") may be two speakers' own words.
+SAME_BODY_WINDOW = 15 * 60.0
+MIN_SAME_BODY_WORDS = 5
+
+
+def same_attribution(a: str | None, b: str | None, aliases: Aliases = ()) -> bool:
+    """True if the attributions `a` and `b` name one speaker, written two ways: the same
+    canonical form, one of a group of `aliases`, a typo ("Al Mayaden's" / "Al Mayadeen's"),
+    a short form ("Peskov" / "Kremlin spokesperson Dmitry Peskov"; "Local sources" / "Local
+    Syrian sources"), a generic word more ("Israeli media outlet" / "Israeli media"), a place
+    on one side only ("correspondent in France" / "Our correspondent"), or initials ("YAF" /
+    "Yemeni Armed Forces"). Two places must be one place; no attribution is no speaker."""
+    return _same_speaker(canonical_attribution(a), canonical_attribution(b), aliases)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _same_speaker(x: str, y: str, aliases: Aliases) -> bool:
+    """`same_attribution` on canonical forms; a source has few speakers, so pairs repeat."""
+    if x == y:
+        return True
+    if not x or not y:
+        return False
+    x, y = _alias_of(x, aliases), _alias_of(y, aliases)
+    xs, x_place = _split_place([w for w in x.split() if w not in REPORTED_TO])
+    ys, y_place = _split_place([w for w in y.split() if w not in REPORTED_TO])
+    xs, ys = _without_place(xs, y_place), _without_place(ys, x_place)
+    if x_place and y_place and not _same_name(x_place, y_place):
+        return False
+    aligned = _without_unmatched_generic(xs, ys)
+    if aligned is None:
+        return False
+    xs, ys = aligned
+    return (
+        _same_name(xs, ys) or _same_name(_expanded(xs, ys), ys) or _same_name(xs, _expanded(ys, xs))
+    )
+
+
+def _alias_of(name: str, aliases: Aliases) -> str:
+    """The canonical first name of the alias group `name` is in, else `name`."""
+    for group in aliases:
+        forms = [canonical_attribution(alias) for alias in group]
+        if name in forms:
+            return forms[0]
+    return name
+
+
+def _split_place(words: list[str]) -> tuple[list[str], list[str]]:
+    """("correspondent", "in", "south", "lebanon") -> (["correspondent"], ["south", "lebanon"])."""
+    for index, word in enumerate(words[1:], start=1):
+        if word in PLACE:
+            return words[:index], words[index + 1 :]
+    return words, []
+
+
+def _without_place(words: list[str], place: list[str]) -> list[str]:
+    """`words` without the `place` the other attribution puts after "in": "Defensa Civil de
+    Gaza" / "Defensa Civil en Gaza", "الدفاع المدني بغزة" / "الدفاع المدني في غزة"."""
+    if not place or len(words) <= len(place):
+        return words
+    if words[-len(place) :] == place:
+        return words[: -len(place)]
+    if len(place) == 1 and words[-1] == "\u0628" + place[0]:  # Arabic bi- ("in") attached
+        return words[:-1]
+    return words
+
+
+def _without_unmatched_generic(xs: list[str], ys: list[str]) -> tuple[list[str], list[str]] | None:
+    """`xs` and `ys` without the generic words at either end that only one of them has;
+    None if both have some there and they differ ("Israeli sources" / "Israeli official")."""
+    xs_lead, ys_lead = _generic_run(xs, lead=True), _generic_run(ys, lead=True)
+    if xs_lead and ys_lead and xs[:xs_lead] != ys[:ys_lead]:
+        return None
+    if not (xs_lead and ys_lead):
+        xs, ys = xs[xs_lead:], ys[ys_lead:]
+    xs_trail, ys_trail = _generic_run(xs[::-1]), _generic_run(ys[::-1])
+    if xs_trail and ys_trail and xs[len(xs) - xs_trail :] != ys[len(ys) - ys_trail :]:
+        return None
+    if not (xs_trail and ys_trail):
+        xs, ys = xs[: len(xs) - xs_trail], ys[: len(ys) - ys_trail]
+    return (xs, ys) if xs and ys else None
+
+
+def _generic_run(words: list[str], *, lead: bool = False) -> int:
+    """How many of the first `words` are generic; as a `lead`, never all of them (a name
+    that is only generic words, "Statement", is a trailing one)."""
+    count = 0
+    while count < len(words) and words[count] in GENERIC:
+        count += 1
+    return 0 if lead and count == len(words) else count
+
+
+def _same_name(xs: list[str], ys: list[str]) -> bool:
+    """True if the shorter name is the longer one's words in order, allowing typos, ending
+    on the same word: a surname for a full name, a nationality left out."""
+    short, long = (xs, ys) if len(xs) <= len(ys) else (ys, xs)
+    if not _same_word(short[-1], long[-1]):
+        return False
+    position = 0
+    for word in short[:-1]:
+        while position < len(long) - 1 and not _same_word(word, long[position]):
+            position += 1
+        if position == len(long) - 1:
+            return False
+        position += 1
+    return True
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word, maybe misspelt: one letter off in a word of 6+ letters, two in one of 10+;
+    never a different number. "hamas"/"amal" and "austrian"/"australian" stay apart."""
+    if a == b:
+        return True
+    if _DIGIT.search(a) or _DIGIT.search(b) or min(len(a), len(b)) < 6:
+        return False
+    allowed = 2 if min(len(a), len(b)) >= 10 else 1
+    return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def _expanded(words: list[str], other: list[str]) -> list[str]:
+    """`words` with each word that is the initials of a run of `other`'s words replaced by
+    that run: ["yaf", "spokesperson"] against "yemeni armed forces spokesperson"."""
+    expanded: list[str] = []
+    for word in words:
+        expanded.extend(_initials_run(word, other) or [word])
+    return expanded
+
+
+def _initials_run(word: str, other: list[str]) -> list[str] | None:
+    """The run of 2+ words of `other` whose initials `word` is ("iof": "israeli occupation
+    forces"; "ffaa": "fuerzas armadas", Spanish doubling a plural's initials), else None."""
+    if not 2 <= len(word) <= MAX_ACRONYM or _DIGIT.search(word) or word in other:
+        return None
+    letters = _undoubled(word)
+    meaningful = [w for w in other if w not in FUNCTION_WORDS]
+    for words in (other, meaningful):
+        for start in range(len(words) - len(letters) + 1):
+            run = words[start : start + len(letters)]
+            if len(run) >= 2 and "".join(w[0] for w in run) == letters:
+                return run
+    return None
+
+
+def _undoubled(word: str) -> str:
+    """ "ffaa" -> "fa", "eeuu" -> "eu"; any other word as it is."""
+    pairs = len(word) >= 4 and len(word) % 2 == 0
+    if pairs and all(word[i] == word[i + 1] for i in range(0, len(word), 2)):
+        return word[::2]
+    return word
+
+
+def relate(
+    earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD, aliases: Aliases = ()
+) -> Verdict:
     """How `later` relates to `earlier`; item_id is left None."""
-    if earlier.attribution != later.attribution:
+    if not same_attribution(earlier.attribution, later.attribution, aliases):
         return NEW
     if earlier.joined == later.joined:
         return Verdict("duplicate", score=100.0)
@@ -316,28 +522,69 @@ def relate(earlier: Story, later: Story, threshold: float = DEFAULT_THRESHOLD) -
     return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
 
 
-def compare(earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD) -> Verdict:
+def compare(
+    earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD, aliases: Aliases = ()
+) -> Verdict:
     """How the ticker line `later` relates to the line `earlier`; item_id is left None."""
-    return relate(Story.of(earlier), Story.of(later), threshold)
+    return relate(Story.of(earlier), Story.of(later), threshold, aliases)
 
 
 def classify(
-    line: Line, candidates: Iterable[Candidate], threshold: float = DEFAULT_THRESHOLD
+    line: Line,
+    candidates: Iterable[Candidate],
+    threshold: float = DEFAULT_THRESHOLD,
+    aliases: Aliases = (),
+    now: float | None = None,
 ) -> Verdict:
-    """The best relation of `line` to any candidate: a duplicate beats an update, a higher
-    similarity beats a lower one; NEW if none is close enough."""
+    """The best relation of `line`, seen at `now`, to any candidate: a duplicate beats an
+    update, a higher similarity beats a lower one; NEW if none is close enough."""
     best = NEW
     story = Story.of(line.text)
     for candidate in candidates:
-        if canonical_attribution(split_attribution(candidate.text)[0]) != story.attribution:
-            continue  # another attribution, another story: not worth reading its words
-        verdict = relate(Story.of(candidate.text), story, threshold)
+        if not same_attribution(speaker_and_body(candidate.text)[0], story.attribution, aliases):
+            # Another speaker, another story, not worth reading its words; unless the very
+            # same words came moments ago.
+            verdict = recredited(candidate, story, now)
+        else:
+            verdict = relate(Story.of(candidate.text), story, threshold, aliases)
         if verdict.kind == "new":
             continue
         rank = (verdict.kind == "duplicate", verdict.score)
         if best.kind == "new" or rank > (best.kind == "duplicate", best.score):
             best = Verdict(verdict.kind, candidate.item_id, verdict.score, verdict.changes)
     return best
+
+
+def recredited(earlier: Candidate, later: Story, now: float | None) -> Verdict:
+    """A duplicate if `later`, seen at `now`, has the body of `earlier` (the same content
+    words, 5 or more) within SAME_BODY_WINDOW of it and the credit moved between kinds: to
+    or from the outlet's own correspondent, or added or dropped; else NEW. Without the
+    times, NEW."""
+    if now is None or earlier.first_seen is None:
+        return NEW
+    if not 0 <= now - earlier.first_seen <= SAME_BODY_WINDOW:
+        return NEW
+    if len(later.words) < MIN_SAME_BODY_WORDS:
+        return NEW
+    attribution, body = speaker_and_body(earlier.text)
+    if _credit(canonical_attribution(attribution)) == _credit(later.attribution):
+        return NEW  # checked first: it is cached, the words are not
+    bare = body.replace("'", "").replace("\u2019", "").casefold()  # as content_words reads it
+    if later.words[0].key not in bare or later.words[-1].key not in bare:
+        return NEW  # a cheap look before the words: most bodies differ at an end
+    if " ".join(w.key for w in content_words(body)) != later.joined:
+        return NEW
+    return Verdict("duplicate", score=100.0)
+
+
+def _credit(attribution: str) -> str:
+    """Whose credit the canonical `attribution` is: none, the outlet's own correspondent, or
+    another. The same words under two others ("Hamas" / "Islamic Jihad", two hospitals'
+    directors, two towns as datelines) or from two correspondents (in two places) are each
+    their own; a credit corrected moves between kinds."""
+    if not attribution:
+        return "none"
+    return "own" if attribution.split()[0] == "correspondent" else "other"
 
 
 def edit_of(earlier: Candidate, line: Line) -> Verdict:
@@ -356,11 +603,14 @@ class Judge:
 
     window: float = 48 * 3600.0
     threshold: float = DEFAULT_THRESHOLD
+    aliases: Aliases = ()
 
     def terms(self, line: Line) -> set[str]:
         """The index terms of `line`."""
         return index_terms(line)
 
-    def classify(self, line: Line, candidates: Iterable[Candidate]) -> Verdict:
-        """The line's relation to the candidates."""
-        return classify(line, candidates, self.threshold)
+    def classify(
+        self, line: Line, candidates: Iterable[Candidate], now: float | None = None
+    ) -> Verdict:
+        """The line's relation to the candidates, the line seen at `now`."""
+        return classify(line, candidates, self.threshold, self.aliases, now)

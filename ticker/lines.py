@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -32,7 +33,27 @@ _QUOTES = re.compile(
 )
 _DASHES = re.compile("[\u2010-\u2015\u2212-]")
 _PUNCT = re.compile(r"[^\w\s]")
-_ATTRIBUTION_NOISE = frozenset({"al", "mayadeen", "mayadeens", "our", "the", "s"})
+# Words that do not tell one speaker from another: the outlet's own name (the lines are
+# its own), possessives and articles, "breaking" labels, in English, Spanish and Arabic.
+_ATTRIBUTION_NOISE = frozenset(
+    {"al", "mayadeen", "mayadeens", "almayadeen", "our", "the", "s", "breaking"}
+    | {"de", "del", "el", "la", "los", "las", "nuestro", "nuestra", "urgente"}
+    | {"الميادين", "عاجل"}
+)
+# The outlet's name misspelt ("Al Mayaden's", "للميادين"): one letter off a long noise word.
+_NOISE_NAMES = ("mayadeen", "mayadeens", "almayadeen", "الميادين")
+# "Our correspondent" in each language, one role: مراسل/مراسلة الميادين, مراسلنا, corresponsal.
+_CORRESPONDENT = frozenset(
+    {"correspondent", "corresponsal", "corresponsala", "مراسل", "مراسله", "مراسلنا", "مراسلتنا"}
+)
+_ARTICLE_BEFORE_DIGIT = re.compile(r"(?<!\w)\u0627\u0644(?=\d)")  # "القناة الـ12": the 12
+# Matching-only folding of attributions: Arabic ta marbuta, alef maqsura and tatweel, and
+# Arabic-Indic and Persian digits (accents, vowel marks and hamza go with the combining marks).
+_ATTRIBUTION_FOLD = str.maketrans(
+    {"\u0629": "\u0647", "\u0649": "\u064a", "\u0640": None}
+    | {chr(0x0660 + d): str(d) for d in range(10)}
+    | {chr(0x06F0 + d): str(d) for d in range(10)}
+)
 
 
 def single_spaced(text: str) -> str:
@@ -85,13 +106,49 @@ def match_key(text: str) -> str:
     return single_spaced(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_attribution(attribution: str | None) -> str:
-    """ "Al Mayadeen's correspondent", "Al Mayadeen correspondent", "Our correspondent" ->
-    "correspondent"."""
+    """The attribution as a speaker, for comparison only: "Al Mayadeen's correspondent",
+    "Our correspondent", "مراسل الميادين", "Nuestro corresponsal" -> "correspondent";
+    "Hamás" -> "hamas". Case, punctuation, accents, Arabic vowel marks and letter variants,
+    the outlet's own name and articles are ignored. Idempotent."""
     if not attribution:
         return ""
-    words = match_key(attribution).split()
-    return " ".join(w for w in words if w not in _ATTRIBUTION_NOISE)
+    # Marks go first: match_key would read a vowel mark as punctuation, splitting the word.
+    words = (_speaker_word(w) for w in match_key(_folded(attribution)).split())
+    return " ".join(w for w in words if w)
+
+
+def _folded(text: str) -> str:
+    """`text` without combining marks (accents, harakat, the hamza over a carrier) and with
+    Arabic letter variants and digits unified."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _ARTICLE_BEFORE_DIGIT.sub("", bare.translate(_ATTRIBUTION_FOLD))
+
+
+def _speaker_word(word: str) -> str:
+    """The word as a speaker's name part: "" for noise, "correspondent" for that role."""
+    if word in _ATTRIBUTION_NOISE or _is_noise_name(word):
+        return ""
+    return "correspondent" if word in _CORRESPONDENT else word
+
+
+def _is_noise_name(word: str) -> bool:
+    return len(word) >= 6 and any(_one_edit(word, name) for name in _NOISE_NAMES)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True if `a` and `b` are one insertion, deletion or substitution apart."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    index = next(
+        (i for i, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short)
+    )
+    return short[index:] == long[index + 1 :]
 
 
 def fingerprint(text: str) -> str:

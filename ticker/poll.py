@@ -75,7 +75,11 @@ async def fetch_lines(
 
 def judge_for(config: Config) -> Judge:
     """The de-duplication settings of `config` as the store uses them."""
-    return Judge(window=config.dedupe.window_hours * 3600, threshold=config.dedupe.threshold)
+    return Judge(
+        window=config.dedupe.window_hours * 3600,
+        threshold=config.dedupe.threshold,
+        aliases=config.dedupe.aliases,
+    )
 
 
 def _failed(store: Store, source: Source, now: float, exc: FetchError | ParseError) -> PollOutcome:

@@ -706,13 +706,14 @@ class Store:
             for _ in anchors
         )
         rows = conn.execute(
-            f"SELECT i.id, i.text FROM (SELECT item_id, count(*) AS shared FROM ({postings}) "
+            "SELECT i.id, i.text, i.first_seen FROM (SELECT item_id, count(*) AS shared "
+            f"FROM ({postings}) "
             "GROUP BY item_id ORDER BY shared DESC, item_id DESC LIMIT ?) AS best "
             "JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? "
             "ORDER BY best.shared DESC, best.item_id DESC",
             (*[v for key in anchors for v in (key, MAX_POSTINGS)], MAX_CANDIDATES, since),
         )
-        return [Candidate(row[0], row[1]) for row in rows]
+        return [Candidate(row[0], row[1], row[2]) for row in rows]
 
     def _insert_alert(
         self,
@@ -758,7 +759,7 @@ class Store:
         if judge is None:
             return None, terms
         candidates = self._candidates(conn, source, terms, now - judge.window)
-        return judge.classify(line, candidates), terms
+        return judge.classify(line, candidates, now), terms
 
     def record_poll(
         self,
