@@ -30,6 +30,7 @@ SCHEMA_VERSION = 8
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
+MAX_ACROSS = 8  # items of other sources compared with it too (across_sources)
 # SQLite's page cache of the writing connection, in KiB (SQLite's default is 2,000). What a
 # poll reads is small (a source's row, the recent postings of a few index terms, 24 candidate
 # items) and the OS page cache holds the rest of the file, so a smaller cache costs no
@@ -745,6 +746,12 @@ class Store:
         shared first. Reads a bounded number of index entries whatever the history size."""
         return self._candidates(self.conn, source, terms, since)
 
+    def candidates_across(self, source: str, terms: set[str], since: float) -> list[Candidate]:
+        """Items of the sources other than `source` seen since `since` that share the
+        rarest of `terms` (lines indexed with across_sources on), most shared first; as
+        bounded as `candidates`."""
+        return self._candidates_across(self.conn, source, terms, since)
+
     def _candidates(
         self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
     ) -> list[Candidate]:
@@ -767,7 +774,7 @@ class Store:
     ) -> list[Candidate]:
         """The items seen since `since` filed under the rarest of `keys` (MAX_ANCHORS of
         them, each read for its MAX_POSTINGS newest items), the MAX_CANDIDATES sharing the
-        most first; with `other_than`, that source's items are left out."""
+        most first; with `other_than`, the MAX_ACROSS of those not of that source."""
         from ticker.dedupe import Candidate
 
         if not keys:
@@ -782,19 +789,22 @@ class Store:
             "SELECT * FROM (SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
             for _ in anchors
         )
-        # Across sources, the line's own source is left out before the best are chosen, so
-        # its own items (compared already) never crowd the other sources' out.
-        others = "WHERE (SELECT source FROM items WHERE id = item_id) != ? " if other_than else ""
+        # Across sources, the line's own items (compared already) are left out of the best
+        # MAX_CANDIDATES, and the MAX_ACROSS best of the rest are compared: a story another
+        # source told shares the most terms, and fewer candidates keep the second
+        # comparison cheap (classification at 1M lines stays under 1 ms, BENCHMARKS.md).
+        others, limit = ("AND i.source != ? ", MAX_ACROSS) if other_than else ("", MAX_CANDIDATES)
         rows = conn.execute(
             f"SELECT i.id, i.text FROM (SELECT item_id, count(*) AS shared FROM ({postings}) "
-            f"{others}GROUP BY item_id ORDER BY shared DESC, item_id DESC LIMIT ?) AS best "
-            "JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? "
-            "ORDER BY best.shared DESC, best.item_id DESC",
+            "GROUP BY item_id ORDER BY shared DESC, item_id DESC LIMIT ?) AS best "
+            f"JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? {others}"
+            "ORDER BY best.shared DESC, best.item_id DESC LIMIT ?",
             (
                 *[v for key in anchors for v in (key, MAX_POSTINGS)],
-                *([other_than] if other_than else []),
                 MAX_CANDIDATES,
                 since,
+                *([other_than] if other_than else []),
+                limit,
             ),
         )
         return [Candidate(row[0], row[1]) for row in rows]
