@@ -10,12 +10,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from conftest import Clock, lines, poll_now
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker.cli import main
 from ticker.config import Config, parse_config
+from ticker.errors import ConfigError
 from ticker.notify import Failure, Limits, Message
 from ticker.outbox import Outbox, Shaping
 from ticker.poll import judge_for
@@ -344,3 +346,12 @@ def telegram_page(texts: list[str]) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Chan – Telegram</title>"
         f"</head><body><main>{posts}</main></body></html>"
     )
+
+
+def test_the_keys_are_checked_like_any_other(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r'channel\[1\] \("ops"\)\.also: expected "notify" or'):
+        make_config(
+            tmp_path, channels=[{"name": "ops", "urls": ["json://127.0.0.1:9/"], "also": "loud"}]
+        )
+    with pytest.raises(ConfigError, match=r"dedupe\.across_sources: expected true or false"):
+        make_config(tmp_path, across="yes")  # type: ignore[arg-type]
