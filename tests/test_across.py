@@ -355,3 +355,16 @@ def test_the_keys_are_checked_like_any_other(tmp_path: Path) -> None:
         )
     with pytest.raises(ConfigError, match=r"dedupe\.across_sources: expected true or false"):
         make_config(tmp_path, across="yes")  # type: ignore[arg-type]
+
+
+def test_an_update_another_source_already_showed_word_for_word_is_also(tmp_path: Path) -> None:
+    sites = Sites(make_config(tmp_path), Clock())
+    arrived = "Hamas: The delegation arrived in Cairo tonight to continue the talks"
+    sites.show(STRIP, STORY)
+    sites.show(CHANNEL, STORY_AGAIN)
+    sites.show(STRIP, arrived)  # the strip's update: alerted as an update
+    sites.show(CHANNEL, arrived)  # the channel's update of its line: the strip said it
+    alerts = sites.store.recent_alerts(10)
+    assert [(a.source, a.kind) for a in alerts] == [(STRIP, "new"), (STRIP, "update")]
+    assert [also.text for also in alerts[1].also] == [arrived]
+    sites.close()
