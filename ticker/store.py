@@ -31,6 +31,7 @@ MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
 MAX_ACROSS = 8  # items of other sources compared with it too (across_sources)
+MAX_ACROSS_POSTINGS = 32  # most recent items read per anchor term across sources
 # SQLite's page cache of the writing connection, in KiB (SQLite's default is 2,000). What a
 # poll reads is small (a source's row, the recent postings of a few index terms, 24 candidate
 # items) and the OS page cache holds the rest of the file, so a smaller cache costs no
@@ -774,7 +775,8 @@ class Store:
     ) -> list[Candidate]:
         """The items seen since `since` filed under the rarest of `keys` (MAX_ANCHORS of
         them, each read for its MAX_POSTINGS newest items), the MAX_CANDIDATES sharing the
-        most first; with `other_than`, the MAX_ACROSS of those not of that source."""
+        most first; with `other_than`, the MAX_ACROSS of those not of that source, read
+        from MAX_ACROSS_POSTINGS per anchor."""
         from ticker.dedupe import Candidate
 
         if not keys:
@@ -785,6 +787,9 @@ class Store:
         if not anchors:
             return []
         # The most recent postings of each anchor, counted in SQL: bounded work, no scan.
+        # Across sources, fewer: the other source told the story within minutes, so it is
+        # among an anchor's newest postings, and the second read costs less (BENCHMARKS.md).
+        per_anchor = MAX_ACROSS_POSTINGS if other_than else MAX_POSTINGS
         postings = " UNION ALL ".join(
             "SELECT * FROM (SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
             for _ in anchors
@@ -800,7 +805,7 @@ class Store:
             f"JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? {others}"
             "ORDER BY best.shared DESC, best.item_id DESC LIMIT ?",
             (
-                *[v for key in anchors for v in (key, MAX_POSTINGS)],
+                *[v for key in anchors for v in (key, per_anchor)],
                 MAX_CANDIDATES,
                 since,
                 *([other_than] if other_than else []),
