@@ -762,7 +762,8 @@ class Store:
         self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
     ) -> list[Candidate]:
         """Items of the other sources seen since `since` that share the rarest of `terms`
-        (read through the keys every source shares; the same bounds as `_candidates`)."""
+        (read through the keys every source shares; bounded as `_candidates` is, with
+        fewer postings and candidates: MAX_ACROSS_POSTINGS, MAX_ACROSS)."""
         keys = [across_key(term) for term in terms]
         return self._read_candidates(conn, keys, since, other_than=source)
 
