@@ -7,7 +7,13 @@ and term writers (no classification while loading). Then for each query line (ha
 edits of a history line, half are new stories) the time of the full classification is
 measured: index look-up of candidates (`Store.candidates`) plus `Judge.classify`.
 
+With `--across`, as with `[dedupe] across_sources = true`: every other history line belongs
+to a second source and every line is indexed for all sources too; a query line not a
+duplicate of its own source's lines is then compared with the other source's as well
+(`Store.candidates_across`), as `Store.record_poll` does.
+
     .venv/bin/python -m bench.dedupe_index [--sizes 1000 100000 1000000] [--queries 1000]
+        [--across]
 """
 
 from __future__ import annotations
@@ -92,8 +98,9 @@ def synthetic_line(rng: random.Random, serial: int) -> str:
     return f"{rng.choice(ATTRIBUTIONS)}: {text}"
 
 
-def fill(store: Store, size: int, rng: random.Random) -> list[str]:
-    """`size` history lines of source "bench", all seen at t=size (inside the window)."""
+def fill(store: Store, size: int, rng: random.Random, across: bool = False) -> list[str]:
+    """`size` history lines of source "bench" (with `across`, every other one of "other"),
+    all seen at t=size (inside the window)."""
     texts: list[str] = []
     seen: set[str] = set()
     judge = Judge()
@@ -104,8 +111,9 @@ def fill(store: Store, size: int, rng: random.Random) -> list[str]:
                 continue
             seen.add(line.fingerprint)
             texts.append(line.text)
-            item_id = store._insert_item(conn, "bench", line, float(size), None)
-            store._index_terms(conn, "bench", item_id, judge.terms(line))
+            source = "other" if across and len(texts) % 2 else "bench"
+            item_id = store._insert_item(conn, source, line, float(size), None)
+            store._index_terms(conn, source, item_id, judge.terms(line), across)
     return texts
 
 
@@ -125,22 +133,34 @@ def queries(history: list[str], count: int, rng: random.Random) -> list[Line]:
     return result
 
 
-def measure(size: int, query_count: int) -> dict[str, float]:
+def classify(store: Store, judge: Judge, line: Line, since: float, across: bool) -> str:
+    """The kind of `line` as record_poll finds it (own source, then, with `across`, the
+    other sources); "also" when it is another source's story."""
+    terms = judge.terms(line)
+    verdict = judge.classify(line, store.candidates("bench", terms, since))
+    if not across or verdict.kind == "duplicate":
+        return verdict.kind
+    other = judge.classify(line, store.candidates_across("bench", terms, since))
+    if other.kind == "duplicate" or (other.kind == "update" and verdict.kind == "new"):
+        return "also"
+    return verdict.kind
+
+
+def measure(size: int, query_count: int, across: bool = False) -> dict[str, float]:
     rng = random.Random(size)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(Path(tmp) / "bench.db")
         started = time.perf_counter()
-        history = fill(store, size, rng)
+        history = fill(store, size, rng, across)
         load_seconds = time.perf_counter() - started
         judge = Judge()
         since = float(size) - judge.window
-        samples, kinds = [], {"new": 0, "update": 0, "duplicate": 0}
+        samples, kinds = [], {"new": 0, "update": 0, "duplicate": 0, "also": 0}
         for line in queries(history, query_count, rng):
             started = time.perf_counter()
-            candidates = store.candidates("bench", judge.terms(line), since)
-            verdict = judge.classify(line, candidates)
+            kind = classify(store, judge, line, since, across)
             samples.append(time.perf_counter() - started)
-            kinds[verdict.kind] += 1
+            kinds[kind] += 1
         db_bytes = (Path(tmp) / "bench.db").stat().st_size
         store.close()
     return {
@@ -157,13 +177,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--across", action="store_true", help="as with across_sources = true")
     args = parser.parse_args()
-    print("history  load    db      classify median  p90      verdicts (new/update/duplicate)")
+    also = "/also" if args.across else ""
+    print(
+        f"history  load    db      classify median  p90      verdicts (new/update/duplicate{also})"
+    )
     for size in args.sizes:
-        r = measure(size, args.queries)
+        r = measure(size, args.queries, args.across)
+        shown = f"/{r['also']:.0f}" if args.across else ""
         print(
             f"{size:>8}  {r['load_s']:5.1f}s  {r['db_mb']:5.0f}MB  {r['median_ms']:8.3f} ms  "
-            f"{r['p90_ms']:6.3f} ms  {r['new']:.0f}/{r['update']:.0f}/{r['duplicate']:.0f}",
+            f"{r['p90_ms']:6.3f} ms  {r['new']:.0f}/{r['update']:.0f}/{r['duplicate']:.0f}{shown}",
             flush=True,
         )
 

@@ -21,6 +21,7 @@ RUNS = [
     ("outbox_plan --alerts 50 --runs 3", [r"telegram 50 alerts, allowance 20: median \d"]),
     ("drain_backlog --pending 0 10 --sources 5 --runs 5", [r"\n\s+10\s+[\d.]+ ms"]),
     ("dedupe_index --sizes 1000 --queries 50", [r"\n\s+1000\s.*ms"]),
+    ("dedupe_index --across --sizes 1000 --queries 50", [r"\n\s+1000\s.*ms.* \d+/\d+/\d+/\d+\n"]),
     ("dedupe_methods", [r"ticker \(ratio \+ proper-noun guard\)\s+1\.000"]),
     (
         "memory --sources 3 --polls 20 --warmup 5 --sample-every 1",

@@ -92,6 +92,7 @@ def test_tail_json_lines(tmp_path: Path) -> None:
         "changes": [],
         "group": records[0]["id"],
         "deliveries": {"mail": "sent"},
+        "also": [],
     }
     assert records[1]["deliveries"] == {"mail": "pending"}
 

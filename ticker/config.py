@@ -85,6 +85,7 @@ class Channel:
     health: bool = True  # receives alerts about sources that fail or lose their ticker
     max_delivery_age: float = DEFAULT_MAX_DELIVERY_AGE  # seconds; older alerts are late
     late: str = "expire"  # late alerts: "expire" (never sent) or "digest" (one, marked late)
+    also: str = "silent"  # a story another source told first: "silent" (logged) or "notify"
     secrets: tuple[str, ...] = field(default=(), repr=False)  # values read from ${...}
     literal_secret: bool = False  # the config file itself holds a password or token
 
@@ -104,6 +105,8 @@ class Dedupe:
     window_hours: float = 48.0
     threshold: float = 75.0
     aliases: tuple[tuple[str, ...], ...] = ()  # groups of names of one speaker
+    # One story from several sources is one alert (README, "One story from several sources").
+    across_sources: bool = True
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,7 @@ CHANNEL_FIELDS: dict[str, Field] = {
     "health": Field(lambda v: isinstance(v, bool), "true or false"),
     "max_delivery_age": _number(60, 7 * 86_400, "a number of seconds"),
     "late": Field(lambda v: v in ("expire", "digest"), '"expire" or "digest"'),
+    "also": Field(lambda v: v in ("notify", "silent"), '"notify" or "silent"'),
 }
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),
@@ -301,6 +305,7 @@ DEDUPE_FIELDS: dict[str, Field] = {
         _is_alias_groups,
         'a list of lists of 2+ names of one speaker, e.g. [["Yemeni Armed Forces", "YAF"]]',
     ),
+    "across_sources": Field(lambda v: isinstance(v, bool), "true or false"),
 }
 TOP_LEVEL = {"ticker", "source", "channel", "dedupe"}
 

@@ -23,7 +23,7 @@ from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
 from ticker.reasons import Reason, classify, combine
 from ticker.redact import Redactor, redact_url
-from ticker.store import CHANNEL_HEALTH, Delivery
+from ticker.store import ALSO, CHANNEL_HEALTH, Delivery
 
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
@@ -111,7 +111,8 @@ def rtl_marked(text: str) -> str:
 
 def format_message(delivery: Delivery) -> Message:
     """Title: source and attribution. Body: the line's text and its link. An update is
-    marked as such and says what changed; a health alert is ticker speaking of a source."""
+    marked as such and says what changed; a follow-up ("also") says which other source
+    reported the story too; a health alert is ticker speaking of a source."""
     if delivery.kind == "health":
         about = "channel" if delivery.attribution == CHANNEL_HEALTH else "source"
         return Message(title=f"ticker: {about} {delivery.source}", body=delivery.text)
@@ -120,6 +121,9 @@ def format_message(delivery: Delivery) -> Message:
         if delivery.changes:
             body += f"\nChanged: {delivery.changes}"
         title = _cap("Update: " + _title(delivery), MAX_TITLE_CHARS)
+    elif delivery.kind == ALSO:  # a short follow-up: the story itself went out before
+        body = f"also reported by {delivery.source}: {delivery.text}"
+        title = _cap("Also: " + _title(delivery), MAX_TITLE_CHARS)
     else:
         body, title = _text(delivery), _title(delivery)
     if delivery.url:
@@ -144,8 +148,8 @@ def list_item(delivery: Delivery, digest: bool = False, zone: tzinfo | None = No
     if not digest:
         return f"\u2022 {_text(delivery)}{link}"
     at = datetime.fromtimestamp(delivery.first_seen, zone).strftime("%H:%M")
-    update = "Update: " if delivery.kind == "update" else ""
-    return f"\u2022 {at} [{delivery.source}] {update}{delivery.text}{link}"
+    mark = {"update": "Update: ", ALSO: "also reported: "}.get(delivery.kind, "")
+    return f"\u2022 {at} [{delivery.source}] {mark}{delivery.text}{link}"
 
 
 def format_digest(deliveries: Sequence[Delivery], why: str, zone: tzinfo | None) -> Message:

@@ -118,7 +118,10 @@ def adopt_history(config: Config, source: Source, store: Store, now: float) -> b
     """If `source`, which has no state under its name, was renamed, move its former name's
     history (state, lines, alerts, index) to its name, and log it; True if it did."""
     old = former_name(config, source, store, now)
-    if old is None or not store.rename_source(old, source.name, source.url, judge_for(config)):
+    across = config.dedupe.across_sources
+    if old is None or not store.rename_source(
+        old, source.name, source.url, judge_for(config), across=across
+    ):
         return False
     log.warning(
         '%s: renamed from "%s": history kept; lines that appeared since its last poll alert',
@@ -190,6 +193,7 @@ async def poll_source(
         etag=page.etag,
         last_modified=page.last_modified,
         latency=page.elapsed,
+        across=config.dedupe.across_sources,
     )
     check_health(config, source, store, clock())
     _log_record(record)

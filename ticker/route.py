@@ -122,6 +122,8 @@ def describe(channel: Channel) -> str:
             parts.append(f"{key}: {', '.join(values)}")
     if channel.updates != "notify":
         parts.append(f"updates {channel.updates}")
+    if channel.also == "notify":
+        parts.append("also-reported follow-ups")
     if channel.quiet_hours:
         zone = channel.timezone or "local time"
         parts.append(f"quiet {channel.quiet_hours} {zone} ({channel.quiet})")
@@ -136,7 +138,8 @@ def describe(channel: Channel) -> str:
 def router(channels: Iterable[Channel], clock: Callable[[], float] = time.time) -> Router:
     """The router of one source's poll: `channels` are the channels that take the source;
     a line goes to those whose filters accept it, updates only where `updates = "notify"`,
-    and nowhere whose quiet hours are on with `quiet = "drop"`."""
+    "also reported by" follow-ups (kind "also") only where `also = "notify"`, and nowhere
+    whose quiet hours are on with `quiet = "drop"`."""
     chosen = tuple(channels)
 
     def route(line: Line, kind: str) -> list[str]:
@@ -145,6 +148,8 @@ def router(channels: Iterable[Channel], clock: Callable[[], float] = time.time) 
         for channel in chosen:
             rules = rules_of(channel)
             if kind == "update" and channel.updates != "notify":
+                continue
+            if kind == "also" and channel.also != "notify":
                 continue
             if not rules.accepts(line):
                 continue

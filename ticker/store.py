@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
+MAX_ACROSS = 8  # items of other sources compared with it too (across_sources)
+MAX_ACROSS_POSTINGS = 32  # most recent items read per anchor term across sources
 # SQLite's page cache of the writing connection, in KiB (SQLite's default is 2,000). What a
 # poll reads is small (a source's row, the recent postings of a few index terms, 24 candidate
 # items) and the OS page cache holds the rest of the file, so a smaller cache costs no
@@ -38,6 +40,8 @@ CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
 TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
 CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
+ALSO = "also"  # the kind of an item another source told first, and of its follow-up alert
+MAX_STORY_HOPS = 8  # links followed from an item to the story's first item (bounded walk)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class NewItem:
     kind: str = "new"
     of_item: int | None = None
     changes: tuple[str, ...] = ()
+    also_of: int | None = None  # kind "also": the item whose alert told the story first
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,17 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class AlsoView:
+    """A line of another source that told the story of an alert again ("also reported
+    by"), and the follow-ups sent for it (channels with `also = "notify"`)."""
+
+    source: str
+    text: str
+    first_seen: float
+    deliveries: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AlertView:
     """An alert as `ticker tail` shows it."""
 
@@ -138,6 +154,8 @@ class AlertView:
     updates_id: int | None = None
     updates_text: str | None = None
     deliveries: dict[str, str] = field(default_factory=dict)
+    item_id: int = 0
+    also: list[AlsoView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -287,6 +305,14 @@ def _migration_7(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX items_key ON items (source, key) WHERE key IS NOT NULL")
 
 
+def _migration_8(conn: sqlite3.Connection) -> None:
+    """One story from several sources ([dedupe] across_sources): a line that another
+    source's line already told is an item of kind "also", `also_of` naming the item whose
+    alert told it first; `ticker tail` lists those under that alert through this index."""
+    conn.execute("ALTER TABLE items ADD COLUMN also_of INTEGER")
+    conn.execute("CREATE INDEX items_also ON items (also_of) WHERE also_of IS NOT NULL")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -295,6 +321,7 @@ MIGRATIONS = {
     5: _migration_5,
     6: _migration_6,
     7: _migration_7,
+    8: _migration_8,
 }
 
 
@@ -314,7 +341,17 @@ def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | No
 
 def _fixed_route(channels: Sequence[str], update_channels: Sequence[str] | None) -> Router:
     targets = {"new": channels, "update": channels if update_channels is None else update_channels}
-    return lambda line, kind: targets[kind]
+    return lambda line, kind: targets.get(kind, ())  # no follow-ups ("also") anywhere
+
+
+ACROSS = b"across"  # the hash personalisation of the terms every source shares
+
+
+def across_key(term: str) -> int:
+    """The index key of `term` in every source at once (`[dedupe] across_sources`): a
+    signed 64-bit hash in its own hash domain, so no source name can collide with it."""
+    digest = hashlib.blake2b(term.encode(), digest_size=8, person=ACROSS).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def term_key(source: str, term: str) -> int:
@@ -536,7 +573,9 @@ class Store:
         )
         return [SourceState(**dict(row)) for row in rows]
 
-    def rename_source(self, old: str, new: str, url: str, judge: Judge | None = None) -> bool:
+    def rename_source(
+        self, old: str, new: str, url: str, judge: Judge | None = None, *, across: bool = False
+    ) -> bool:
         """Give source `old`'s history (its state, items, alerts and term index) to `new`,
         now polling `url`, in one transaction. False, and nothing changed, if `old` has no
         state or `new` already has some.
@@ -544,8 +583,10 @@ class Store:
         The term index is keyed by a hash of (source, term) (`term_key`), and only the
         hashes are stored: the terms of `old`'s indexed items are computed again from their
         text (with `judge`; without one they are dropped) and filed under `new`, so the
-        de-duplication of `new` finds them. A changed URL drops the stored validators
-        (ETag, Last-Modified), which belong to the old URL."""
+        de-duplication of `new` finds them (and, with `across`, filed under the keys every
+        source shares too, `across_key`). The items keep their ids, so "also reported by"
+        links (`also_of`) hold. A changed URL drops the stored validators (ETag,
+        Last-Modified), which belong to the old URL."""
         with self.transaction() as conn:
             taken = conn.execute(
                 "SELECT (SELECT count(*) FROM sources WHERE name = ?) "
@@ -561,13 +602,13 @@ class Store:
                     "UPDATE sources SET url = ?, etag = NULL, last_modified = NULL WHERE name = ?",
                     (url, new),
                 )
-            self._rekey_terms(conn, old, new, judge)
+            self._rekey_terms(conn, old, new, judge, across)
             conn.execute("UPDATE items SET source = ? WHERE source = ?", (new, old))
             conn.execute("UPDATE alerts SET source = ? WHERE source = ?", (new, old))
         return True
 
     def _rekey_terms(
-        self, conn: sqlite3.Connection, old: str, new: str, judge: Judge | None
+        self, conn: sqlite3.Connection, old: str, new: str, judge: Judge | None, across: bool
     ) -> None:
         """File the indexed items of source `old` under `new`'s term keys."""
         mine = "SELECT id FROM items WHERE source = ?"
@@ -586,7 +627,7 @@ class Store:
             return
         for item_id, text, attribution, body in indexed:
             line = Line(text=text, attribution=attribution, body=body or text)
-            self._index_terms(conn, new, item_id, judge.terms(line))
+            self._index_terms(conn, new, item_id, judge.terms(line), across)
 
     def set_next_poll(self, name: str, when: float) -> None:
         """Remember when the daemon polls `name` next (for `ticker status`)."""
@@ -628,13 +669,21 @@ class Store:
         return {row[0]: row[1] for row in rows}
 
     def _insert_item(
-        self, conn: sqlite3.Connection, source: str, line: Line, now: float, verdict: Verdict | None
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        line: Line,
+        now: float,
+        verdict: Verdict | None,
+        also_of: int | None = None,
     ) -> int:
         kind, of_item, changes = _verdict_columns(verdict)
+        if also_of is not None:
+            kind = ALSO
         cursor = conn.execute(
             "INSERT INTO items (source, fingerprint, text, attribution, body, url, first_seen, "
-            "last_seen, times_seen, kind, of_item, changes, key, published) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+            "last_seen, times_seen, kind, of_item, changes, key, published, also_of) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
             (
                 source,
                 line.fingerprint,
@@ -649,6 +698,7 @@ class Store:
                 changes,
                 line.key,
                 line.published,
+                also_of,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -670,9 +720,19 @@ class Store:
         return {row[0]: Candidate(row[1], row[2]) for row in rows}
 
     def _index_terms(
-        self, conn: sqlite3.Connection, source: str, item_id: int, terms: set[str]
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        item_id: int,
+        terms: set[str],
+        across: bool = False,
     ) -> None:
+        """File `item_id` under the keys of `terms` in `source` and, with `across`, under
+        the keys every source shares: a second posting per term, written only while
+        across_sources is on, so that off costs what it did."""
         keys = [(term_key(source, term),) for term in terms]
+        if across:
+            keys += [(across_key(term),) for term in terms]
         conn.executemany(
             "INSERT INTO term_df (key, n) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET n = n + 1",
             keys,
@@ -687,12 +747,39 @@ class Store:
         shared first. Reads a bounded number of index entries whatever the history size."""
         return self._candidates(self.conn, source, terms, since)
 
+    def candidates_across(self, source: str, terms: set[str], since: float) -> list[Candidate]:
+        """Items of the sources other than `source` seen since `since` that share the
+        rarest of `terms` (lines indexed with across_sources on), most shared first; as
+        bounded as `candidates`."""
+        return self._candidates_across(self.conn, source, terms, since)
+
     def _candidates(
         self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
     ) -> list[Candidate]:
+        return self._read_candidates(conn, [term_key(source, term) for term in terms], since)
+
+    def _candidates_across(
+        self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
+    ) -> list[Candidate]:
+        """Items of the other sources seen since `since` that share the rarest of `terms`
+        (read through the keys every source shares; bounded as `_candidates` is, with
+        fewer postings and candidates: MAX_ACROSS_POSTINGS, MAX_ACROSS)."""
+        keys = [across_key(term) for term in terms]
+        return self._read_candidates(conn, keys, since, other_than=source)
+
+    def _read_candidates(
+        self,
+        conn: sqlite3.Connection,
+        keys: list[int],
+        since: float,
+        other_than: str | None = None,
+    ) -> list[Candidate]:
+        """The items seen since `since` filed under the rarest of `keys` (MAX_ANCHORS of
+        them, each read for its MAX_POSTINGS newest items), the MAX_CANDIDATES sharing the
+        most first; with `other_than`, the MAX_ACROSS of those not of that source, read
+        from MAX_ACROSS_POSTINGS per anchor."""
         from ticker.dedupe import Candidate
 
-        keys = [term_key(source, term) for term in terms]
         if not keys:
             return []
         marks = ",".join("?" * len(keys))
@@ -701,17 +788,31 @@ class Store:
         if not anchors:
             return []
         # The most recent postings of each anchor, counted in SQL: bounded work, no scan.
+        # Across sources, fewer: the other source told the story within minutes, so it is
+        # among an anchor's newest postings, and the second read costs less (BENCHMARKS.md).
+        per_anchor = MAX_ACROSS_POSTINGS if other_than else MAX_POSTINGS
         postings = " UNION ALL ".join(
             "SELECT * FROM (SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
             for _ in anchors
         )
+        # Across sources, the line's own items (compared already) are left out of the best
+        # MAX_CANDIDATES, and the MAX_ACROSS best of the rest are compared: a story another
+        # source told shares the most terms, and fewer candidates keep the second
+        # comparison cheap (classification at 1M lines stays under 1 ms, BENCHMARKS.md).
+        others, limit = ("AND i.source != ? ", MAX_ACROSS) if other_than else ("", MAX_CANDIDATES)
         rows = conn.execute(
             "SELECT i.id, i.text, i.first_seen FROM (SELECT item_id, count(*) AS shared "
             f"FROM ({postings}) "
             "GROUP BY item_id ORDER BY shared DESC, item_id DESC LIMIT ?) AS best "
-            "JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? "
-            "ORDER BY best.shared DESC, best.item_id DESC",
-            (*[v for key in anchors for v in (key, MAX_POSTINGS)], MAX_CANDIDATES, since),
+            f"JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? {others}"
+            "ORDER BY best.shared DESC, best.item_id DESC LIMIT ?",
+            (
+                *[v for key in anchors for v in (key, per_anchor)],
+                MAX_CANDIDATES,
+                since,
+                *([other_than] if other_than else []),
+                limit,
+            ),
         )
         return [Candidate(row[0], row[1], row[2]) for row in rows]
 
@@ -761,6 +862,94 @@ class Store:
         candidates = self._candidates(conn, source, terms, now - judge.window)
         return judge.classify(line, candidates, now), terms
 
+    def _across(
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        line: Line,
+        now: float,
+        judge: Judge,
+        terms: set[str],
+        own: Verdict | None,
+    ) -> tuple[Verdict, int] | None:
+        """The verdict of `line` against the other sources' recent lines and the item that
+        told the story first (the root), when `line` is "also reported by" `source`: a
+        duplicate of another source's line, or an update of one when its own source has
+        no earlier line of the story. An update of its own line stays an update (it
+        alerts), unless another source already showed the same words; a duplicate of its
+        own line stays a duplicate. None if it is none of these."""
+        if own is not None and own.kind == "duplicate":
+            return None
+        candidates = self._candidates_across(conn, source, terms, now - judge.window)
+        if not candidates:
+            return None
+        other = judge.classify(line, candidates)
+        if other.item_id is None or other.kind == "new":
+            return None
+        if other.kind == "update" and own is not None and own.kind == "update":
+            return None
+        root = self._story_root(conn, other.item_id)
+        if root is None or root[1] == source:
+            return None  # the story began on this source: its own verdict stands
+        return other, root[0]
+
+    def _story_root(self, conn: sqlite3.Connection, item_id: int) -> tuple[int, str] | None:
+        """The item (id, source) that told the story of `item_id` first: the item itself,
+        or what it is "also" of or a duplicate of (a bounded walk)."""
+        for _ in range(MAX_STORY_HOPS):
+            row = conn.execute(
+                "SELECT source, kind, of_item, also_of FROM items WHERE id = ?", (item_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            source, kind, of_item, also_of = row
+            follow = also_of if kind == ALSO else of_item if kind == "duplicate" else None
+            if follow is None:
+                return item_id, source
+            item_id = follow
+        return item_id, source
+
+    def _story_channels(self, conn: sqlite3.Connection, root: int) -> set[str]:
+        """The channels that were given the story of item `root` already: a delivery of an
+        alert of `root`, of the items it updates (a bounded walk back), or of a line of
+        another source recorded as also reporting it."""
+        rows = conn.execute(
+            "WITH RECURSIVE story(id, hops) AS (SELECT ?, 0 UNION ALL "
+            "SELECT i.of_item, s.hops + 1 FROM items i JOIN story s ON i.id = s.id "
+            "WHERE i.of_item IS NOT NULL AND s.hops < ?), "
+            "told(id) AS (SELECT id FROM story UNION SELECT id FROM items WHERE also_of = ?) "
+            "SELECT DISTINCT d.channel FROM told JOIN alerts a ON a.item_id = told.id "
+            "JOIN deliveries d ON d.alert_id = a.id",
+            (root, MAX_STORY_HOPS, root),
+        )
+        return {str(row[0]) for row in rows}
+
+    def _alert_also(
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        line: Line,
+        item_id: int,
+        root: int,
+        now: float,
+        route: Router,
+    ) -> int | None:
+        """Deliveries for a line "also reported by" `source`: nothing to the channels that
+        were given the story already, but a short follow-up (an alert of kind "also") to
+        those of them with `also = "notify"`; and the line as a new alert to the channels
+        of `source` that were never given the story (a channel of that source alone must
+        not lose it). Returns the new alert's id, or None."""
+        told = self._story_channels(conn, root)
+        follow_ups = [name for name in route(line, ALSO) if name in told]
+        if follow_ups:
+            also_id = self._insert_alert(conn, source, item_id, now, follow_ups)
+            conn.execute(
+                "UPDATE alerts SET kind = ?, updates_item = ? WHERE id = ?",
+                (ALSO, root, also_id),
+            )
+        untold = [name for name in route(line, "new") if name not in told]
+        return self._insert_alert(conn, source, item_id, now, untold) if untold else None
+
     def record_poll(
         self,
         name: str,
@@ -775,6 +964,7 @@ class Store:
         etag: str | None = None,
         last_modified: str | None = None,
         latency: float | None = None,
+        across: bool = False,
     ) -> PollRecord:
         """Diff a successful poll's lines against the log and record the result atomically.
 
@@ -788,6 +978,11 @@ class Store:
         The source's first successful poll is a silent baseline, of which only the
         `backfill` newest lines alert. Items are inserted oldest first, so alert ids follow
         the story's order.
+
+        With `across` (and a `judge`), lines are indexed for every source too, and a new
+        line (not a baseline one, not an edit) is also compared with the other sources'
+        recent lines: one that tells a story another source told first is stored as kind
+        "also" (`_across`) and delivered as `_alert_also` says.
         """
         from ticker.dedupe import Candidate
 
@@ -813,13 +1008,21 @@ class Store:
                 verdict, terms = self._judge(conn, name, line, now, judge, edited)
                 if baseline and verdict is not None and verdict.kind != "duplicate":
                     verdict = None  # the baseline has no history to update
-                item_id = self._insert_item(conn, name, line, now, verdict)
-                self._index_terms(conn, name, item_id, terms)
+                also = None  # a baseline line is nobody's "also": it was on the page before
+                if across and judge is not None and not baseline and edited is None:
+                    also = self._across(conn, name, line, now, judge, terms, verdict)
+                also_of = None
+                if also is not None:
+                    verdict, also_of = also
+                item_id = self._insert_item(conn, name, line, now, verdict, also_of)
+                self._index_terms(conn, name, item_id, terms, across)
                 if line.key:
                     keyed[line.key] = Candidate(item_id, line.text)
-                kind = verdict.kind if verdict is not None else "new"
+                kind = ALSO if also_of is not None else verdict.kind if verdict else "new"
                 alert_id = None
-                if index < alerting and kind in ("new", "update"):
+                if index < alerting and also_of is not None:
+                    alert_id = self._alert_also(conn, name, line, item_id, also_of, now, route)
+                elif index < alerting and kind in ("new", "update"):
                     targets = route(line, kind)
                     alert_id = self._insert_alert(conn, name, item_id, now, targets, verdict)
                 new.append(
@@ -830,6 +1033,7 @@ class Store:
                         kind,
                         verdict.item_id if verdict else None,
                         verdict.changes if verdict else (),
+                        also_of,
                     )
                 )
             conn.execute(
@@ -1021,7 +1225,7 @@ class Store:
         after_id: int = 0,
     ) -> list[AlertView]:
         """The newest `limit` alerts after `after_id` matching the filters, oldest first."""
-        where: list[str] = ["a.id > ?"]
+        where: list[str] = ["a.id > ?", f"a.kind != '{ALSO}'"]  # follow-ups: under their story
         params: list[object] = [after_id]
         if source:
             where.append("a.source = ?")
@@ -1032,7 +1236,7 @@ class Store:
             params.append(f"%{escaped}%")
         rows = self.conn.execute(
             "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen, "
-            "a.created, a.kind, a.changes, "
+            "a.created, a.kind, a.changes, a.item_id, "
             "(SELECT max(e.id) FROM alerts e WHERE e.item_id = a.updates_item) AS updates_id, "
             "(SELECT u.text FROM items u WHERE u.id = a.updates_item) AS updates_text "
             "FROM alerts a JOIN items i ON i.id = a.item_id "
@@ -1041,7 +1245,33 @@ class Store:
         ).fetchall()
         alerts = [AlertView(**dict(row)) for row in reversed(rows)]
         self._attach_deliveries(alerts)
+        self._attach_also(alerts)
         return alerts
+
+    def _attach_also(self, alerts: list[AlertView]) -> None:
+        """Give each alert the lines of other sources recorded as also reporting its story
+        (oldest first), with the follow-ups sent for them."""
+        by_item: dict[int, list[AlertView]] = {}
+        for alert in alerts:
+            by_item.setdefault(alert.item_id, []).append(alert)
+        if not by_item:
+            return
+        marks = ",".join("?" * len(by_item))
+        rows = self.conn.execute(
+            "SELECT i.id, i.also_of, i.source, i.text, i.first_seen, d.channel, d.status "
+            "FROM items i LEFT JOIN alerts a ON a.item_id = i.id AND a.kind = ? "
+            "LEFT JOIN deliveries d ON d.alert_id = a.id "
+            f"WHERE i.also_of IN ({marks}) ORDER BY i.id, d.channel",
+            (ALSO, *by_item),
+        )
+        views: dict[int, AlsoView] = {}
+        for item_id, also_of, source, text, first_seen, channel, status in rows:
+            if item_id not in views:
+                views[item_id] = AlsoView(source, text, first_seen)
+                for alert in by_item[also_of]:
+                    alert.also.append(views[item_id])
+            if channel is not None:
+                views[item_id].deliveries[channel] = status
 
     def _attach_deliveries(self, alerts: list[AlertView]) -> None:
         if not alerts:
@@ -1165,5 +1395,9 @@ class Store:
                 "(SELECT item_id FROM alerts)"
             )
             conn.execute(f"DELETE FROM terms WHERE item_id IN ({forgotten})", (before,))
+            # A line "also" of a forgotten item loses the link, never to point at a reused id.
+            conn.execute(
+                f"UPDATE items SET also_of = NULL WHERE also_of IN ({forgotten})", (before,)
+            )
             items = conn.execute(f"DELETE FROM items WHERE id IN ({forgotten})", (before,)).rowcount
         return {"deliveries": deliveries, "alerts": alerts, "items": items}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from ticker.lines import canonical_attribution
-from ticker.store import AlertView, Store
+from ticker.store import AlertView, AlsoView, Store
 
 FOLLOW_EVERY = 1.0  # seconds between looks at the database with --follow
 MARKS = {"sent": "sent", "pending": "pending", "failed": "FAILED"}
@@ -62,21 +62,42 @@ def as_json(alert: AlertView, group: int | None = None) -> str:
             "changes": alert.changes.split("; ") if alert.changes else [],
             "group": group if group is not None else alert.id,
             "deliveries": alert.deliveries,
+            "also": [also_json(also) for also in alert.also],
         },
         ensure_ascii=False,
     )
 
 
-def as_text(alert: AlertView, group: int | None = None) -> str:
-    """A human line (and what it updates, and its link, under it): time, source, text,
-    delivery marks. A line that belongs to the burst of the line above is drawn as such."""
-    marks = (
-        ", ".join(
-            f"{channel}: {MARKS.get(status, status)}"
-            for channel, status in alert.deliveries.items()
-        )
-        or "no channel"
+def also_json(also: AlsoView) -> dict[str, object]:
+    """A line of another source that also reported an alert's story, as `--json` gives it;
+    `deliveries` are its follow-ups (channels with `also = "notify"`)."""
+    return {
+        "source": also.source,
+        "text": also.text,
+        "first_seen": iso_utc(also.first_seen),
+        "deliveries": also.deliveries,
+    }
+
+
+def _delivery_marks(deliveries: dict[str, str]) -> str:
+    return ", ".join(
+        f"{channel}: {MARKS.get(status, status)}" for channel, status in deliveries.items()
     )
+
+
+def also_text(also: AlsoView) -> str:
+    """The line under an alert saying another source reported its story too, with the
+    follow-ups sent for it, if any."""
+    marks = _delivery_marks(also.deliveries)
+    sent = f"  [follow-up {marks}]" if marks else ""
+    return f"    \u21b3 also: {also.source} ({local_time(also.first_seen)}): {also.text}{sent}"
+
+
+def as_text(alert: AlertView, group: int | None = None) -> str:
+    """A human line (and what it updates, its link, and the other sources that also
+    reported it, under it): time, source, text, delivery marks. A line that belongs to the
+    burst of the line above is drawn as such."""
+    marks = _delivery_marks(alert.deliveries) or "no channel"
     in_burst = group is not None and group != alert.id
     when = "  \u2514\u2500 same burst     " if in_burst else local_time(alert.first_seen)
     kind = {"update": "UPDATE ", "health": "HEALTH "}.get(alert.kind, "")
@@ -87,6 +108,7 @@ def as_text(alert: AlertView, group: int | None = None) -> str:
         lines.append(f"    \u21b3 updates {of}: {alert.updates_text}{changed}")
     if alert.url:
         lines.append(f"    {alert.url}")
+    lines.extend(also_text(also) for also in alert.also)
     return "\n".join(lines)
 
 
