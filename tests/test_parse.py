@@ -11,7 +11,7 @@ import pytest
 from ticker.config import Source
 from ticker.errors import ParseError
 from ticker.lines import Line
-from ticker.sources import html
+from ticker.sources import kind as kind_module
 from ticker.sources.html import MAX_LINES, parse
 
 DATA = Path(__file__).parent / "data"
@@ -312,7 +312,7 @@ def item_numbers(found: list[Line]) -> list[int]:
 @pytest.fixture
 def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The once-per-process memory of capped tickers, empty for this test."""
-    monkeypatch.setattr(html, "_WARNED_CAP", set(), raising=False)
+    monkeypatch.setattr(kind_module, "_WARNED", set())
 
 
 @pytest.mark.parametrize("newest_last", [True, False], ids=["newest-last", "newest-first"])

@@ -18,7 +18,7 @@ from ticker.config import Config
 from ticker.notify import Limits
 from ticker.outbox import Outbox, Shaping
 from ticker.poll import PollOutcome
-from ticker.sources import html
+from ticker.sources import kind as kind_module
 from ticker.store import Store
 
 DAY = 86_400.0
@@ -209,7 +209,7 @@ def test_bidi_isolates_and_tag_characters_never_reach_the_message(
 def test_a_601_item_ticker_listed_oldest_first_alerts_its_newest_line_warned_once(
     tmp_path: Path, store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(html, "_WARNED_CAP", set(), raising=False)
+    monkeypatch.setattr(kind_module, "_WARNED", set())
 
     def page(count: int) -> str:  # oldest first, each item a minute after the one before
         items = "".join(

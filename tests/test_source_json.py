@@ -23,6 +23,7 @@ from ticker.config import Source
 from ticker.errors import ParseError
 from ticker.lines import MAX_KEY_CHARS, MAX_LINE_CHARS
 from ticker.sources import jsondoc, kind_for
+from ticker.sources import kind as kind_module
 from ticker.sources.jsondoc import item_key, unix_time
 from ticker.sources.kind import MAX_LINES
 from ticker.store import Store
@@ -442,7 +443,7 @@ def test_a_document_over_the_item_cap_keeps_the_first_and_warns_once(
     document = {"news": [{"t": f"story {n}"} for n in range(jsondoc.MAX_ITEMS + 10)]}
     page = json.dumps(document)
     name = "capped-source"
-    jsondoc._WARNED_CAP.discard(name)
+    kind_module._WARNED.discard((name, "cap"))
     capped = Source(name=name, url=API_URL, kind="json", options={"items": "news", "text": "t"})
     with caplog.at_level(logging.WARNING, logger="ticker.sources.jsondoc"):
         first = jsondoc.parse(page, capped)

@@ -19,6 +19,7 @@ from servers import ScriptedSite
 from ticker.config import Source
 from ticker.errors import ParseError
 from ticker.lines import MAX_KEY_CHARS, MAX_LINE_CHARS
+from ticker.sources import kind as kind_module
 from ticker.sources import kind_for, rss
 from ticker.sources.kind import MAX_LINES, MAX_URL_CHARS
 from ticker.store import Store
@@ -57,9 +58,9 @@ def rss_doc(*items: str, extra: str = "") -> str:
 @pytest.fixture(autouse=True)
 def fresh_warnings() -> Iterator[None]:
     """Each test sees the once-per-process warnings afresh."""
-    rss._WARNED.clear()
+    kind_module._WARNED.clear()
     yield
-    rss._WARNED.clear()
+    kind_module._WARNED.clear()
 
 
 # --- the fixtures, line by line -------------------------------------------------------------

@@ -15,13 +15,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ticker.errors import ParseError
 from ticker.lines import MAX_LINE_CHARS, Line, clean_text, single_spaced
-from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link
+from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link, iso_time, warn_once
 from ticker.sources.presets import preset_for
 
 if TYPE_CHECKING:
@@ -94,8 +94,6 @@ _TATWEEL = "\u0640"  # Arabic letter stretching ("عـاجـل"): typography, no
 _LABEL_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 MAX_TIME_NODES = 32  # nodes of an item searched for its time (a <time datetime> in it)
 log = logging.getLogger(__name__)
-# Sources whose ticker was over the cap: warned about once per process, not every poll.
-_WARNED_CAP: set[str] = set()
 
 
 def node_text(
@@ -190,13 +188,8 @@ def time_of(node: LexborNode) -> datetime | None:
     MAX_TIME_NODES nodes; a time without a zone is taken as UTC."""
     for element in islice(node.traverse(), MAX_TIME_NODES):
         value = element.attributes.get("datetime")
-        if not value:
-            continue
-        try:
-            when = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-        return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        if value:
+            return iso_time(value)
     return None
 
 
@@ -226,9 +219,11 @@ def _ticker_lines(items: Sequence[LexborNode], source: Source) -> list[Line]:
     """The lines of the ticker `items`, newest first and capped; a ticker over the cap is
     logged once per source and process (it stays over the cap poll after poll)."""
     lines, capped = _capped_lines(newest_first(items, source.order), source.url)
-    if capped and source.name not in _WARNED_CAP:
-        _WARNED_CAP.add(source.name)
-        log.warning(
+    if capped:
+        warn_once(
+            log,
+            source.name,
+            "cap",
             "%s: the ticker lists %d items, more than ticker reads (%d lines, %d items); "
             "the %d newest lines are kept and the rest ignored",
             source.name,

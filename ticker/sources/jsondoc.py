@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ticker.errors import ParseError
 from ticker.lines import MAX_LINE_CHARS, Line
-from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link, in_order
+from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link, in_order, warn_once
 
 if TYPE_CHECKING:
     from ticker.config import Source
@@ -59,8 +59,6 @@ _CUT = "\u2026"
 # joined into their character by json).
 _JSONP = re.compile(r"[A-Za-z_$][\w$.]{0,100}\s*\(")  # "callback(", "jQuery123.cb ("
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Sources whose document was over MAX_ITEMS: warned about once per process, not every poll.
-_WARNED_CAP: set[str] = set()
 
 Getter = Callable[[Any], Any]
 
@@ -379,9 +377,11 @@ def parse(page: str, source: Source) -> list[Line]:
     document = load_document(page)
     reading = reading_for(document, source.options)
     items = select_items(document, reading)
-    if len(items) > MAX_ITEMS and source.name not in _WARNED_CAP:
-        _WARNED_CAP.add(source.name)
-        log.warning(
+    if len(items) > MAX_ITEMS:
+        warn_once(
+            log,
+            source.name,
+            "cap",
             "%s: the document lists %d items, more than ticker reads (%d); the %s %d are read",
             source.name,
             len(items),

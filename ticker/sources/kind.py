@@ -7,8 +7,10 @@ declarations, and `ticker tail` loads the config, so no parser library is import
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
@@ -100,6 +102,31 @@ class Kind:
         """What to change when `source`'s lines are no longer found (the health alert)."""
         names = " or ".join(key.name for key in self.keys)
         return f"update its {names}" if names else "check its URL"
+
+
+# (source, what) of the warnings given: a ticker over a cap, a malformed feed stay so poll
+# after poll, so each is logged once per source and process, not every poll.
+_WARNED: set[tuple[str, str]] = set()
+
+
+def warn_once(log: logging.Logger, source: str, what: str, message: str, *args: object) -> None:
+    """Log `message` % `args` as a warning on `log`, unless `source` was warned of `what`
+    already in this process."""
+    if (source, what) not in _WARNED:
+        _WARNED.add((source, what))
+        log.warning(message, *args)
+
+
+def iso_time(value: str | None) -> datetime | None:
+    """The time an ISO 8601 string (a `datetime` attribute) names, UTC if it names no
+    zone; None for none or an invalid one."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def absolute_link(href: str | None, base_url: str) -> str | None:

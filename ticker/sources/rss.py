@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from ticker.errors import ParseError
 from ticker.lines import Line, clean_text, match_key
 from ticker.sources.html import fragment_text
-from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link, in_order
+from ticker.sources.kind import MAX_LINES, Key, Kind, absolute_link, in_order, warn_once
 
 if TYPE_CHECKING:
     from feedparser import FeedParserDict
@@ -52,9 +52,6 @@ MAX_SNIFF_CHARS = 4096
 _HTML_START = re.compile(r"<(?:!doctype\s{1,64}html|html[\s>])", re.I)
 _TITLE = re.compile(r"<title[^<>]{0,200}>([^<]{0,300})</title", re.I)
 log = logging.getLogger(__name__)
-# Sources whose feed is malformed or over the cap: warned about once per process, not
-# every poll (the feed stays so poll after poll).
-_WARNED: set[tuple[str, str]] = set()
 
 
 def read_feed(page: str) -> FeedParserDict:
@@ -191,12 +188,6 @@ def first_entries(page: str, limit: int = MAX_ENTRIES) -> tuple[str, int]:
     return page[: nth.end()] + page[tail:], count
 
 
-def _warn_once(source: Source, what: str, message: str, *args: object) -> None:
-    if (source.name, what) not in _WARNED:
-        _WARNED.add((source.name, what))
-        log.warning(message, *args)
-
-
 def parse(page: str, source: Source) -> list[Line]:
     """The lines of the feed `page`, fetched from `source.url`, newest first by their
     times (in feed order if an entry has none).
@@ -207,8 +198,9 @@ def parse(page: str, source: Source) -> list[Line]:
     """
     page, count = first_entries(page)
     if count > MAX_ENTRIES:
-        _warn_once(
-            source,
+        warn_once(
+            log,
+            source.name,
             "cap",
             "%s: the feed lists %d entries; the first %d are read",
             source.name,
@@ -223,8 +215,9 @@ def parse(page: str, source: Source) -> list[Line]:
             raise ParseError(f"rss: not a feed: {not_a_feed(page, feed)}")
         return []
     if problem:
-        _warn_once(
-            source,
+        warn_once(
+            log,
+            source.name,
             "bozo",
             "%s: the feed is malformed (%s); its entries are read anyway",
             source.name,

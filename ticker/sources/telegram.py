@@ -20,14 +20,13 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ticker.errors import ParseError
 from ticker.lines import Line, clean_text
 from ticker.redact import redact_url
-from ticker.sources.kind import MAX_LINES, Kind, absolute_link, in_order
+from ticker.sources.kind import MAX_LINES, Kind, absolute_link, in_order, iso_time, warn_once
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -54,8 +53,6 @@ MAX_LINK_NODES = 256  # nodes of a post's text searched for links (node_text rea
 MAX_TITLE_CHARS = 80  # of the page title quoted in an error
 _OPAQUE_TAGS = frozenset({"svg", "script", "style", "template", "noscript"})
 log = logging.getLogger(__name__)
-# Sources whose preview was over the cap: warned about once per process, not every poll.
-_WARNED_CAP: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -94,13 +91,8 @@ def _elements(
 
 def _time_of(value: str | None) -> float | None:
     """Unix seconds of an ISO 8601 `datetime` attribute (no zone: UTC); None if invalid."""
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()
+    when = iso_time(value)
+    return when.timestamp() if when is not None else None
 
 
 def _is_part_boundary(node: LexborNode) -> bool:
@@ -206,9 +198,11 @@ def _messages(tree: LexborHTMLParser, source: Source) -> list[LexborNode]:
     """The posts of the page, oldest first as the preview lists them, the newest
     MAX_MESSAGES of them if there are more (warned about once per source and process)."""
     messages = list(tree.css(".tgme_widget_message"))
-    if len(messages) > MAX_MESSAGES and source.name not in _WARNED_CAP:
-        _WARNED_CAP.add(source.name)
-        log.warning(
+    if len(messages) > MAX_MESSAGES:
+        warn_once(
+            log,
+            source.name,
+            "cap",
             "%s: the preview lists %d posts, more than ticker reads (%d); "
             "the newest %d are read and the rest ignored",
             source.name,
