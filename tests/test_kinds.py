@@ -18,7 +18,7 @@ from ticker.cli import main
 from ticker.config import SOURCE_FIELDS, Source, parse_config
 from ticker.errors import ConfigError
 from ticker.lines import Line
-from ticker.sources import Key, Kind, html, kind_for, kind_names, parser_for, registry
+from ticker.sources import Key, Kind, html, kind_for, kind_names, registry
 from ticker.sources.kind import TYPE_WORDS
 
 CONFIG = Path("config.toml")
@@ -82,8 +82,8 @@ def test_html_declares_selector_and_label_and_parses_with_its_module() -> None:
     assert not any(key.required for key in kind.keys)
     source = Source(name="s", url="https://example.org/", options={"selector": ".t li"})
     page = '<ul class="t"><li>Hamas: one</li><li>two</li></ul>'
-    assert [line.text for line in parser_for("html")(page, source)] == ["Hamas: one", "two"]
-    assert parser_for("html")(page, source) == html.parse(page, source)
+    assert [line.text for line in kind.parse(page, source)] == ["Hamas: one", "two"]
+    assert kind.parse(page, source) == html.parse(page, source)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_a_new_kind_is_validated_from_its_declarations(fake_kind: FakeKind) -> N
     config = parse_config({"source": [source_table(kind="fake", prefix="Hamas")]}, CONFIG)
     source = config.sources[0]
     assert (source.kind, source.options) == ("fake", {"prefix": "Hamas", "limit": 10})
-    assert parser_for("fake")("Hamas: a\nother\nHamas: b", source)[1].text == "Hamas: b"
+    assert kind_for("fake").parse("Hamas: a\nother\nHamas: b", source)[1].text == "Hamas: b"
 
     missing = config_error(source_table(kind="fake"))
     assert 'source[1] ("x").prefix: missing; expected a string for kind "fake"' in missing

@@ -6,6 +6,6 @@ Adding a kind is adding a module and one entry.
 """
 
 from ticker.sources.kind import Key, Kind
-from ticker.sources.registry import kind_for, kind_names, parser_for
+from ticker.sources.registry import kind_for, kind_names
 
-__all__ = ["Key", "Kind", "kind_for", "kind_names", "parser_for"]
+__all__ = ["Key", "Kind", "kind_for", "kind_names"]

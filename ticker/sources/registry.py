@@ -9,16 +9,8 @@ config (which reads the declarations) stays cheap.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ticker.sources.kind import Kind
-
-if TYPE_CHECKING:
-    from ticker.config import Source
-    from ticker.lines import Line
-
-Parser = Callable[[str, "Source"], list["Line"]]
 
 KIND_MODULES: dict[str, str] = {
     "html": "ticker.sources.html",
@@ -37,8 +29,3 @@ def kind_for(name: str) -> Kind:
     """The kind called `name`; KeyError if there is none."""
     kind: Kind = importlib.import_module(KIND_MODULES[name]).KIND
     return kind
-
-
-def parser_for(kind: str) -> Parser:
-    """The `parse(page, source)` function of a source kind."""
-    return kind_for(kind).parse
