@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from ticker.fetch import make_client
 from ticker.lines import Line
 from ticker.notify import Failure, Limits, Message
 from ticker.poll import PollOutcome, fetch_lines, poll_source
-from ticker.store import Store
+from ticker.store import MIGRATIONS, Store
 
 DATA = Path(__file__).parent / "data"
 
@@ -62,6 +63,16 @@ def store(tmp_path: Path):
     db = Store.open(tmp_path / "ticker.db")
     yield db
     db.close()
+
+
+def database_at(path: Path, version: int) -> sqlite3.Connection:
+    """A database at `path` as a ticker of schema `version` left it (every migration up to
+    that one), for a test of what the next ones do; an autocommit connection to it."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in range(1, version + 1):
+        MIGRATIONS[step](conn)
+        conn.execute(f"PRAGMA user_version = {step}")
+    return conn
 
 
 class Clock:

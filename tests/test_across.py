@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Clock, lines, poll_now
+from conftest import Clock, database_at, lines, poll_now
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker.cli import main
@@ -22,7 +21,7 @@ from ticker.notify import Failure, Limits, Message
 from ticker.outbox import Outbox, Shaping
 from ticker.poll import judge_for
 from ticker.route import router
-from ticker.store import MIGRATIONS, SCHEMA_VERSION, Store, across_key
+from ticker.store import SCHEMA_VERSION, Store, across_key
 
 STRIP, CHANNEL = "strip", "telegram"
 URL = {STRIP: "https://english.example/", CHANNEL: "https://t.me/s/Chan"}
@@ -282,10 +281,7 @@ def test_forgetting_the_first_item_unlinks_its_also(tmp_path: Path) -> None:
 
 def test_a_schema_7_database_migrates_to_8_and_keeps_its_items(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(1, 8):
-        MIGRATIONS[version](conn)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = database_at(path, 7)
     conn.execute(
         "INSERT INTO items (source, fingerprint, text, first_seen, last_seen) "
         "VALUES (?, ?, ?, 1.0, 1.0)",

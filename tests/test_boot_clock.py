@@ -7,13 +7,12 @@ alerts raised minutes before."""
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder
+from conftest import Clock, Recorder, database_at
 from servers import PageServer, SmtpSink, ticker_page
 from test_channels import add_alerts, drain, statuses
 from test_clock_steps import faketime  # noqa: F401  (a fixture)
@@ -24,7 +23,7 @@ from ticker import clock as clock_module
 from ticker.clock import Moment
 from ticker.notify import Failure
 from ticker.outbox import Outbox, Shaping, age_of
-from ticker.store import MIGRATIONS, Store
+from ticker.store import Store
 
 MACHINE_BOOT_CLOCK = clock_module.boot_clock  # before conftest's no_boot_clock replaces it
 HOUR = 3600.0
@@ -146,10 +145,7 @@ def test_alerts_from_before_boot_stamps_are_aged_on_the_wall_clock(tmp_path: Pat
     empty, and those alerts' ages come from the wall clock, as they did."""
     clock, sender = Clock(), Recorder()
     path = tmp_path / "ticker.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(1, 6):
-        MIGRATIONS[version](conn)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = database_at(path, 5)
     for number, age in enumerate([25 * HOUR, HOUR], start=1):
         created = clock.now - age
         conn.execute("INSERT INTO items (source, fingerprint, text, first_seen, last_seen) "

@@ -14,12 +14,12 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from conftest import Clock, lines
+from conftest import Clock, database_at, lines
 from test_outbox import URL, add_alerts, drain
 
 from ticker.notify import Failure, Limits, Message
 from ticker.outbox import CLAIM_TTL, Outbox, Shaping, owner_alive, owner_id
-from ticker.store import MIGRATIONS, SCHEMA_VERSION, Store
+from ticker.store import SCHEMA_VERSION, Store
 
 HOST = socket.gethostname()
 
@@ -182,10 +182,7 @@ def test_owner_ids_name_host_and_process_and_differ_per_outbox() -> None:
 
 def test_schema_5_adds_claims_to_a_database_with_pending_deliveries(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(1, 5):  # a database as ticker left it before claims
-        MIGRATIONS[version](conn)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = database_at(path, 4)  # a database as ticker left it before claims
     conn.execute("INSERT INTO items (source, fingerprint, text, first_seen, last_seen) "
                  "VALUES ('src', 'f', 'Hamas: a line', 1, 1)")  # fmt: skip
     conn.execute("INSERT INTO alerts (item_id, source, created) VALUES (1, 'src', 1)")

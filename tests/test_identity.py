@@ -5,13 +5,14 @@ an update of that story; a new id whose text was seen is no new story; lines wit
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+from conftest import database_at
 
 from ticker.dedupe import Judge
 from ticker.lines import Line
 from ticker.sources.kind import in_order
-from ticker.store import MIGRATIONS, SCHEMA_VERSION, PollRecord, Store
+from ticker.store import SCHEMA_VERSION, PollRecord, Store
 
 URL = "https://example.org/feed.xml"
 T0 = 1_764_000_000.0
@@ -178,10 +179,7 @@ def test_in_order_sorts_by_published_when_every_line_has_it() -> None:
 
 def test_a_schema_6_database_gains_item_keys_and_keeps_its_items(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(1, 7):
-        MIGRATIONS[version](conn)
-        conn.execute(f"PRAGMA user_version = {version}")
+    conn = database_at(path, 6)
     conn.execute(
         "INSERT INTO items (source, fingerprint, text, first_seen, last_seen) "
         "VALUES ('feed', ?, 'Toll rises to 10', ?, ?)",

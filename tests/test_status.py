@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import lines
+from conftest import database_at, lines
 
 from ticker import status as reporting
 from ticker.cli import main
-from ticker.store import MIGRATIONS, Store
+from ticker.store import Store
 
 NOW = 1_764_061_200.0  # 2025-11-25 12:00:00 local time (UTC+3), 09:00:00 UTC
 MIDNIGHT = NOW - 12 * 3600  # 2025-11-25 00:00:00 local time
@@ -336,10 +335,7 @@ def test_status_without_a_database_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_status_of_an_old_database_says_how_to_upgrade_it(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "ticker.db", isolation_level=None)
-    for version in (1, 2):
-        MIGRATIONS[version](conn)
-    conn.execute("PRAGMA user_version = 2")
+    conn = database_at(tmp_path / "ticker.db", 2)
     conn.close()
     result = run_cli(write_config(tmp_path))
     assert result.exit_code == 1
