@@ -591,8 +591,9 @@ def edit_of(earlier: Candidate, line: Line) -> Verdict:
     """`line` as an update of `earlier`, an item its source gives the same id (an edited
     post, a feed item whose title changed): the source says it is one story, so no
     threshold applies; the changes are the word diff, as for any update."""
-    changes, _ = _word_changes(Story.of(earlier.text).words, Story.of(line.text).words)
-    score = fuzz.ratio(Story.of(earlier.text).joined, Story.of(line.text).joined)
+    before, after = Story.of(earlier.text), Story.of(line.text)
+    changes, _ = _word_changes(before.words, after.words)
+    score = fuzz.ratio(before.joined, after.joined)
     return Verdict("update", earlier.item_id, score, tuple(changes[:MAX_CHANGES_SHOWN]))
 
 
