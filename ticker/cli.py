@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from ticker import __version__
-from ticker.config import Config, Source, command_line_source, load_config
+from ticker.config import Config, Source, command_line_source, load_config, require_sources
 from ticker.errors import (
     ConfigError,
     DatabaseBroken,
@@ -550,6 +550,7 @@ def check(ctx: click.Context) -> None:
     """Validate the config and list its sources and channels (secrets hidden)."""
     try:
         config = _load_checked(ctx)
+        require_sources(config)
     except ConfigError as exc:
         _fail(exc)
     click.echo(f"{config.path}: OK")
