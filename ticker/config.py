@@ -152,16 +152,38 @@ def candidate_paths(explicit: str | os.PathLike[str] | None = None) -> list[Path
     ]
 
 
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The config file to use: --config, else $TICKER_CONFIG, else the first that exists."""
+def existing_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: --config, else $TICKER_CONFIG (named: returned even if it
+    is missing), else the first that exists; None if none was named and none exists."""
     candidates = candidate_paths(explicit)
     if explicit or os.environ.get("TICKER_CONFIG"):
         return candidates[0]
-    for path in candidates:
-        if path.is_file():
-            return path
-    tried = ", ".join(str(p) for p in candidates)
-    raise ConfigError(candidates[0], None, f"no config file found (tried {tried})")
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: --config, else $TICKER_CONFIG, else the first that exists."""
+    path = existing_config(explicit)
+    if path is None:
+        candidates = candidate_paths(explicit)
+        tried = ", ".join(str(p) for p in candidates)
+        raise ConfigError(candidates[0], None, f"no config file found (tried {tried})")
+    return path
+
+
+def reading_database(
+    database: str | os.PathLike[str] | None, explicit: str | os.PathLike[str] | None = None
+) -> tuple[Config | None, Path]:
+    """For the commands that only read the database (tail, status): the config, if one
+    was named or is found (secrets left unread), and the database to read: `database`
+    (--database) if given, else the config's, else the default path (default_database:
+    $STATE_DIRECTORY under systemd, else the XDG data directory). No config is needed.
+    Raises ConfigError for a config that was found or named but is invalid."""
+    path = existing_config(explicit)
+    config = load_config(path, secrets=False) if path is not None else None
+    if database is not None:
+        return config, Path(database).expanduser()
+    return config, config.settings.database if config is not None else default_database()
 
 
 def load_config(explicit: str | os.PathLike[str] | None = None, *, secrets: bool = True) -> Config:

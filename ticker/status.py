@@ -94,23 +94,24 @@ def _source_row(
 
 
 def read_status(
-    config: Config, store: Store, now: float, scrub: Callable[[str], str] = str
+    config: Config | None, store: Store, now: float, scrub: Callable[[str], str] = str
 ) -> Status:
     """The state of every configured source and channel (in config order, then every one
-    only the database still knows, by name), read in one snapshot.
+    only the database still knows, by name), read in one snapshot; without a config
+    (None), every one the database knows, by name, none marked as gone.
     Every text shown passes through `scrub` (the CLI's redactor); channel URLs are never
     read."""
     with store.read_snapshot():
         states = {state.name: state for state in store.source_states()}
         today = store.lines_since(local_midnight(now))
         stats = store.channel_stats()
-    configured = [source.name for source in config.sources]
+    configured = [s.name for s in config.sources] if config is not None else sorted(states)
     gone = sorted(set(states) - set(configured))
     sources = [
         _source_row(name, states.get(name), name in configured, today.get(name, 0), scrub)
         for name in [*configured, *gone]
     ]
-    named = [channel.name for channel in config.channels]
+    named = [c.name for c in config.channels] if config is not None else sorted(stats)
     removed = sorted(set(stats) - set(named))
     channels = [
         _channel_row(stats.get(name, ChannelStats(name)), name in named, scrub)
