@@ -25,6 +25,7 @@ from ticker.errors import (
     DatabaseInUse,
     DatabaseMissing,
     DatabaseUnusable,
+    ParseError,
     StoreError,
     TickerError,
 )
@@ -329,9 +330,9 @@ def poll(
         try:
             source = command_line_source(url, kind, _options(options), config.settings)
         except ConfigError as exc:
-            _fail(exc)
+            _fail_with_hint(exc, kind)
         _check_trust()
-        _dry_run((source,), config)
+        _dry_run((source,), config, hint=_option_hint(source.kind))
         return
     config = _config(ctx)
     sources = _selected_sources(config, source_names)
@@ -340,6 +341,20 @@ def poll(
         _dry_run(sources, config)
         return
     _poll_and_deliver(config, sources)
+
+
+def _option_hint(kind: str) -> str:
+    """How to tell a kind where its lines are on the command line, from its declared
+    keys: "try -o selector=SELECTOR or -o label=LABEL (see `ticker kinds`)"."""
+    flags = " or ".join(f"-o {key.name}={key.name.upper()}" for key in kind_for(kind).keys)
+    return f"try {flags} (see `ticker kinds`)" if flags else ""
+
+
+def _fail_with_hint(exc: ConfigError, kind: str) -> NoReturn:
+    """A command-line source's error; one about a key of `kind` says how to give keys."""
+    about_a_key = (exc.field or "").startswith("--option ") and kind in kind_names()
+    hint = _option_hint(kind) if about_a_key else ""
+    raise UserError(f"{exc}; {hint}" if hint else str(exc), EXIT_CONFIG) from None
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -362,7 +377,9 @@ def _config_or_defaults(ctx: click.Context) -> Config:
         return parse_config({}, Path("(defaults)"))
 
 
-def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
+def _dry_run(sources: tuple[Source, ...], config: Config, hint: str = "") -> None:
+    """Fetch and print each source's lines; `hint` follows a source's error when its
+    lines were not found (ParseError)."""
     import asyncio
 
     from ticker.fetch import make_client
@@ -382,7 +399,8 @@ def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
     failed = False
     for source, lines in asyncio.run(_fetch_all()):
         if isinstance(lines, Exception):
-            click.echo(f"{source.name}: error: {lines}", err=True)
+            advice = f"; {hint}" if hint and isinstance(lines, ParseError) else ""
+            click.echo(f"{source.name}: error: {lines}{advice}", err=True)
             failed = True
             continue
         click.echo(f"{source.name}: {len(lines)} line(s) from {source.url}")
