@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import lines
+from servers import PageServer
 
 from ticker import tail as tailing
 from ticker.cli import EXIT_CONFIG, main
@@ -46,6 +47,12 @@ def make_database(path: Path, source: str = "site") -> None:
 
 def ticker(*args: str) -> Result:
     return CliRunner().invoke(main, list(args))
+
+
+def dry_run(*args: str) -> tuple[int, str]:
+    """`ticker poll --dry-run ...` without a config."""
+    result = ticker("poll", "--dry-run", *args)
+    return result.exit_code, result.output
 
 
 def write_config(directory: Path, database: Path, source: str = "configured") -> Path:
@@ -228,3 +235,26 @@ def test_every_command_lists_the_global_options_in_its_help() -> None:
     for command in (["status"], ["tail"], ["poll"], ["run"], ["db", "check"]):
         shown = ticker(*command, "--help").output
         assert "--config PATH" in shown and "-v, --verbose" in shown and "-q, --quiet" in shown
+
+
+# --- issue 15, item 9: what to try when the ticker is not found --------------------------
+
+
+def test_a_page_without_the_ticker_suggests_the_kinds_options() -> None:
+    with PageServer(["<p>no ticker here</p>"]) as site:
+        missing_code, missing = dry_run(site.url)
+        unmatched_code, unmatched = dry_run("-o", "selector=.nope li", site.url)
+    hint = "try -o selector=SELECTOR or -o label=LABEL (see `ticker kinds`)"
+    assert missing_code == 2 and "--option selector: missing" in missing, missing
+    assert hint in missing
+    assert unmatched_code == 1, unmatched
+    assert "ticker not found: '.nope li' matched nothing" in unmatched
+    assert hint in unmatched
+
+
+def test_the_suggestion_is_made_from_the_kinds_declared_keys() -> None:
+    from ticker.sources import kind_for
+
+    code, output = dry_run("--kind", "json", "-o", "items=data.[", "http://127.0.0.1:9/")
+    keys = " or ".join(f"-o {key.name}={key.name.upper()}" for key in kind_for("json").keys)
+    assert code == 2 and f"try {keys}" in output, output

@@ -92,26 +92,3 @@ def test_a_json_dry_run_takes_its_expressions_as_options(tmp_path: Path) -> None
     assert "  1. [UNRWA] Aid trucks held at the Rafah crossing" in output
     assert "     id 7, posted 2026-11-18T11:06:40Z" in output
     assert bad == 2 and "(command line): --option items: not a JMESPath expression" in message
-
-
-# --- issue 15, item 9: what to try when the ticker is not found --------------------------
-
-
-def test_a_page_without_the_ticker_suggests_the_kinds_options(tmp_path: Path) -> None:
-    with PageServer(["<p>no ticker here</p>"]) as site:
-        missing_code, missing = dry_run(tmp_path, site.url)
-        unmatched_code, unmatched = dry_run(tmp_path, "-o", "selector=.nope li", site.url)
-    hint = "try -o selector=SELECTOR or -o label=LABEL (see `ticker kinds`)"
-    assert missing_code == 2 and "--option selector: missing" in missing, missing
-    assert hint in missing
-    assert unmatched_code == 1, unmatched
-    assert "ticker not found: '.nope li' matched nothing" in unmatched
-    assert hint in unmatched
-
-
-def test_the_suggestion_is_made_from_the_kinds_declared_keys(tmp_path: Path) -> None:
-    from ticker.sources import kind_for
-
-    code, output = dry_run(tmp_path, "--kind", "json", "-o", "items=data.[", "http://127.0.0.1:9/")
-    keys = " or ".join(f"-o {key.name}={key.name.upper()}" for key in kind_for("json").keys)
-    assert code == 2 and f"try {keys}" in output, output
