@@ -258,3 +258,92 @@ def test_the_suggestion_is_made_from_the_kinds_declared_keys() -> None:
     code, output = dry_run("--kind", "json", "-o", "items=data.[", "http://127.0.0.1:9/")
     keys = " or ".join(f"-o {key.name}={key.name.upper()}" for key in kind_for("json").keys)
     assert code == 2 and f"try {keys}" in output, output
+
+
+# --- item 7: the host and a likely cause; no channel -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (
+            "ConnectError: [Errno -2] Name or service not known",
+            "news.example.org does not resolve: a typo in the URL, DNS not answering, "
+            "or this machine is offline",
+        ),
+        (
+            "ConnectError: [Errno 111] Connection refused",
+            "news.example.org refused the connection: nothing listens on port 8080",
+        ),
+        ("ConnectError: All connection attempts failed", "news.example.org cannot be reached"),
+        ("ConnectError: something new", "cannot reach news.example.org: check the URL"),
+    ],
+)
+def test_a_connection_error_names_the_host_and_a_likely_cause(error: str, words: str) -> None:
+    from ticker.reasons import unreachable
+
+    assert words in (unreachable("news.example.org", 8080, error) or "")
+
+
+def test_an_http_error_gets_no_guess() -> None:
+    from ticker.reasons import unreachable
+
+    assert unreachable("example.org", 443, "HTTP 503 Service Unavailable") is None
+
+
+def test_a_dry_run_of_a_closed_port_names_host_port_and_cause() -> None:
+    from servers import free_port
+
+    port = free_port()
+    code, output = dry_run("-o", "selector=li", f"http://127.0.0.1:{port}/")
+
+    assert code == 1, output
+    assert "dry-run: error: ConnectError: " in output
+    assert f"127.0.0.1 cannot be reached on port {port}: the connection was refused" in output
+
+
+def no_channel_config(directory: Path, url: str, database: Path) -> Path:
+    path = directory / "config.toml"
+    path.write_text(
+        f'[ticker]\ndatabase = "{database}"\n'
+        f'[[source]]\nname = "site"\nurl = "{url}"\nselector = "li"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_poll_without_a_channel_says_once_that_ticker_only_logs(
+    isolated: dict[str, Path], tmp_path: Path
+) -> None:
+    with PageServer(["<ul><li>Hamas: one</li></ul>"]) as site:
+        config = no_channel_config(isolated["cwd"], site.url, tmp_path / "t.db")
+        result = ticker("--config", str(config), "poll")
+
+    assert result.exit_code == 0, result.output
+    said = f"no channel configured in {config}: ticker only logs and records new lines"
+    assert result.stderr.count(said) == 1, result.stderr
+
+
+def test_run_without_a_channel_says_that_ticker_only_logs(
+    isolated: dict[str, Path], tmp_path: Path
+) -> None:
+    """Said first thing (here the run then stops: its database path is a directory)."""
+    (tmp_path / "dir.db").mkdir()
+    config = no_channel_config(isolated["cwd"], URL, tmp_path / "dir.db")
+
+    result = ticker("--config", str(config), "run")
+
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("no channel configured in") == 1, result.stderr
+
+
+def test_poll_with_a_channel_says_nothing_about_channels(
+    isolated: dict[str, Path], tmp_path: Path
+) -> None:
+    with PageServer(["<ul><li>Hamas: one</li></ul>"]) as site:
+        config = no_channel_config(isolated["cwd"], site.url, tmp_path / "t.db")
+        with config.open("a", encoding="utf-8") as file:
+            file.write('[[channel]]\nname = "hook"\nurls = ["json://127.0.0.1:9/"]\n')
+        result = ticker("--config", str(config), "poll")
+    assert result.exit_code == 0, result.output
+    assert "no channel configured" not in result.stderr

@@ -40,6 +40,7 @@ from ticker.store import SCHEMA_VERSION, Store
 if TYPE_CHECKING:
     from ticker.instance import InstanceLock
 
+log = logging.getLogger(__name__)
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3  # the database file cannot be used, or went bad while running
@@ -254,6 +255,7 @@ def run(ctx: click.Context) -> None:
     limit_arenas()  # before any thread: the daemon's resident memory (ticker.malloc)
     config = _config(ctx)
     _check_trust()
+    _say_if_no_channel(config)
     database = config.settings.database
     try:
         lock = _lock(database, "run")
@@ -340,6 +342,7 @@ def poll(
     if dry_run:
         _dry_run(sources, config)
         return
+    _say_if_no_channel(config)
     _poll_and_deliver(config, sources)
 
 
@@ -400,7 +403,9 @@ def _dry_run(sources: tuple[Source, ...], config: Config, hint: str = "") -> Non
     for source, lines in asyncio.run(_fetch_all()):
         if isinstance(lines, Exception):
             advice = f"; {hint}" if hint and isinstance(lines, ParseError) else ""
-            click.echo(f"{source.name}: error: {lines}{advice}", err=True)
+            click.echo(
+                f"{source.name}: error: {_with_cause(source.url, str(lines))}{advice}", err=True
+            )
             failed = True
             continue
         click.echo(f"{source.name}: {len(lines)} line(s) from {source.url}")
@@ -414,6 +419,32 @@ def _dry_run(sources: tuple[Source, ...], config: Config, hint: str = "") -> Non
                 click.echo(f"     {about}")
     if failed:
         sys.exit(EXIT_FAILURE)
+
+
+def _with_cause(url: str, error: str) -> str:
+    """A source's error, followed by its likely cause when it is a connection failure
+    ("...; example.org does not resolve: a typo in the URL, DNS ..., or ... offline")."""
+    from urllib.parse import urlsplit
+
+    from ticker.reasons import unreachable
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    cause = unreachable(parts.hostname or url, port, error)
+    return f"{error}; {cause}" if cause else error
+
+
+def _say_if_no_channel(config: Config) -> None:
+    """Say once, when a run or poll starts, that alerts go nowhere but the log."""
+    if not config.channels:
+        log.info(
+            "no channel configured in %s: ticker only logs and records new lines; "
+            "add a [[channel]] to be alerted (README: Channels)",
+            config.path,
+        )
 
 
 def _identity(line: Line) -> str:
@@ -454,7 +485,8 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     failed = False
     for outcome in outcomes:
         if outcome.error:
-            click.echo(f"{outcome.source}: error: {outcome.error}", err=True)
+            error = _with_cause(config.source(outcome.source).url, outcome.error)
+            click.echo(f"{outcome.source}: error: {error}", err=True)
             failed = True
         elif outcome.record is not None:
             if outcome.record.baseline:

@@ -116,6 +116,34 @@ def network_reason(text: str) -> str:
     return f"connection error: {_cap(text.strip(), 200)}"
 
 
+_LIKELY_CAUSES = {
+    "host not found": "{host} does not resolve: a typo in the URL, DNS not answering, "
+    "or this machine is offline",
+    "connection refused": "{host} refused the connection: nothing listens on {port}, "
+    "or a firewall refuses it",
+    "timeout": "{host} did not answer in time: the site or the network is down or slow",
+    "connection closed by the server": "{host} closed the connection: the site may be "
+    "overloaded or refusing ticker",
+    # What httpx (anyio) says when every address refused or was unreachable.
+    "all attempts failed": "{host} cannot be reached on {port}: the connection was "
+    "refused (nothing listens there, or a firewall), or this machine is offline",
+}
+
+
+def unreachable(host: str, port: int | None, error: str) -> str | None:
+    """What a connection error `error` (httpx's "ConnectError: [Errno -2] Name or service
+    not known") most likely means, naming `host`: "example.org does not resolve: a typo
+    in the URL, DNS not answering, or this machine is offline". None if `error` is no
+    connection failure ticker can name (an HTTP status, a TLS failure: their text says)."""
+    if not error.startswith(("ConnectError", "ConnectTimeout", "ReadError", "RemoteProtocol")):
+        return None
+    every = "all connection attempts failed" in error.lower()
+    cause = _LIKELY_CAUSES.get("all attempts failed" if every else network_reason(error))
+    if cause is None:
+        return f"cannot reach {host}: check the URL and this machine's network"
+    return cause.format(host=host, port=f"port {port}" if port else "its port")
+
+
 def http_reason(status: int, warning: str, details: str | None) -> Reason:
     """An HTTP service's refusal: the server's own description (Telegram's "Forbidden: bot
     was blocked by the user") and the status; permanent for 4xx but 408, 425, 429."""
