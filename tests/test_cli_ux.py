@@ -347,3 +347,32 @@ def test_poll_with_a_channel_says_nothing_about_channels(
         result = ticker("--config", str(config), "poll")
     assert result.exit_code == 0, result.output
     assert "no channel configured" not in result.stderr
+
+
+# --- notify-test does not try a channel `config check` rejects ----------------------------
+
+
+def test_notify_test_refuses_a_channel_config_check_rejects(
+    isolated: dict[str, Path], tmp_path: Path
+) -> None:
+    from servers import SmtpSink
+
+    with SmtpSink() as smtp:
+        config = isolated["cwd"] / "config.toml"
+        config.write_text(
+            f'[[source]]\nname = "s"\nurl = "{URL}"\nselector = "li"\n'
+            f'[[channel]]\nname = "good"\nurls = ["{smtp.url}"]\n'
+            '[[channel]]\nname = "bad"\nurls = ["nosuchscheme://user:hunter2pass@x"]\n',
+            encoding="utf-8",
+        )
+        config.chmod(0o600)
+        both = ticker("--config", str(config), "notify-test")
+        bad = ticker("--config", str(config), "notify-test", "bad")
+
+    assert both.exit_code == EXIT_CONFIG, both.output
+    assert "good: sent" in both.stdout.splitlines()
+    refused = "bad: invalid, not tried: Apprise cannot use nosuchscheme://user:***@"
+    assert refused in both.stdout
+    assert bad.exit_code == EXIT_CONFIG and refused in bad.stdout
+    assert "hunter2pass" not in both.output + bad.output
+    assert len(smtp.messages) == 1  # only the good channel's test message

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from ticker import __version__
-from ticker.config import Config, Source, command_line_source, load_config, require_sources
+from ticker.config import Channel, Config, Source, command_line_source, load_config, require_sources
 from ticker.errors import (
     ConfigError,
     DatabaseBroken,
@@ -646,9 +646,13 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
         raise UserError(
             f"{config.path}: no channel named {channel_name}; known: {known}", EXIT_CONFIG
         )
-    sender = AppriseSender(config.channels)
+    invalid = _invalid_channels(channels)
+    sender = AppriseSender(tuple(c for c in config.channels if c.name not in invalid))
     failed = False
     for channel in channels:
+        if channel.name in invalid:
+            click.echo(f"{channel.name}: invalid, not tried: {invalid[channel.name]}")
+            continue
         message = Message(
             title=f"ticker: test message to {channel.name}",
             body="If you can read this, ticker can reach this channel.",
@@ -657,8 +661,17 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
         status = "sent" if failure is None else f"failed: {failure.reason}"
         click.echo(f"{channel.name}: {status}")
         failed = failed or failure is not None
+    if invalid:
+        sys.exit(EXIT_CONFIG)  # as `ticker config check` rejects the config
     if failed:
         sys.exit(EXIT_FAILURE)
+
+
+def _invalid_channels(channels: Sequence[Channel]) -> dict[str, str]:
+    """Channel name -> why Apprise cannot use its URLs (what `config check` refuses)."""
+    from ticker.notify import invalid_urls
+
+    return {c.name: "; ".join(bad) for c in channels if (bad := invalid_urls(c.urls))}
 
 
 def _target_notes(sources: Sequence[Source]) -> dict[str, list[str]]:
