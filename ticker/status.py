@@ -56,6 +56,14 @@ class ChannelRow:
 
 
 @dataclass(frozen=True)
+class Reload:
+    """The daemon's last config reload: when, and why it failed (None: it was applied)."""
+
+    at: float
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Status:
     """Everything `ticker status` shows, read at `generated`."""
 
@@ -63,6 +71,7 @@ class Status:
     generated: float
     sources: tuple[SourceRow, ...]
     channels: tuple[ChannelRow, ...]
+    reload: Reload | None = None  # None: no reload since the database was made
 
 
 def local_midnight(now: float) -> float:
@@ -105,6 +114,7 @@ def read_status(
         states = {state.name: state for state in store.source_states()}
         today = store.lines_since(local_midnight(now))
         stats = store.channel_stats()
+        reload = store.service_fact("reload")
     configured = [s.name for s in config.sources] if config is not None else sorted(states)
     gone = sorted(set(states) - set(configured))
     sources = [
@@ -117,7 +127,8 @@ def read_status(
         _channel_row(stats.get(name, ChannelStats(name)), name in named, scrub)
         for name in [*named, *removed]
     ]
-    return Status(store.path, now, tuple(sources), tuple(channels))
+    last = Reload(reload[0], scrub(reload[1]) if reload[1] else None) if reload else None
+    return Status(store.path, now, tuple(sources), tuple(channels), last)
 
 
 def _channel_row(stat: ChannelStats, configured: bool, scrub: Callable[[str], str]) -> ChannelRow:
@@ -175,12 +186,19 @@ def as_json(status: Status) -> str:
                 }
                 for c in status.channels
             ],
+            "reload": _reload_json(status.reload),
             "database": str(status.database),
             "generated": iso_utc(status.generated),
         },
         ensure_ascii=False,
         indent=2,
     )
+
+
+def _reload_json(reload: Reload | None) -> dict[str, object] | None:
+    if reload is None:
+        return None
+    return {"at": iso_utc(reload.at), "ok": reload.error is None, "error": reload.error}
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -267,11 +285,23 @@ def _channel_cells(row: ChannelRow, now: float) -> tuple[list[str], list[str]]:
     return cells, notes
 
 
+def reload_text(reload: Reload, now: float) -> str:
+    """The header line about the last reload: applied, or failed with its reason (on one
+    line: a ConfigError names the file, the field and what was expected)."""
+    at = when(reload.at, now)
+    if reload.error is None:
+        return f"last reload: {at}, applied"
+    return f"last reload: {at}, FAILED, still running on the previous config: {reload.error}"
+
+
 def as_text(status: Status) -> str:
     """The header lines and two aligned tables (sources, channels) for people; times are
     local, shown without the date on the day the status was read."""
     now = status.generated
-    out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}", ""]
+    out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}"]
+    if status.reload is not None:
+        out.append(reload_text(status.reload, now))  # whole: the reason is the point
+    out.append("")
     if status.sources:
         headers = ("SOURCE", "LAST POLL", "RESULT", "LATENCY", "FAILS", "HEALTH", "LINES TODAY")
         out += table(
