@@ -457,3 +457,22 @@ def test_a_database_from_before_service_state_gets_it_when_upgraded(tmp_path: Pa
         assert store.service_fact("reload") == (NOW + 1, None)
     finally:
         store.close()
+
+
+def test_a_source_that_cannot_be_reached_shows_host_and_likely_cause(
+    tmp_path: Path, store: Store, at_noon: None
+) -> None:
+    error = "ConnectError: [Errno -2] Name or service not known"
+    store.record_failure("site", URL, NOW - 10, error, layout=False, latency=0.01)
+
+    result = run_cli(write_config(tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert notes_under(result.stdout, "site") == [
+        f"failed: {error}",
+        "example.org does not resolve: a typo in the URL, DNS not answering, or this machine is "
+        "offline",
+    ]
+    assert (
+        json.loads(run_cli(write_config(tmp_path), "--json").stdout)["sources"][0]["error"] == error
+    )  # --json keeps the stored error as it is

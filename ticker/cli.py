@@ -31,6 +31,7 @@ from ticker.errors import (
 )
 from ticker.lines import Line
 from ticker.logs import set_level, setup_logging
+from ticker.reasons import with_likely_cause
 from ticker.redact import redact_url
 from ticker.route import describe
 from ticker.sources import kind_for, kind_names
@@ -404,7 +405,8 @@ def _dry_run(sources: tuple[Source, ...], config: Config, hint: str = "") -> Non
         if isinstance(lines, Exception):
             advice = f"; {hint}" if hint and isinstance(lines, ParseError) else ""
             click.echo(
-                f"{source.name}: error: {_with_cause(source.url, str(lines))}{advice}", err=True
+                f"{source.name}: error: {with_likely_cause(source.url, str(lines))}{advice}",
+                err=True,
             )
             failed = True
             continue
@@ -419,22 +421,6 @@ def _dry_run(sources: tuple[Source, ...], config: Config, hint: str = "") -> Non
                 click.echo(f"     {about}")
     if failed:
         sys.exit(EXIT_FAILURE)
-
-
-def _with_cause(url: str, error: str) -> str:
-    """A source's error, followed by its likely cause when it is a connection failure
-    ("...; example.org does not resolve: a typo in the URL, DNS ..., or ... offline")."""
-    from urllib.parse import urlsplit
-
-    from ticker.reasons import unreachable
-
-    parts = urlsplit(url)
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        port = None
-    cause = unreachable(parts.hostname or url, port, error)
-    return f"{error}; {cause}" if cause else error
 
 
 def _say_if_no_channel(config: Config) -> None:
@@ -485,7 +471,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     failed = False
     for outcome in outcomes:
         if outcome.error:
-            error = _with_cause(config.source(outcome.source).url, outcome.error)
+            error = with_likely_cause(config.source(outcome.source).url, outcome.error)
             click.echo(f"{outcome.source}: error: {error}", err=True)
             failed = True
         elif outcome.record is not None:
@@ -581,7 +567,8 @@ def tail(
     from ticker import tail as tailing
 
     config, path = _reading(ctx, database)  # reads the store only: no secret, no config needed
-    waiting = follow and not path.exists()  # `tail -f` waits for the daemon to make one
+    # `tail -f` waits for the daemon to make one (an empty file: it is making it now).
+    waiting = follow and (not path.exists() or path.stat().st_size == 0)
     try:
         store = _wait_for_database(path) if waiting else _readonly_store(path)
     except KeyboardInterrupt:

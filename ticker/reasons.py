@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 MAX_REASON_CHARS = 300
 TEMPORARY_HTTP = {408, 425, 429}
@@ -142,6 +143,24 @@ def unreachable(host: str, port: int | None, error: str) -> str | None:
     if cause is None:
         return f"cannot reach {host}: check the URL and this machine's network"
     return cause.format(host=host, port=f"port {port}" if port else "its port")
+
+
+def likely_cause(url: str, error: str) -> str | None:
+    """What a source's connection `error` most likely means, naming the host of `url`
+    (see `unreachable`); None if it is no connection failure."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return unreachable(parts.hostname or url, port, error)
+
+
+def with_likely_cause(url: str, error: str) -> str:
+    """A source's `error`, followed by its likely cause when it is a connection failure
+    ("ConnectError: ...; example.org does not resolve: a typo in the URL, ...")."""
+    cause = likely_cause(url, error)
+    return f"{error}; {cause}" if cause else error
 
 
 def http_reason(status: int, warning: str, details: str | None) -> Reason:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ticker.config import Config
 from ticker.lines import single_spaced
+from ticker.reasons import likely_cause
 from ticker.store import ChannelStats, SourceState, Store
 from ticker.tail import iso_utc, local_time
 
@@ -38,6 +39,7 @@ class SourceRow:
     health: str | None  # ok, down, layout; None: never polled
     lines_today: int
     next_poll: float | None
+    url: str | None = None  # as last polled
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ def _source_row(
         health=state.health,
         lines_today=today,
         next_poll=state.next_poll,
+        url=state.url,
     )
 
 
@@ -262,6 +265,8 @@ def _source_cells(row: SourceRow, now: float) -> tuple[list[str], list[str]]:
     notes = []
     if row.error:
         notes.append(f"{row.result or 'error'}: {row.error}")
+        cause = likely_cause(row.url, row.error) if row.url else None
+        notes.extend([cause] if cause else [])
     if not row.configured:
         notes.append("not in the config any more")
     return cells, notes
