@@ -80,6 +80,8 @@ def test_tail_and_status_read_the_default_database_without_a_config(
     assert "site  Hamas: Fresh news" in tailed.output
     assert status.exit_code == 0, status.output
     assert "site" in status.output and "not in the config" not in status.output
+    assert "config: none found; sources and channels as the database knows them" in status.output
+    assert "no channel in the database" in status.output
 
 
 def test_tail_and_status_read_the_state_directory_under_systemd(

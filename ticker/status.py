@@ -74,6 +74,7 @@ class Status:
     sources: tuple[SourceRow, ...]
     channels: tuple[ChannelRow, ...]
     reload: Reload | None = None  # None: no reload since the database was made
+    config: Path | None = None  # None: no config found; what the database knows is shown
 
 
 def local_midnight(now: float) -> float:
@@ -131,7 +132,8 @@ def read_status(
         for name in [*named, *removed]
     ]
     last = Reload(reload[0], scrub(reload[1]) if reload[1] else None) if reload else None
-    return Status(store.path, now, tuple(sources), tuple(channels), last)
+    where = config.path if config is not None else None
+    return Status(store.path, now, tuple(sources), tuple(channels), last, where)
 
 
 def _channel_row(stat: ChannelStats, configured: bool, scrub: Callable[[str], str]) -> ChannelRow:
@@ -304,6 +306,8 @@ def as_text(status: Status) -> str:
     local, shown without the date on the day the status was read."""
     now = status.generated
     out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}"]
+    if status.config is None:
+        out.append("config: none found; sources and channels as the database knows them")
     if status.reload is not None:
         out.append(reload_text(status.reload, now))  # whole: the reason is the point
     out.append("")
@@ -315,7 +319,7 @@ def as_text(status: Status) -> str:
             right=frozenset({3, 4, 6}),
         )
     else:
-        out.append("no source configured")
+        out.append("no source configured" if status.config else "no source in the database")
     out.append("")
     if status.channels:
         out += table(
@@ -324,5 +328,5 @@ def as_text(status: Status) -> str:
             right=frozenset({1, 2}),
         )
     else:
-        out.append("no channel configured")
+        out.append("no channel configured" if status.config else "no channel in the database")
     return "\n".join(out)
