@@ -213,6 +213,8 @@ def test_config_option_before_or_after_the_command(
     for command in (["status"], ["config", "check"], ["tail", "-n", "1"]):
         result = ticker(*command, *option) if after else ticker(*option, *command)
         assert result.exit_code == 0, (command, result.output)
+    between = ticker("config", *option, "check")  # after the group, before its command
+    assert between.exit_code == 0 and f"{config}: OK" in between.output, between.output
     assert f"{config}: OK" in ticker(*(["config", "check", *option])).output
 
 

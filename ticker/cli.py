@@ -211,10 +211,16 @@ class TickerCommand(click.Command):
 
 
 class TickerGroup(click.Group):
-    """ticker's groups: their commands are TickerCommands, their subgroups TickerGroups."""
+    """ticker's groups: their commands are TickerCommands, their subgroups TickerGroups,
+    which take the global options too (`ticker db --config X check`)."""
 
     command_class = TickerCommand
     group_class = type  # a subgroup is of this class too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(param.name == "config_path" for param in self.params):  # not `main`
+            self.params.extend(_global_params())
 
 
 @click.group(cls=TickerGroup, context_settings={"help_option_names": ["-h", "--help"]})
