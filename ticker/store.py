@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -313,6 +313,15 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX items_also ON items (also_of) WHERE also_of IS NOT NULL")
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """Service state: facts about the daemon as a whole rather than one source, one row
+    per key, for `ticker status` to read. First: the outcome of the last config reload
+    (`reload`: when, and why it failed; no detail when it was applied)."""
+    conn.execute(
+        "CREATE TABLE service (key TEXT PRIMARY KEY, at REAL NOT NULL, detail TEXT) WITHOUT ROWID"
+    )
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -322,6 +331,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    9: _migration_9,
 }
 
 
@@ -1322,6 +1332,21 @@ class Store:
             yield
         finally:
             self.conn.execute("COMMIT")
+
+    def record_service(self, key: str, at: float, detail: str | None) -> None:
+        """Record a fact about the daemon (`key` "reload": when, and why it failed or None),
+        replacing the previous one of that key."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO service (key, at, detail) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET at = excluded.at, detail = excluded.detail",
+                (key, at, detail),
+            )
+
+    def service_fact(self, key: str) -> tuple[float, str | None] | None:
+        """(when, detail) of the last fact recorded under `key`; None if there is none."""
+        row = self.conn.execute("SELECT at, detail FROM service WHERE key = ?", (key,)).fetchone()
+        return (float(row["at"]), row["detail"]) if row is not None else None
 
     def source_states(self) -> list[SourceState]:
         """Every sources row (configured or not any more), by name."""

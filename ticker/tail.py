@@ -9,7 +9,9 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+from ticker.errors import DatabaseMissing
 from ticker.lines import canonical_attribution
 from ticker.store import AlertView, AlsoView, Store
 
@@ -129,3 +131,34 @@ def follow(
             yield alert
         looked += 1
         sleep(FOLLOW_EVERY)
+
+
+def wait_for_database(
+    path: Path,
+    poll: float,
+    stop: Callable[[], bool],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Wait until ticker's database is at `path` with its schema in place (a daemon that
+    starts creates it, then migrates it), looking every `poll` seconds; True once it is,
+    False if `stop()` said to stop first (it is asked before each look). Raises
+    StoreError if a file is there that is not ticker's database: waiting would not help."""
+    while not stop():
+        if _has_schema(path):
+            return True
+        sleep(poll)
+    return False
+
+
+def _has_schema(path: Path) -> bool:
+    """True if the database at `path` has ticker's tables; False if there is none yet (no
+    file, an empty one, or one still being migrated for the first time)."""
+    try:
+        store = Store.open_readonly(path)
+    except DatabaseMissing:
+        return False
+    try:
+        return store.schema_version() > 0
+    finally:
+        store.close()
