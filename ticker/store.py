@@ -9,6 +9,7 @@ deliveries land together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -38,6 +39,10 @@ MAX_ACROSS_POSTINGS = 32  # most recent items read per anchor term across source
 # measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
 CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
+# How long closing waits for readers to leave an older snapshot before the WAL can be
+# emptied; then what they allow is copied (PASSIVE). A `tail -f` holds a snapshot for the
+# milliseconds of a read, and the daemon's stop must stay within TimeoutStopSec.
+CHECKPOINT_WAIT_MS = 1_000
 TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
 CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
 ALSO = "also"  # the kind of an item another source told first, and of its follow-up alert
@@ -400,6 +405,7 @@ class Store:
         # What alerts are stamped with, and what the outbox measures their age on: one
         # clock for both. Tests replace it (tests/conftest.py).
         self.boot_clock: Callable[[], BootReading | None] = machine_boot_clock
+        self.readonly = False  # open_readonly: close writes nothing
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -424,7 +430,9 @@ class Store:
         """Open an existing database for reading only (tail, status). Raises
         DatabaseMissing (also a FileNotFoundError) if there is none, DatabaseUnusable if
         the file is not ticker's database."""
-        return cls(_checked_connection(path, readonly=True), path)
+        store = cls(_checked_connection(path, readonly=True), path)
+        store.readonly = True
+        return store
 
     @classmethod
     def precheck(cls, path: Path) -> None:
@@ -456,8 +464,33 @@ class Store:
         finally:
             copy.close()
 
+    def checkpoint(self) -> bool:
+        """Copy what the WAL holds into the database file and empty the WAL (TRUNCATE), so
+        that the file alone is the whole database (a `cp` of it after a stop is complete).
+        A reader in an older snapshot lets that finish only when it moves on: after
+        CHECKPOINT_WAIT_MS, what it allows is copied (PASSIVE). True if everything was.
+        Raises sqlite3.Error."""
+        self.conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        try:
+            busy, frames, copied = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                busy, frames, copied = self.conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not busy and frames == copied
+
     def close(self) -> None:
-        """Close the connection; a WAL checkpoint happens if this is the last writer."""
+        """Close the connection. A writable store first checkpoints (`checkpoint`): SQLite
+        does so by itself only when the last connection closes, and a reader left open
+        (`ticker tail -f`, `ticker status`) would keep everything in the WAL, beside a
+        database file that alone looks empty."""
+        if not self.readonly:
+            # A database that went bad or is busy is closed all the same: what the WAL
+            # holds is safe there, and the next writer's checkpoint copies it.
+            with contextlib.suppress(sqlite3.Error):
+                self.checkpoint()
         self.conn.close()
 
     @contextmanager
