@@ -401,7 +401,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     type=click.IntRange(1),
     help="How many recent alerts.",
 )
-@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts as they arrive.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts and delivery changes.")
 @click.option("-s", "--source", help="Only alerts of this source.")
 @click.option("--grep", help="Only alerts whose text contains this (case-insensitive).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
@@ -418,17 +418,23 @@ def tail(
     from ticker import tail as tailing
 
     config = _config(ctx, secrets=False)  # reads the store only
-    store = _readonly_store(config.settings.database)
+    database = config.settings.database
+    waiting = f"ticker: waiting for a database at {database} (Ctrl-C to stop)"
+    try:
+        if follow:
+            tailing.wait_for_database(database, waiting=lambda: click.echo(waiting, err=True))
+    except KeyboardInterrupt:
+        return
+    store = _readonly_store(database)
     show = tailing.as_json if as_json else tailing.as_text
     try:
-        alerts = store.recent_alerts(count, source=source, grep=grep)
+        alerts, seen = tailing.recent(store, count, source=source, grep=grep)
         groups = tailing.burst_ids(alerts)
         for alert in alerts:
             click.echo(show(alert, groups[alert.id]))
         if follow:
-            after = alerts[-1].id if alerts else store.last_alert_id()
-            for alert in tailing.follow(store, after, source=source, grep=grep):
-                click.echo(show(alert))
+            for shown in tailing.follow(store, seen, source=source, grep=grep):
+                click.echo(show(shown))
     except KeyboardInterrupt:
         pass
     except sqlite3.Error as exc:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -44,6 +44,7 @@ BUSY_TIMEOUT_MS = 10_000
 # milliseconds of a read, and the daemon's stop must stay within TimeoutStopSec.
 CHECKPOINT_WAIT_MS = 1_000
 TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
+DELIVERY_CHANGE = "delivery_change"  # the counter that numbers delivery changes (schema 9)
 CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
 ALSO = "also"  # the kind of an item another source told first, and of its follow-up alert
 MAX_STORY_HOPS = 8  # links followed from an item to the story's first item (bounded walk)
@@ -175,6 +176,24 @@ class ChannelStats:
     last_error_at: float | None = None  # when that delivery was last attempted
     cancelled: int = 0  # pending when the channel left the config
     expired: int = 0  # older than the channel's max_delivery_age, never sent
+
+
+@dataclass(frozen=True)
+class DeliveryChange:
+    """A delivery whose state changed, as `ticker tail -f` shows it: `status` is what it
+    is now (a "pending" one with an `error` is waiting for a retry); `story_id` is, for a
+    follow-up (kind "also"), the alert whose story it follows up."""
+
+    changed: int
+    alert_id: int
+    channel: str
+    status: str
+    attempts: int
+    at: float | None
+    error: str | None = None
+    kind: str = "new"
+    source: str = ""
+    story_id: int | None = None
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -318,6 +337,23 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX items_also ON items (also_of) WHERE also_of IS NOT NULL")
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """Delivery changes for `ticker tail -f`: each transaction that changes deliveries'
+    state (sent, failed, a retry, expired, cancelled) stamps them with the next number of
+    a sequence kept in `counters` (which pruning never touches, so numbers never go back),
+    and a follower asks, through this index, for what changed since the last number it saw,
+    whatever the size of the outbox. A new delivery has none: its alert is what is new.
+    Deliveries from before stay NULL."""
+    conn.execute(
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    conn.execute("INSERT INTO counters (name, value) VALUES (?, 0)", (DELIVERY_CHANGE,))
+    conn.execute("ALTER TABLE deliveries ADD COLUMN changed INTEGER")
+    conn.execute(
+        "CREATE INDEX deliveries_changed ON deliveries (changed) WHERE changed IS NOT NULL"
+    )
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -327,6 +363,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    9: _migration_9,
 }
 
 
@@ -336,6 +373,22 @@ def machine_boot_clock() -> BootReading | None:
     from ticker import clock
 
     return clock.boot_clock()
+
+
+# The number a transaction that changes deliveries stamps them with (migration 9), after
+# _count_change: transactions are serial (BEGIN IMMEDIATE), so numbers rise in commit order
+# and a follower that saw number N has seen every change numbered N or less.
+THIS_CHANGE = f"(SELECT value FROM counters WHERE name = '{DELIVERY_CHANGE}')"
+
+
+def _count_change(conn: sqlite3.Connection) -> None:
+    """Take the next number of the delivery change sequence for this transaction."""
+    conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", (DELIVERY_CHANGE,))
+
+
+def _like_escaped(text: str) -> str:
+    """`text` with LIKE's wildcards (and the escape character) escaped by a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
@@ -1151,13 +1204,15 @@ class Store:
         """Record what became of sending some deliveries, all in one transaction (all or
         none land), releasing their claims."""
         with self.transaction() as conn:
+            _count_change(conn)
             for mark in marks:
                 self._write_mark(conn, mark)
 
     @staticmethod
     def _write_mark(conn: sqlite3.Connection, mark: Mark) -> None:
         settled = (
-            "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?"
+            "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?, "
+            f"changed = {THIS_CHANGE}"
         )
         if mark.outcome == "sent":
             conn.execute(
@@ -1192,9 +1247,11 @@ class Store:
         """These deliveries waited longer than their channel's max_delivery_age: they are
         never sent."""
         with self.transaction() as conn:
+            _count_change(conn)
             conn.executemany(
                 "UPDATE deliveries SET status = 'expired', last_attempt = ?, "
-                "last_error = 'older than max_delivery_age' WHERE id = ? AND status = 'pending'",
+                f"last_error = 'older than max_delivery_age', changed = {THIS_CHANGE} "
+                "WHERE id = ? AND status = 'pending'",
                 [(now, delivery_id) for delivery_id in delivery_ids],
             )
 
@@ -1210,9 +1267,10 @@ class Store:
                 f"SELECT channel, count(*) FROM deliveries WHERE {where} GROUP BY channel",
                 tuple(keep),
             ).fetchall()
+            _count_change(conn)
             conn.execute(
-                f"UPDATE deliveries SET status = 'cancelled', last_error = ?, last_attempt = ? "
-                f"WHERE {where}",
+                f"UPDATE deliveries SET status = 'cancelled', last_error = ?, last_attempt = ?, "
+                f"changed = {THIS_CHANGE} WHERE {where}",
                 (reason, now, *keep),
             )
         return {channel: int(count) for channel, count in rows}
@@ -1264,9 +1322,8 @@ class Store:
             where.append("a.source = ?")
             params.append(source)
         if grep:
-            escaped = grep.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("i.text LIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
+            params.append(f"%{_like_escaped(grep)}%")
         rows = self.conn.execute(
             "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen, "
             "a.created, a.kind, a.changes, a.item_id, "
@@ -1318,6 +1375,48 @@ class Store:
         )
         for alert_id, channel, status in rows:
             by_id[alert_id].deliveries[channel] = status
+
+    def follows_deliveries(self) -> bool:
+        """Whether this database numbers its delivery changes (schema 9 on; a read-only
+        store of an older schema cannot be migrated)."""
+        columns = self.conn.execute("PRAGMA table_info(deliveries)").fetchall()
+        return any(column[1] == "changed" for column in columns)
+
+    def last_delivery_change(self) -> int:
+        """The number of the newest delivery change, 0 if there is none."""
+        row = self.conn.execute(f"SELECT {THIS_CHANGE}").fetchone()
+        return int(row[0] or 0)
+
+    def delivery_changes(
+        self,
+        after: int,
+        *,
+        source: str | None = None,
+        grep: str | None = None,
+        limit: int = 1000,
+    ) -> list[DeliveryChange]:
+        """The delivery changes numbered above `after`, oldest first, at most `limit`, of
+        the alerts `recent_alerts` would show with these filters (and their follow-ups).
+        Read through the `changed` index: the cost follows what changed, not the outbox."""
+        where: list[str] = ["d.changed > ?"]
+        params: list[object] = [after]
+        if source:
+            where.append("a.source = ?")
+            params.append(source)
+        if grep:
+            where.append("i.text LIKE ? ESCAPE '\\'")
+            params.append(f"%{_like_escaped(grep)}%")
+        rows = self.conn.execute(
+            "SELECT d.changed, d.alert_id, d.channel, d.status, d.attempts, "
+            "d.last_attempt AS at, d.last_error AS error, a.kind, a.source, "
+            f"CASE WHEN a.kind = '{ALSO}' THEN (SELECT max(e.id) FROM alerts e "
+            "WHERE e.item_id = a.updates_item) END AS story_id "
+            "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "JOIN items i ON i.id = a.item_id "
+            f"WHERE {' AND '.join(where)} ORDER BY d.changed, d.id LIMIT ?",
+            (*params, limit),
+        )
+        return [DeliveryChange(**dict(row)) for row in rows]
 
     def pending_count(self) -> int:
         """How many deliveries wait to be sent."""
