@@ -320,3 +320,17 @@ def test_following_delivery_changes_costs_the_same_whatever_the_outbox(tmp_path:
     assert any("INDEX deliveries_changed" in row[3] for row in plan)
     for store in stores:
         store.close()
+
+
+def test_changes_of_one_transaction_are_read_in_pages_without_a_gap(store: Store) -> None:
+    store.record_poll("s", URL, lines("old"), 0.0, ["mail"])
+    store.record_poll("s", URL, lines("a", "b", "c", "d", "e", "old"), 1.0, ["gone"])
+    store.cancel_deliveries(["mail"], 2.0)  # five changes, one number
+    after, within, read = store.last_delivery_change() - 1, None, []
+    for _ in range(5):  # bounded: pages of two
+        page = store.delivery_changes(after, after_delivery=within, limit=2)
+        if not page:
+            break
+        read += [change.delivery_id for change in page]
+        after, within = page[-1].changed, page[-1].delivery_id
+    assert read == [d for d, _, _ in _changes(store)]

@@ -355,3 +355,17 @@ def test_tail_follow_stops_on_ctrl_c_while_waiting(
     result = run_cli(config, "tail", "-f")
     assert result.exit_code == 0 and "waiting for a database" in result.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_change_recorded_before_the_tail_started_is_not_shown_again(tmp_path: Path) -> None:
+    _, store = make_db(tmp_path)  # its first alert's delivery was marked sent already
+    second, _ = delivery_of(store, "Israeli media: Second news")
+    store.mark_sent(second, 1_700_000_161.0)
+    reader = Store.open_readonly(store.path)
+    alerts, seen = tailing.recent(reader, 20, source=None, grep=None)
+    assert [a.deliveries for a in alerts] == [{"mail": "sent"}, {"mail": "sent"}]
+    never = list(
+        tailing.follow(reader, seen, source=None, grep=None, sleep=lambda _: None, rounds=2)
+    )
+    assert never == []
+    reader.close()

@@ -185,6 +185,7 @@ class DeliveryChange:
     follow-up (kind "also"), the alert whose story it follows up."""
 
     changed: int
+    delivery_id: int
     alert_id: int
     channel: str
     status: str
@@ -1391,15 +1392,22 @@ class Store:
         self,
         after: int,
         *,
+        after_delivery: int | None = None,
         source: str | None = None,
         grep: str | None = None,
         limit: int = 1000,
     ) -> list[DeliveryChange]:
-        """The delivery changes numbered above `after`, oldest first, at most `limit`, of
-        the alerts `recent_alerts` would show with these filters (and their follow-ups).
-        Read through the `changed` index: the cost follows what changed, not the outbox."""
+        """The delivery changes after change number `after` (with `after_delivery`: and
+        those of number `after` on deliveries after that id, for a reader that stopped
+        inside a number, as one transaction numbers all its changes alike), oldest first,
+        at most `limit`, of the alerts `recent_alerts` would show with these filters (and
+        their follow-ups). Read through the `changed` index: the cost follows what changed,
+        not the size of the outbox."""
         where: list[str] = ["d.changed > ?"]
         params: list[object] = [after]
+        if after_delivery is not None:
+            where = ["d.changed >= ? AND (d.changed > ? OR d.id > ?)"]
+            params = [after, after, after_delivery]
         if source:
             where.append("a.source = ?")
             params.append(source)
@@ -1407,7 +1415,7 @@ class Store:
             where.append("i.text LIKE ? ESCAPE '\\'")
             params.append(f"%{_like_escaped(grep)}%")
         rows = self.conn.execute(
-            "SELECT d.changed, d.alert_id, d.channel, d.status, d.attempts, "
+            "SELECT d.changed, d.id AS delivery_id, d.alert_id, d.channel, d.status, d.attempts, "
             "d.last_attempt AS at, d.last_error AS error, a.kind, a.source, "
             f"CASE WHEN a.kind = '{ALSO}' THEN (SELECT max(e.id) FROM alerts e "
             "WHERE e.item_id = a.updates_item) END AS story_id "

@@ -25,10 +25,13 @@ Shown = AlertView | DeliveryChange  # what `tail -f` prints: an alert, or a deli
 
 @dataclass(frozen=True)
 class Seen:
-    """How far a follower has read: the newest alert id and delivery change number shown."""
+    """How far a follower has read: the newest alert id shown, and the last delivery change
+    shown: its change number and, if the reading stopped inside that number, its delivery
+    id (None: every change of that number was shown)."""
 
     alert_id: int
     change: int
+    delivery_id: int | None = None
 
 
 def _pause(seconds: float) -> None:
@@ -186,12 +189,20 @@ def _look(
     of the alerts just read (they show their deliveries as they are), in one snapshot."""
     with store.read_snapshot():
         alerts = store.recent_alerts(1000, source=source, grep=grep, after_id=seen.alert_id)
-        moved = store.delivery_changes(seen.change, source=source, grep=grep) if changes else []
+        moved = (
+            store.delivery_changes(
+                seen.change, after_delivery=seen.delivery_id, source=source, grep=grep
+            )
+            if changes
+            else []
+        )
     new = {alert.id for alert in alerts}
     shown: list[Shown] = [*alerts, *(c for c in moved if c.alert_id not in new)]
+    last = moved[-1] if moved else None
     return shown, Seen(
         alerts[-1].id if alerts else seen.alert_id,
-        moved[-1].changed if moved else seen.change,
+        last.changed if last else seen.change,
+        last.delivery_id if last else seen.delivery_id,
     )
 
 
