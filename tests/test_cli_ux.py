@@ -121,40 +121,15 @@ def test_tail_without_a_database_says_there_is_none_yet(isolated: dict[str, Path
     assert f"no database yet at {database}" in result.output
 
 
-def test_wait_for_database_returns_once_the_database_has_its_schema(tmp_path: Path) -> None:
-    path = tmp_path / "later" / "ticker.db"
-    looks: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        looks.append(seconds)
-        if len(looks) == 1:
-            path.parent.mkdir()
-            path.touch()  # created, not yet migrated: still waiting
-        elif len(looks) == 2:
-            path.unlink()
-            make_database(path)
-
-    ready = tailing.wait_for_database(path, 0.5, lambda: len(looks) > 10, sleep=sleep)
-
-    assert ready and looks == [0.5, 0.5]
-
-
-def test_wait_for_database_stops_when_told(tmp_path: Path) -> None:
-    looks: list[float] = []
-    path = tmp_path / "never.db"
-    assert not tailing.wait_for_database(path, 1.0, lambda: len(looks) >= 3, sleep=looks.append)
-    assert looks == [1.0, 1.0, 1.0]
-
-
 def test_tail_follow_waits_for_a_database_to_appear(
     isolated: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = isolated["data"] / "ticker" / "ticker.db"
     real_wait, real_follow = tailing.wait_for_database, tailing.follow
 
-    def wait(path: Path, poll: float, stop: object) -> bool:
+    def wait(path: Path, **kwargs: object) -> bool:
         # The daemon starts while tail waits: the database appears at the first look.
-        return real_wait(path, poll, lambda: False, sleep=lambda _s: make_database(database))
+        return real_wait(path, **kwargs, sleep=lambda _s: make_database(database), rounds=3)  # type: ignore[arg-type]
 
     def follow_once(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         return real_follow(*args, **kwargs, sleep=lambda _s: None, rounds=1)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The "another place, another person" guard in every script, and re-posts in other words.
 
-The Arabic lines are real (../shared/data/real/arabic-strips.json: jordanzad.com,
+The Arabic lines are real (tests/data/real_strips/arabic-strips.json: jordanzad.com,
 masress.com, innlb.com, lrnnews.com, sadanews.ps, 2023-2025); the second line of each pair
 is an edit made for the test: the town, hospital, region or person swapped, a number
 changed, words added or moved. The English lines are real (english.almayadeen.net), the

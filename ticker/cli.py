@@ -533,14 +533,12 @@ def _check_source(source: str | None, config: Config | None, store: Store) -> No
 
 
 def _wait_for_database(database: Path) -> Store:
-    """`tail -f` before any database exists: say so, wait for one, then open it."""
+    """`tail -f`: open the database, or, before one exists, say so, wait for it, then
+    open it."""
     from ticker import tail as tailing
 
-    click.echo(f"ticker: no database yet at {database}; waiting for one (Ctrl-C to stop)", err=True)
-    try:
-        tailing.wait_for_database(database, tailing.FOLLOW_EVERY, lambda: False)
-    except StoreError as exc:
-        _fail(exc)
+    waiting = f"ticker: no database yet at {database}; waiting for one (Ctrl-C to stop)"
+    tailing.wait_for_database(database, waiting=lambda: click.echo(waiting, err=True))
     return _readonly_store(database)
 
 
@@ -554,7 +552,7 @@ def _wait_for_database(database: Path) -> Store:
     type=click.IntRange(1),
     help="How many recent alerts.",
 )
-@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts as they arrive.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts and delivery changes.")
 @click.option("-s", "--source", help="Only alerts of this source.")
 @click.option("--grep", help="Only alerts whose text contains this (case-insensitive).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
@@ -573,23 +571,20 @@ def tail(
     from ticker import tail as tailing
 
     config, path = _reading(ctx, database)  # reads the store only: no secret, no config needed
-    # `tail -f` waits for the daemon to make one (an empty file: it is making it now).
-    waiting = follow and (not path.exists() or path.stat().st_size == 0)
     try:
-        store = _wait_for_database(path) if waiting else _readonly_store(path)
+        store = _wait_for_database(path) if follow else _readonly_store(path)
     except KeyboardInterrupt:
         return
     show = tailing.as_json if as_json else tailing.as_text
     try:
         _check_source(source, config, store)
-        alerts = store.recent_alerts(count, source=source, grep=grep)
+        alerts, seen = tailing.recent(store, count, source=source, grep=grep)
         groups = tailing.burst_ids(alerts)
         for alert in alerts:
             click.echo(show(alert, groups[alert.id]))
         if follow:
-            after = alerts[-1].id if alerts else store.last_alert_id()
-            for alert in tailing.follow(store, after, source=source, grep=grep):
-                click.echo(show(alert))
+            for shown in tailing.follow(store, seen, source=source, grep=grep):
+                click.echo(show(shown))
     except KeyboardInterrupt:
         pass
     except sqlite3.Error as exc:
