@@ -277,10 +277,3 @@ def test_a_scrape_costs_the_same_at_100_and_5000_alerts(store: Store) -> None:
         "deliveries_pending WHERE status = 'pending' GROUP BY channel"
     ).fetchall()
     assert "COVERING INDEX deliveries_pending" in " ".join(str(row[-1]) for row in plan)
-
-
-def test_the_bench_runs(tmp_path: Path) -> None:
-    from bench import metrics as bench
-
-    result = bench.measure(alerts=300, scrapes=3, directory=tmp_path)
-    assert result["alerts"] == 300 and result["median_ms"] > 0
