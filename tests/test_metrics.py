@@ -277,3 +277,22 @@ def test_a_scrape_costs_the_same_at_100_and_5000_alerts(store: Store) -> None:
         "deliveries_pending WHERE status = 'pending' GROUP BY channel"
     ).fetchall()
     assert "COVERING INDEX deliveries_pending" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_a_poll_whose_transaction_rolls_back_counts_nothing(store: Store) -> None:
+    url = "https://example.org/"
+    store.record_poll("site", url, [Line.from_text("a")], 1.0, ["me"])  # the baseline
+    before = scrape(store)
+
+    def broken_router(line: Line, kind: str) -> list[str]:
+        raise RuntimeError("routing failed")  # after the line's item was inserted and counted
+
+    with pytest.raises(RuntimeError):
+        store.record_poll(
+            "site", url, [Line.from_text("b"), Line.from_text("a")], 2.0, broken_router
+        )
+    assert scrape(store) == before
+    store.record_poll("site", url, [Line.from_text("b"), Line.from_text("a")], 3.0, ["me"])
+    after = scrape(store)
+    assert value(after, "ticker_lines_total", source="site", kind="new") == 2
+    assert value(after, "ticker_polls_total", source="site", result="ok") == 2
