@@ -634,3 +634,38 @@ def db_backup(ctx: click.Context, target: Path, force: bool) -> None:
     finally:
         store.close()
     click.echo(f"{database} backed up to {target} ({size:,} bytes)")
+
+
+@main.command()
+@click.option("--listen", help='HOST:PORT to serve on (default: [web] listen, "127.0.0.1:8787").')
+@click.option("--token", envvar="TICKER_WEB_TOKEN", help="Require this token (or [web] token).")
+@click.option("--public", is_flag=True, help="Allow a non-loopback address without a token.")
+@click.pass_context
+def serve(ctx: click.Context, listen: str | None, token: str | None, public: bool) -> None:
+    """Serve the live page, Atom and JSON feeds and a JSON API over the database.
+
+    Reads the database only, like `tail`. Binding a non-loopback address needs a token
+    (--token, $TICKER_WEB_TOKEN or [web] token) or --public (a proxy authenticates)."""
+    from ticker.config import MIN_TOKEN_CHARS, web_token
+    from ticker.web.serve import is_loopback, serve, split_listen
+
+    config = _config(ctx, secrets=False)  # the channels' secrets are never needed
+    try:
+        token = token or web_token(config.web, config.path)
+        host, port = split_listen(listen or config.web.listen)
+    except ConfigError as exc:
+        _fail(exc)
+    except ValueError as exc:
+        raise UserError(f"--listen: {exc}", EXIT_CONFIG) from None
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise UserError(f"--token: expected {MIN_TOKEN_CHARS}+ characters", EXIT_CONFIG)
+    ctx.obj["redactor"].update([*config.secrets(), *([token] if token else [])])
+    if not is_loopback(host) and token is None and not (public or config.web.public):
+        raise UserError(
+            f"{host} is not a loopback address: give --token (or [web] token), or --public "
+            "if a reverse proxy in front authenticates",
+            EXIT_CONFIG,
+        )
+    _readonly_store(config.settings.database).close()  # a clear error if there is none
+    level = logging.getLogger().getEffectiveLevel()
+    serve(config, host, port, token=token, scrub=ctx.obj["redactor"].scrub, level=level)

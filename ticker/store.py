@@ -1223,8 +1223,10 @@ class Store:
         source: str | None = None,
         grep: str | None = None,
         after_id: int = 0,
+        oldest: bool = False,
     ) -> list[AlertView]:
-        """The newest `limit` alerts after `after_id` matching the filters, oldest first."""
+        """The newest `limit` alerts after `after_id` matching the filters, oldest first;
+        with `oldest`, the first `limit` after it (to page through them: the web API)."""
         where: list[str] = ["a.id > ?", f"a.kind != '{ALSO}'"]  # follow-ups: under their story
         params: list[object] = [after_id]
         if source:
@@ -1240,10 +1242,10 @@ class Store:
             "(SELECT max(e.id) FROM alerts e WHERE e.item_id = a.updates_item) AS updates_id, "
             "(SELECT u.text FROM items u WHERE u.id = a.updates_item) AS updates_text "
             "FROM alerts a JOIN items i ON i.id = a.item_id "
-            f"WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?",
+            f"WHERE {' AND '.join(where)} ORDER BY a.id {'ASC' if oldest else 'DESC'} LIMIT ?",
             (*params, limit),
         ).fetchall()
-        alerts = [AlertView(**dict(row)) for row in reversed(rows)]
+        alerts = [AlertView(**dict(row)) for row in (rows if oldest else reversed(rows))]
         self._attach_deliveries(alerts)
         self._attach_also(alerts)
         return alerts

@@ -1,0 +1,350 @@
+"""`ticker serve`: the API, the feeds, the page without JavaScript, the token, the headers
+and limits, and the live stream's fan-out (tests/web_site.py builds the alerts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+from web_site import (
+    ALSO,
+    AMBUSH,
+    AMBUSH_UPDATED,
+    ARABIC,
+    BURST,
+    CHANNEL,
+    SCRIPT,
+    STRIP,
+    TOKEN,
+    Site,
+    web_config,
+)
+
+from ticker import tail as tailing
+from ticker.cli import EXIT_CONFIG, main
+from ticker.errors import ConfigError
+from ticker.web import live
+from ticker.web.app import CSP, make_app
+from ticker.web.reader import Reader
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    site = Site(web_config(tmp_path))
+    site.fill()
+    yield site
+    site.close()
+
+
+def client_of(site: Site, token: str | None = None) -> TestClient:
+    app = make_app(site.config, token=token, clock=lambda: site.now, poll_every=3600)
+    return TestClient(app)
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def test_api_after_returns_exactly_the_later_alerts(site: Site) -> None:
+    ids = [alert.id for alert in site.store.recent_alerts(100)]
+    with client_of(site) as http:
+        for after in [0, *ids]:
+            got = http.get("/api/alerts", params={"after": after}).json()
+            assert [a["id"] for a in got["alerts"]] == [i for i in ids if i > after]
+        # paging: two at a time from the start visits every alert once, in order
+        seen, after = [], 0
+        for _page in range(len(ids) + 1):
+            got = http.get("/api/alerts", params={"after": after, "limit": 2}).json()
+            if not got["alerts"]:
+                break
+            seen += [a["id"] for a in got["alerts"]]
+            after = got["next_after"]
+        assert seen == ids
+
+
+def test_api_alerts_have_the_fields_of_tail_json(site: Site) -> None:
+    alerts = site.store.recent_alerts(100)
+    groups = tailing.burst_ids(alerts)
+    expected = [json.loads(tailing.as_json(a, groups[a.id])) for a in alerts]
+    with client_of(site) as http:
+        got = http.get("/api/alerts").json()["alerts"]
+        assert got == expected
+        only = http.get("/api/alerts", params={"source": CHANNEL}).json()["alerts"]
+        assert only == []  # the other source's line is an "also" under the first
+        text = http.get("/api/alerts", params={"q": "ambush"}).json()["alerts"]
+        assert [a["text"] for a in text] == [AMBUSH, AMBUSH_UPDATED]
+
+
+def test_api_status_has_the_fields_of_status_json(site: Site) -> None:
+    with client_of(site) as http:
+        got = http.get("/api/status").json()
+    assert [s["name"] for s in got["sources"]] == [STRIP, CHANNEL]
+    assert [c["name"] for c in got["channels"]] == ["all", "hamas"]
+    assert got["channels"][0]["pending"] == 6
+    assert set(got["sources"][0]) >= {"last_poll", "consecutive_failures", "health", "next_poll"}
+
+
+def test_api_refuses_parameters_out_of_bounds(site: Site) -> None:
+    with client_of(site) as http:
+        assert http.get("/api/alerts", params={"limit": 0}).status_code == 400
+        assert http.get("/api/alerts", params={"limit": 100_000}).status_code == 400
+        assert http.get("/api/alerts", params={"after": "-1"}).status_code == 400
+        assert http.get("/api/alerts", params={"q": "x" * 500}).status_code == 400
+
+
+# --- the feeds ------------------------------------------------------------------------------
+
+
+def test_atom_feed_is_valid_and_an_update_is_an_updated_entry(site: Site) -> None:
+    with client_of(site) as http:
+        response = http.get("/feed.atom")
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "atom10"
+    assert feed.feed.id and feed.feed.title == "ticker" and feed.feed.updated
+    assert feed.feed.author == "ticker"
+    assert [link.rel for link in feed.feed.links] == ["self", "alternate"]
+    for entry in feed.entries:
+        assert entry.id.startswith("urn:uuid:") and entry.title and entry.updated
+    titles = [entry.title for entry in feed.entries]
+    # The update took the story's entry: one entry, the new text, updated after published.
+    assert f"UPDATE: {AMBUSH_UPDATED}" in titles and AMBUSH not in titles
+    story = next(e for e in feed.entries if e.title.endswith(AMBUSH_UPDATED))
+    assert story.updated_parsed > story.published_parsed
+    assert f"Updates: {AMBUSH}" in story.content[0].value
+    cairo = next(e for e in feed.entries if e.title == BURST[0])
+    assert f"Also reported by {CHANNEL}: {ALSO}" in cairo.content[0].value
+    assert len(feed.entries) == 5
+
+
+def test_feed_entry_ids_are_stable(site: Site) -> None:
+    with client_of(site) as http:
+        before = {e.title: e.id for e in feedparser.parse(http.get("/feed.atom").content).entries}
+        site.show(STRIP, "Israeli media: Sirens sound in Metula and Kiryat Shmona")
+        after = {e.title: e.id for e in feedparser.parse(http.get("/feed.atom").content).entries}
+        json_ids = {item["title"]: item["id"] for item in http.get("/feed.json").json()["items"]}
+    assert {title: after[title] for title in before} == before
+    assert json_ids == after
+
+
+def test_json_feed_has_the_required_fields(site: Site) -> None:
+    with client_of(site) as http:
+        response = http.get("/feed.json")
+    assert response.headers["content-type"].startswith("application/feed+json")
+    feed = response.json()
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["title"] and feed["feed_url"].endswith("/feed.json")
+    for item in feed["items"]:
+        assert isinstance(item["id"], str) and item["id"]
+        assert item["content_text"] and item["date_published"].endswith("Z")
+        assert item["_ticker"]["source"] == STRIP
+
+
+def test_channel_feed_applies_the_channels_rules(site: Site) -> None:
+    with client_of(site) as http:
+        hamas = http.get("/feed.json", params={"channel": "hamas"}).json()
+        by_source = http.get("/feed.json", params={"source": CHANNEL}).json()
+        unknown = http.get("/feed.atom", params={"channel": "nope"})
+    assert sorted(item["title"] for item in hamas["items"]) == sorted(BURST)
+    assert hamas["title"] == "ticker: channel hamas"
+    assert by_source["items"] == []
+    assert unknown.status_code == 400
+
+
+# --- the page without JavaScript ------------------------------------------------------------
+
+
+def test_page_lists_alerts_as_plain_html(site: Site) -> None:
+    with client_of(site) as http:
+        html = http.get("/").text
+    assert html.index(SCRIPT.split(":")[0]) < html.index(ARABIC) < html.index(AMBUSH_UPDATED)
+    assert f'<p class="text" dir="auto">{ARABIC}</p>' in html
+    # the update sits under its story; the burst is one block; the also under its story
+    story = html.index('id="a1"')
+    assert story < html.index('id="a2"') < html.index("</article></div></article>", story)
+    assert html.count('class="block burst"') == 1
+    assert f"also reported by <b>{CHANNEL}</b>" in html
+    assert '<tbody id="sources">' in html and "<svg" in html
+    assert "<script>" not in html and "<script src=" in html
+
+
+def test_page_filters_without_javascript(site: Site) -> None:
+    with client_of(site) as http:
+        hamas = http.get("/", params={"attribution": "Hamas"}).text
+        text = http.get("/", params={"q": "ambush"}).text
+    assert BURST[0] in hamas and AMBUSH not in hamas
+    assert AMBUSH in text and BURST[0] not in text
+    assert '<option value="Hamas" data-key="hamas" selected>' in hamas
+
+
+def test_a_script_line_is_inert_in_page_and_feeds(site: Site) -> None:
+    with client_of(site) as http:
+        page = http.get("/").text
+        atom = http.get("/feed.atom").text
+        feed = http.get("/feed.json").json()
+    assert "<script>document" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;document.title=&#x27;owned&#x27;&lt;/script&gt;" in page
+    assert "<script>" not in atom and "&lt;script&gt;" in atom
+    entry = next(e for e in feedparser.parse(atom).entries if "Hacker" in e.title)
+    assert entry.content[0].type == "text/plain"
+    item = next(item for item in feed["items"] if "Hacker" in item["title"])
+    assert "content_html" not in item and item["content_text"] == SCRIPT
+
+
+def test_only_http_links_are_links(site: Site) -> None:
+    from ticker.web.page import safe_url
+
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("https://example.org/a") == "https://example.org/a"
+
+
+# --- security -------------------------------------------------------------------------------
+
+
+def test_every_response_has_a_strict_csp(site: Site) -> None:
+    with client_of(site) as http:
+        for path in ("/", "/feed.atom", "/api/alerts", "/static/ticker.js", "/nope"):
+            headers = http.get(path).headers
+            assert headers["content-security-policy"] == CSP
+            assert headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self';" in CSP and "unsafe" not in CSP
+
+
+def test_token_is_needed_on_every_route(site: Site) -> None:
+    with client_of(site, token=TOKEN) as http:
+        for path in (
+            "/",
+            "/feed.atom",
+            "/feed.json",
+            "/api/alerts",
+            "/events",
+            "/static/ticker.js",
+        ):
+            refused = http.get(path)
+            assert refused.status_code == 401, path
+            assert TOKEN not in refused.text
+        assert http.get("/", params={"token": TOKEN[:-1]}).status_code == 401
+        assert http.get("/", headers={"authorization": "Bearer wrong"}).status_code == 401
+        assert http.get("/api/alerts", params={"token": TOKEN}).status_code == 200
+        assert http.get("/", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+        feed = http.get("/feed.atom", params={"token": TOKEN}).text
+    assert TOKEN not in feed  # the self link leaves it out
+
+
+def test_only_get_without_a_body(site: Site) -> None:
+    with client_of(site) as http:
+        assert http.post("/api/alerts").status_code == 405
+        assert http.request("GET", "/", content=b"x" * 10).status_code == 413
+
+
+def serve_cli(tmp_path: Path, *args: str, web: str = "") -> tuple[int, str]:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[ticker]\ndatabase = "{tmp_path / "t.db"}"\n{web}', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "serve", *args])
+    return result.exit_code, result.output
+
+
+def test_serve_refuses_a_public_address_without_token_or_public(tmp_path: Path) -> None:
+    code, out = serve_cli(tmp_path, "--listen", "0.0.0.0:8787")
+    assert code == EXIT_CONFIG and "--token" in out and "--public" in out
+    code, out = serve_cli(tmp_path, "--listen", "0.0.0.0:8787", "--token", "short")
+    assert code == EXIT_CONFIG and "16+" in out
+    code, out = serve_cli(tmp_path, web='[web]\nlisten = "192.0.2.1:80"\n')
+    assert code == EXIT_CONFIG and "not a loopback" in out
+    code, out = serve_cli(tmp_path, "--listen", "nope")
+    assert code == EXIT_CONFIG and "HOST:PORT" in out
+
+
+def test_web_token_is_a_secret_of_the_config(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("WEB_TOKEN", TOKEN)
+    config = web_config(tmp_path, token="${WEB_TOKEN}", listen="0.0.0.0:8787")
+    assert config.web.token == TOKEN and TOKEN in config.secrets()
+    assert TOKEN not in repr(config)
+    with pytest.raises(ConfigError) as error:
+        web_config(tmp_path, token=["x", TOKEN])
+    assert TOKEN not in str(error.value)
+
+
+# --- the live stream ------------------------------------------------------------------------
+
+
+async def _next_events(stream, count: int) -> list[dict]:
+    """The next `count` alert events of `stream` (comments and retry lines skipped)."""
+    found: list[dict] = []
+    while len(found) < count:
+        chunk = (await asyncio.wait_for(anext(stream), 5)).decode()
+        for block in chunk.split("\n\n"):
+            data = [line[6:] for line in block.splitlines() if line.startswith("data: ")]
+            found += [json.loads(d) for d in data]
+    return found
+
+
+def test_live_stream_fans_a_new_alert_out_to_every_client(site: Site) -> None:
+    async def run() -> None:
+        reader = Reader(site.config.settings.database)
+        hub = live.Hub(reader, every=3600)
+        await hub.start(polling=False)
+        clients = [hub.subscribe() for _ in range(3)]
+        streams = [hub.stream(client, None) for client in clients if client]
+        for stream in streams:
+            assert await anext(stream) == b"retry: 2000\n\n"
+        site.show(STRIP, "Israeli media: Sirens sound in Metula and Kiryat Shmona")
+        assert await hub.look() == 1
+        for stream in streams:
+            (event,) = await _next_events(stream, 1)
+            assert event["alert"]["text"].startswith("Israeli media: Sirens")
+            assert 'dir="auto"' in event["html"]
+        for stream in streams:
+            await stream.aclose()
+        assert hub.clients == set()
+        await hub.stop()
+        reader.close()
+
+    asyncio.run(run())
+
+
+def test_live_stream_resumes_after_an_id_and_caps_clients(site: Site) -> None:
+    async def run() -> None:
+        reader = Reader(site.config.settings.database)
+        hub = live.Hub(reader, every=3600, max_clients=1)
+        await hub.start(polling=False)
+        client = hub.subscribe()
+        assert client is not None and hub.subscribe() is None
+        stream = hub.stream(client, 4)
+        await anext(stream)
+        events = await _next_events(stream, 2)
+        assert [e["alert"]["id"] for e in events] == [5, 6]
+        await stream.aclose()
+        await hub.stop()
+        reader.close()
+
+    asyncio.run(run())
+
+
+def test_a_client_that_falls_behind_is_let_go(site: Site) -> None:
+    async def run() -> None:
+        reader = Reader(site.config.settings.database)
+        hub = live.Hub(reader, every=3600)
+        await hub.start(polling=False)
+        client = hub.subscribe()
+        assert client is not None
+        for number in range(live.QUEUE_BATCHES + 1):  # nobody reads the stream meanwhile
+            site.show(STRIP, f"Line number {number} of a very busy ticker tonight")
+            await hub.look()
+        assert client.behind and client.queue.full()
+        stream = hub.stream(client, None)
+        got = await _next_events(stream, live.QUEUE_BATCHES)
+        assert len(got) == live.QUEUE_BATCHES
+        with pytest.raises(StopAsyncIteration):  # then the stream ends; the browser resumes
+            await anext(stream)
+        assert hub.clients == set()
+        await hub.stop()
+        reader.close()
+
+    asyncio.run(run())
