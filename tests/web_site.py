@@ -4,6 +4,7 @@ Arabic line, a line carrying <script>, and a story a second source reported too.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from ticker.store import Store
 
 STRIP, CHANNEL = "strip", "telegram"
 URL = {STRIP: "https://english.example/", CHANNEL: "https://t.me/s/Chan"}
-START = 1_790_000_000.0
+START = (time.time() // 3600 - 6) * 3600  # six hours ago: the page's chart shows the day
+STEP = 1200.0  # seconds between polls
 OLD = "Local sources: Clashes near the border crossing overnight"
 AMBUSH = "Israeli media: Major ambush in Gaza kills 5 Israeli troops, injures 14"
 AMBUSH_UPDATED = "Israeli media: Major ambush in Gaza kills 6 Israeli troops, injures dozens"
@@ -62,7 +64,7 @@ class Site:
 
     def show(self, name: str, *texts: str) -> None:
         """Source `name` puts `texts` (newest first) on top; ticker polls it."""
-        self.now += 60
+        self.now += STEP
         self.pages[name] = [*texts, *self.pages[name]]
         self.store.record_poll(
             name,
