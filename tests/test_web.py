@@ -348,3 +348,16 @@ def test_a_client_that_falls_behind_is_let_go(site: Site) -> None:
         reader.close()
 
     asyncio.run(run())
+
+
+def test_the_shipped_web_example_is_valid_when_uncommented(tmp_path: Path) -> None:
+    import tomllib
+
+    from ticker.config import parse_config
+
+    shipped = (Path(__file__).resolve().parent.parent / "config.toml").read_text("utf-8")
+    block = shipped[shipped.index("# [web]") :].splitlines()
+    text = "\n".join(line.removeprefix("# ") for line in block if line.startswith("# "))
+    config = parse_config(tomllib.loads(text), tmp_path / "config.toml", secrets=False)
+    assert config.web.listen == "127.0.0.1:8787" and config.web.public is False
+    assert config.web.token == "${credential:web-token}" and config.web.literal_secret is False

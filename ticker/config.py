@@ -119,6 +119,7 @@ class Web:
     listen: str = DEFAULT_LISTEN  # "HOST:PORT"; a non-loopback host needs token or public
     token: str | None = field(default=None, repr=False)  # a secret: every request shows it
     public: bool = False  # no token off loopback: a reverse proxy authenticates
+    in_run: bool = False  # `ticker run` serves it too (default: its own `ticker serve`)
     literal_secret: bool = False  # the config file itself holds the token
 
 
@@ -327,6 +328,7 @@ WEB_FIELDS: dict[str, Field] = {
     "listen": Field(lambda v: _is_str(v) and ":" in v, 'an address "HOST:PORT"'),
     "token": Field(_is_str, "a string (or a ${...} reference)", secret=True),
     "public": Field(lambda v: isinstance(v, bool), "true or false"),
+    "in_run": Field(lambda v: isinstance(v, bool), "true or false"),
 }
 TOP_LEVEL = {"ticker", "source", "channel", "dedupe", "web"}
 

@@ -1,14 +1,24 @@
-"""Run the web application under uvicorn, with its limits."""
+"""Run the web application under uvicorn, with its limits: as `ticker serve` (its own
+process), or inside `ticker run`'s event loop ([web] in_run)."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
-from collections.abc import Callable
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from ticker.config import Config
 from ticker.web import live
 
+if TYPE_CHECKING:
+    import uvicorn
+
+log = logging.getLogger(__name__)
 MAX_CONNECTIONS = live.MAX_CLIENTS + 50  # open connections; more are answered 503
 MAX_HEADER_BYTES = 16_384  # request line and headers (uvicorn's h11 limit)
 GRACE = 3  # seconds open requests get at shutdown (live streams end at once)
@@ -34,26 +44,35 @@ def is_loopback(host: str) -> bool:
         return False  # a name may resolve anywhere
 
 
-def serve(
-    config: Config,
-    host: str,
-    port: int,
-    *,
-    token: str | None,
-    scrub: Callable[[str], str] = str,
-    level: int = logging.INFO,
-) -> None:
-    """Serve `config`'s database on host:port until SIGINT or SIGTERM."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening. Raises OSError (address in use, no such
+    address): bound here rather than by uvicorn, which exits the process on that error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if host == "localhost":
+        host, family = "127.0.0.1", socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _server(
+    config: Config, token: str | None, scrub: Callable[[str], str], level: int
+) -> uvicorn.Server:
     import uvicorn
 
     from ticker.web.app import make_app
 
     app = make_app(config, token=token, scrub=scrub)
-    server = uvicorn.Server(
+    return uvicorn.Server(
         uvicorn.Config(
             app,
-            host=host,
-            port=port,
             log_config=None,  # ticker's logging (secrets redacted) stays in charge
             log_level=level,
             access_log=level <= logging.DEBUG,  # an access log would hold ?token=
@@ -67,4 +86,50 @@ def serve(
             lifespan="on",
         )
     )
-    server.run()
+
+
+def serve(
+    config: Config,
+    sock: socket.socket,
+    *,
+    token: str | None,
+    scrub: Callable[[str], str] = str,
+    level: int = logging.INFO,
+) -> None:
+    """Serve `config`'s database on the listening `sock` until SIGINT or SIGTERM, then
+    return (exit status 0: uvicorn's own runner would die of the signal again)."""
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with serving(config, sock, token=token, scrub=scrub, level=level):
+            await stop.wait()
+        log.info("stopped")
+
+    asyncio.run(until_signalled())
+
+
+@asynccontextmanager
+async def serving(
+    config: Config,
+    sock: socket.socket,
+    *,
+    token: str | None,
+    scrub: Callable[[str], str] = str,
+    level: int = logging.INFO,
+) -> AsyncIterator[None]:
+    """Serve on `sock` in the running event loop while the block runs (`ticker run`
+    keeps its own signal handling: uvicorn's is not installed)."""
+    server = _server(config, token, scrub, level)
+    server.config.load()
+    server.lifespan = server.config.lifespan_class(server.config)
+    await server.startup(sockets=[sock])
+    looping = asyncio.create_task(server.main_loop(), name="ticker-web")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await looping
+        await server.shutdown(sockets=[sock])
