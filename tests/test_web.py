@@ -237,6 +237,21 @@ def test_token_is_needed_on_every_route(site: Site) -> None:
     assert TOKEN not in feed  # the self link leaves it out
 
 
+def test_a_token_in_the_address_lets_the_pages_own_requests_in(site: Site) -> None:
+    with client_of(site, token=TOKEN) as http:
+        page = http.get("/", params={"token": TOKEN})
+        assert page.status_code == 200 and TOKEN not in page.text
+        cookie = page.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        # the script, the live stream's catch-up and the status refresh carry no token
+        assert http.get("/static/ticker.js").status_code == 200
+        assert http.get("/api/status").status_code == 200
+        http.cookies.clear()
+        assert http.get("/static/ticker.js").status_code == 401
+        http.cookies.set("ticker_token", "wrong-token-of-the-same-size-xx")
+        assert http.get("/api/status").status_code == 401
+
+
 def test_only_get_without_a_body(site: Site) -> None:
     with client_of(site) as http:
         assert http.post("/api/alerts").status_code == 405

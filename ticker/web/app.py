@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ticker.config import Config
 from ticker.lines import canonical_attribution
+from ticker.status import Status
 from ticker.store import AlertView
 from ticker.tail import burst_ids
 from ticker.web import feeds, live
@@ -41,6 +42,7 @@ CHANNEL_SCAN = 1000  # alerts read for a channel's feed, which its rules then fi
 API_LIMIT, API_MAX = 100, 1000
 MAX_PARAM_CHARS = 200  # a source name, an attribution, a search text
 CHART_EVERY = 60.0  # seconds the chart is reused (25 counts over the last day)
+STATUS_EVERY = 5.0  # seconds the sources' and channels' state is reused
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -68,13 +70,22 @@ class Web:
     clock: Callable[[], float]
     scrub: Callable[[str], str]
     chart: tuple[float, Hourly] | None = None
+    state: tuple[float, Status] | None = None
 
     async def hourly(self) -> Hourly:
         """The chart's counts, read at most once every CHART_EVERY seconds."""
         now = self.clock()
-        if self.chart is None or now - self.chart[0] >= CHART_EVERY:
+        if self.chart is None or not 0 <= now - self.chart[0] < CHART_EVERY:
             self.chart = (now, await self.reader.hourly(now))
         return self.chart[1]
+
+    async def status(self) -> Status:
+        """What `ticker status` shows, read at most once every STATUS_EVERY seconds: its
+        per-channel totals scan the outbox (0.3 s at a million deliveries)."""
+        now = self.clock()
+        if self.state is None or not 0 <= now - self.state[0] < STATUS_EVERY:
+            self.state = (now, await self.reader.status(self.config, now))
+        return self.state[1]
 
 
 def _text(params: QueryParams, name: str) -> str:
@@ -108,7 +119,7 @@ async def home(request: Request) -> Response:
     )
     attributions = attributions_of(alerts)
     shown = [alert for alert in alerts if filters.keeps(alert)]
-    status = await web.reader.status(web.config, web.clock())
+    status = await web.status()
     html = page(shown, status, await web.hourly(), filters, last_id, attributions)
     return Response(web.scrub(html), media_type="text/html; charset=utf-8")
 
@@ -151,7 +162,7 @@ def _json(web: Web, body: Any) -> Response:
 async def api_status(request: Request) -> Response:
     """What `ticker status --json` prints."""
     web = _web(request)
-    status = await web.reader.status(web.config, web.clock())
+    status = await web.status()
     return _json(web, status_record(status))
 
 
@@ -243,6 +254,8 @@ def make_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await hub.start()
+        await web.status()  # read once now: the first visitor does not wait for them
+        await web.hourly()
         try:
             yield
         finally:
@@ -268,9 +281,17 @@ def make_app(
     return Guard(app, token)
 
 
+COOKIE = "ticker_token"
+
+
 class Guard:
     """ASGI middleware in front of every route: GET and HEAD only, no request body, the
-    token when one is set (compared in constant time), and the security headers."""
+    token when one is set (compared in constant time), and the security headers.
+
+    The token comes as `Authorization: Bearer TOKEN`, as `?token=TOKEN` (feed readers, a
+    browser's first visit), or in the cookie a `?token=` visit sets (HttpOnly, SameSite
+    Strict): the page's own requests (its script, style sheet, live stream) carry no
+    token in their address, and the page never shows it."""
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
@@ -282,9 +303,14 @@ class Guard:
             return
         refusal = self.refusal(scope)
         if refusal is not None:
-            await refusal(scope, receive, self._with_headers(send))
+            await refusal(scope, receive, self._with_headers(send, []))
             return
-        await self.app(scope, receive, self._with_headers(send))
+        extra = []
+        if self.token is not None and self._given(scope, Headers(scope=scope))[1] == "query":
+            secure = "; Secure" if scope.get("scheme") == "https" else ""
+            cookie = f"{COOKIE}={self.token.decode()}; Path=/; HttpOnly; SameSite=Strict{secure}"
+            extra.append((b"set-cookie", cookie.encode()))
+        await self.app(scope, receive, self._with_headers(send, extra))
 
     def refusal(self, scope: Scope) -> Response | None:
         """The answer to a request that may not go on, None for one that may."""
@@ -301,18 +327,31 @@ class Guard:
             )
         return None
 
+    @staticmethod
+    def _given(scope: Scope, headers: Headers) -> tuple[str, str]:
+        """The token the request gives and how: "bearer", "query", "cookie" or ""."""
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            return given.strip(), "bearer"
+        query = QueryParams(scope.get("query_string", b"")).get("token")
+        if query is not None:
+            return query, "query"
+        for part in headers.get("cookie", "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE:
+                return value, "cookie"
+        return "", ""
+
     def _allowed(self, scope: Scope, headers: Headers) -> bool:
         assert self.token is not None
-        scheme, _, given = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            given = QueryParams(scope.get("query_string", b"")).get("token", "")
-        return hmac.compare_digest(given.strip().encode(), self.token)
+        given, _how = self._given(scope, headers)
+        return hmac.compare_digest(given.encode(), self.token)
 
     @staticmethod
-    def _with_headers(send: Send) -> Send:
+    def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
+                message["headers"] = [*message.get("headers", []), *HEADERS, *extra]
             await send(message)
 
         return sending
