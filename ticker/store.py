@@ -1338,10 +1338,11 @@ class Store:
         """Per source, how many ticker lines (not health alerts) were first seen at or after
         `since`; sources without any are left out."""
         # An item first seen since `since` was last seen since then too: the last_seen index
-        # bounds the scan to recent items.
+        # bounds the scan to recent items. `+source` keeps SQLite from grouping along the
+        # (source, fingerprint) index instead, a scan of every item (4.7 s at a million).
         rows = self.conn.execute(
             "SELECT source, count(*) FROM items WHERE last_seen >= ? AND first_seen >= ? "
-            "AND kind != 'health' GROUP BY source",
+            "AND kind != 'health' GROUP BY +source",
             (since, since),
         )
         return {source: int(n) for source, n in rows}

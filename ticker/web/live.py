@@ -101,11 +101,18 @@ class Hub:
                 client.queue.put_nowait([])  # wakes the stream, which then ends
 
     async def _loop(self) -> None:
+        failing = False
         while True:
             try:
                 await self.look()
-            except Exception:  # a locked or busy database: look again next time
-                log.warning("live updates: cannot read new alerts", exc_info=True)
+            except Exception as exc:  # a locked or busy database: look again next time
+                if not failing:  # once per outage, not twice a second
+                    log.warning("live updates: cannot read new alerts: %s", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("live updates: reading new alerts again")
+                failing = False
             await asyncio.sleep(self.every)
 
     async def look(self) -> int:
