@@ -3,6 +3,7 @@ alerts, fan-out latency of one new alert to C live clients (server-sent events),
 server's resident memory.
 
     .venv/bin/python -m bench.web [--alerts 1000000] [--clients 100] [--runs 30]
+        [--database /tmp/web-1m.db]  # kept, so a second run skips the 2-minute build
 
 The server runs as a subprocess on loopback; times are measured by this process around each
 request (loopback adds well under a millisecond). Fan-out latency is from the moment the new
@@ -117,12 +118,14 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--database", type=Path, help="kept and reused (built if missing)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db, config = Path(tmp) / "ticker.db", Path(tmp) / "config.toml"
+        db, config = args.database or Path(tmp) / "ticker.db", Path(tmp) / "config.toml"
         config.write_text(f'[ticker]\ndatabase = "{db}"\n', encoding="utf-8")
         started = time.perf_counter()
-        fill(db, args.alerts)
+        if not db.exists():
+            fill(db, args.alerts)
         built = time.perf_counter() - started
         print(f"alerts in the database: {args.alerts} (built in {built:.0f} s)")
         port = free_port()

@@ -101,3 +101,18 @@ def test_an_address_in_use_is_one_line(tmp_path: Path, database: Path) -> None:
     assert err.strip().splitlines() == [
         f"ticker: error: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]
+
+
+def test_small_answers_are_not_held_for_the_clients_ack() -> None:
+    """Nagle's algorithm on the server's socket held every small answer's body until the
+    client's delayed ACK: 40 ms per request and per live event."""
+    from ticker.web.serve import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    try:
+        client = socket.create_connection(sock.getsockname(), timeout=5)
+        accepted, _ = sock.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
