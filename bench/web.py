@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from random import Random
 
 import httpx
 
@@ -72,8 +73,10 @@ def timed_gets(client: httpx.Client, path: str, runs: int) -> list[float]:
     return samples
 
 
-async def live_client(port: int, connected: asyncio.Event, counter: list[int], total: int) -> float:
-    """One event-stream client on a raw socket; returns when its first alert event came."""
+async def live_client(
+    port: int, connected: asyncio.Event, counter: list[int], total: int, rounds: int
+) -> list[float]:
+    """One event-stream client on a raw socket: when each of `rounds` alert events came."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
     await writer.drain()
@@ -83,27 +86,40 @@ async def live_client(port: int, connected: asyncio.Event, counter: list[int], t
     counter[0] += 1
     if counter[0] == total:
         connected.set()
-    while b"event: alert" not in buffered:
-        buffered += await reader.read(65536)
-    arrived = time.perf_counter()
+    arrivals: list[float] = []
+    while len(arrivals) < rounds:
+        chunk = await reader.read(65536)
+        arrivals += [time.perf_counter()] * chunk.count(b"event: alert")
     writer.close()
-    return arrived
+    return arrivals
 
 
-async def fan_out(port: int, clients: int, db: Path) -> list[float]:
-    """Seconds from one new alert's commit to its arrival at each of `clients` clients."""
+async def fan_out(
+    port: int, clients: int, db: Path, rounds: int
+) -> tuple[list[float], list[float]]:
+    """For `rounds` new alerts, one at a time at random moments: the seconds from each
+    commit to its arrival at each client, and per alert the spread from the first client
+    to the last (the fan-out itself, without the wait for the loop's next look)."""
     connected, counter = asyncio.Event(), [0]
     tasks = [
-        asyncio.create_task(live_client(port, connected, counter, clients)) for _ in range(clients)
+        asyncio.create_task(live_client(port, connected, counter, clients, rounds))
+        for _ in range(clients)
     ]
     await asyncio.wait_for(connected.wait(), START_TIMEOUT)
     store = Store.open(db)
-    page = [Line.from_text(f"Breaking: a new line for the fan-out at {time.time():.0f}")]
-    store.record_poll("bench", "https://example.org/", page, time.time(), ["mail"])
-    committed = time.perf_counter()  # record_poll returns once the transaction committed
+    rng, committed = Random(16), []
+    for number in range(rounds):
+        await asyncio.sleep(0.6 + rng.random() * 0.5)  # the last one has arrived everywhere
+        page = [Line.from_text(f"Breaking: line {number} for the fan-out at {time.time():.0f}")]
+        store.record_poll("bench", "https://example.org/", page, time.time(), ["mail"])
+        committed.append(time.perf_counter())  # record_poll returns once committed
     store.close()
     arrivals = await asyncio.wait_for(asyncio.gather(*tasks), START_TIMEOUT)
-    return [arrived - committed for arrived in arrivals]
+    latencies = [got[n] - committed[n] for got in arrivals for n in range(rounds)]
+    spreads = [
+        max(got[n] for got in arrivals) - min(got[n] for got in arrivals) for n in range(rounds)
+    ]
+    return latencies, spreads
 
 
 def ms(samples: list[float]) -> str:
@@ -118,6 +134,7 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=10, help="new alerts fanned out")
     parser.add_argument("--database", type=Path, help="kept and reused (built if missing)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +155,7 @@ def main() -> None:
                 api = timed_gets(client, "/api/alerts?limit=100", args.runs)
                 after = timed_gets(client, f"/api/alerts?after={args.alerts - 100}", args.runs)
                 feed = timed_gets(client, "/feed.atom", args.runs)
-            latencies = asyncio.run(fan_out(port, args.clients, db))
+            latencies, spreads = asyncio.run(fan_out(port, args.clients, db, args.rounds))
             loaded = rss_mib(server.pid)
         finally:
             server.terminate()
@@ -148,6 +165,7 @@ def main() -> None:
     print(f"GET /api/alerts?after=N-100: {ms(after)}")
     print(f"GET /feed.atom: {ms(feed)}")
     print(f"fan-out of one alert to {args.clients} live clients: {ms(latencies)}")
+    print(f"  first to last client of one alert: {ms(spreads)} ({args.rounds} alerts)")
     print(f"ticker serve RSS: {idle:.1f} MiB idle, {loaded:.1f} MiB after the runs")
 
 
