@@ -439,3 +439,44 @@ def test_counting_the_days_lines_reads_only_recent_items(tmp_path: Path) -> None
     store.conn.set_progress_handler(None, 0)
     store.close()
     assert steps[0] < 20, f"{steps[0] * 100} steps: every item was read"
+
+
+def test_without_a_token_only_loopback_names_are_answered(site: Site) -> None:
+    """A page elsewhere could read a tokenless loopback server through a name of its own
+    rebound to 127.0.0.1 (DNS rebinding): such a Host is refused."""
+    from ticker.web.app import LOOPBACK_HOSTS, host_name
+
+    app = make_app(site.config, clock=lambda: site.now, poll_every=3600, hosts=LOOPBACK_HOSTS)
+    with TestClient(app) as http:
+        assert http.get("/", headers={"host": "rebound.example:8787"}).status_code == 421
+        assert http.get("/", headers={"host": "127.0.0.1:8787"}).status_code == 200
+        assert http.get("/", headers={"host": "[::1]:8787"}).status_code == 200
+        assert http.get("/", headers={"host": "localhost"}).status_code == 200
+    assert host_name("[::1]") == "::1" and host_name("example.org:80") == "example.org"
+
+
+def test_metrics_are_what_ticker_metrics_renders(site: Site, monkeypatch) -> None:
+    """/metrics hands the read-only store to ticker.metrics.exposition (built apart) and
+    answers its body and content type; the token guards it like every route."""
+    import sqlite3
+    import sys
+    import types
+
+    from ticker.store import Store
+
+    refused: list[str] = []
+
+    def exposition(store: Store) -> tuple[bytes, str]:
+        try:
+            store.conn.execute("CREATE TABLE written (x)")
+        except sqlite3.OperationalError as exc:
+            refused.append(str(exc))
+        return b"ticker_alerts_total 6\n", "text/plain; version=0.0.4; charset=utf-8"
+
+    monkeypatch.setitem(sys.modules, "ticker.metrics", types.SimpleNamespace(exposition=exposition))
+    with client_of(site, token=TOKEN) as http:
+        assert http.get("/metrics").status_code == 401
+        response = http.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+    assert response.content == b"ticker_alerts_total 6\n"
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert refused == ["attempt to write a readonly database"]

@@ -74,6 +74,8 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, database: Path) -> N
     try:
         response = answers(f"http://127.0.0.1:{port}/api/alerts", server)
         assert response.status_code == 200 and len(response.json()["alerts"]) == 6
+        rebound = httpx.get(f"http://127.0.0.1:{port}/", headers={"host": "rebound.example"})
+        assert rebound.status_code == 421  # no token: loopback names only
     finally:
         assert stop(server) == 0
 

@@ -231,7 +231,8 @@ def _web_in_run(ctx: click.Context, config: Config, sock: socket.socket | None) 
 
     token = config.web.token  # read with the config's other secrets
     level = logging.getLogger().getEffectiveLevel()
-    return serving(config, sock, token=token, scrub=ctx.obj["redactor"].scrub, level=level)
+    scrub = ctx.obj["redactor"].scrub
+    return serving(config, sock, token=token, public=config.web.public, scrub=scrub, level=level)
 
 
 def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, ...]:
@@ -707,4 +708,5 @@ def serve(ctx: click.Context, listen: str | None, token: str | None, public: boo
     _readonly_store(config.settings.database).close()  # a clear error if there is none
     level = logging.getLogger().getEffectiveLevel()
     sock = _listening(host, port)
-    serve(config, sock, token=token, scrub=ctx.obj["redactor"].scrub, level=level)
+    public = public or config.web.public
+    serve(config, sock, token=token, public=public, scrub=ctx.obj["redactor"].scrub, level=level)

@@ -259,9 +259,11 @@ def make_app(
     clock: Callable[[], float] = time.time,
     poll_every: float = live.POLL_EVERY,
     max_clients: int = live.MAX_CLIENTS,
+    hosts: frozenset[str] | None = None,
 ) -> ASGIApp:
     """The web application over `config`'s database (read-only), guarded by `token` when
-    given (Authorization: Bearer TOKEN, or ?token=TOKEN for feed readers)."""
+    given (Authorization: Bearer TOKEN, or ?token=TOKEN for feed readers), answering only
+    requests whose Host is one of `hosts` when given."""
     reader = Reader(config.settings.database)
     hub = live.Hub(reader, every=poll_every, max_clients=max_clients)
     web = Web(config, reader, hub, clock, scrub)
@@ -293,10 +295,18 @@ def make_app(
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={BadRequest: bad_request})
     app.state.web = web
-    return Guard(app, token)
+    return Guard(app, token, hosts)
 
 
 COOKIE = "ticker_token"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port: "[::1]:8787" -> "::1"."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 class Guard:
@@ -308,9 +318,12 @@ class Guard:
     Strict): the page's own requests (its script, style sheet, live stream) carry no
     token in their address, and the page never shows it."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None, hosts: frozenset[str] | None = None
+    ) -> None:
         self.app = app
         self.token = token.encode() if token else None
+        self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -334,6 +347,8 @@ class Guard:
         headers = Headers(scope=scope)
         if headers.get("content-length", "0") != "0" or "transfer-encoding" in headers:
             return PlainTextResponse("no request body is accepted", 413)
+        if self.hosts is not None and host_name(headers.get("host", "")) not in self.hosts:
+            return PlainTextResponse("unknown host", 421)
         if self.token is not None and not self._allowed(scope, headers):
             return PlainTextResponse(
                 "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN",

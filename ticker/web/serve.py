@@ -66,13 +66,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def _server(
-    config: Config, token: str | None, scrub: Callable[[str], str], level: int
+    config: Config, token: str | None, scrub: Callable[[str], str], level: int, public: bool
 ) -> uvicorn.Server:
     import uvicorn
 
-    from ticker.web.app import make_app
+    from ticker.web.app import LOOPBACK_HOSTS, make_app
 
-    app = make_app(config, token=token, scrub=scrub)
+    # Without a token, a loopback server answers only to loopback names: a web page
+    # elsewhere cannot read it through a name rebound to 127.0.0.1 (DNS rebinding).
+    hosts = LOOPBACK_HOSTS if token is None and not public else None
+    app = make_app(config, token=token, scrub=scrub, hosts=hosts)
     return uvicorn.Server(
         uvicorn.Config(
             app,
@@ -96,6 +99,7 @@ def serve(
     sock: socket.socket,
     *,
     token: str | None,
+    public: bool = False,
     scrub: Callable[[str], str] = str,
     level: int = logging.INFO,
 ) -> None:
@@ -107,7 +111,7 @@ def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        async with serving(config, sock, token=token, scrub=scrub, level=level):
+        async with serving(config, sock, token=token, public=public, scrub=scrub, level=level):
             await stop.wait()
         log.info("stopped")
 
@@ -120,12 +124,13 @@ async def serving(
     sock: socket.socket,
     *,
     token: str | None,
+    public: bool = False,
     scrub: Callable[[str], str] = str,
     level: int = logging.INFO,
 ) -> AsyncIterator[None]:
     """Serve on `sock` in the running event loop while the block runs (`ticker run`
     keeps its own signal handling: uvicorn's is not installed)."""
-    server = _server(config, token, scrub, level)
+    server = _server(config, token, scrub, level, public)
     server.config.load()
     server.lifespan = server.config.lifespan_class(server.config)
     await server.startup(sockets=[sock])
