@@ -118,3 +118,20 @@ def test_small_answers_are_not_held_for_the_clients_ack() -> None:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         sock.close()
+
+
+def test_sigterm_ends_live_streams_cleanly(tmp_path: Path, database: Path) -> None:
+    """Live streams never end by themselves: the server ends them before it stops, so a
+    reader sees the stream's end (not a connection cut after the shutdown grace)."""
+    port = free_port()
+    server = start(write_config(tmp_path), "serve", "--listen", f"127.0.0.1:{port}")
+    try:
+        answers(f"http://127.0.0.1:{port}/api/status", server)
+        with httpx.stream("GET", f"http://127.0.0.1:{port}/events", timeout=30) as stream:
+            chunks = stream.iter_bytes()
+            assert next(chunks).startswith(b"retry:")
+            server.send_signal(signal.SIGTERM)
+            rest = b"".join(chunks)  # raises RemoteProtocolError if the stream was cut
+        assert b"event:" not in rest
+    finally:
+        assert stop(server) == 0

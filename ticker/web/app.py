@@ -260,7 +260,7 @@ def make_app(
     poll_every: float = live.POLL_EVERY,
     max_clients: int = live.MAX_CLIENTS,
     hosts: frozenset[str] | None = None,
-) -> ASGIApp:
+) -> Guard:
     """The web application over `config`'s database (read-only), guarded by `token` when
     given (Authorization: Bearer TOKEN, or ?token=TOKEN for feed readers), answering only
     requests whose Host is one of `hosts` when given."""
@@ -295,7 +295,9 @@ def make_app(
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={BadRequest: bad_request})
     app.state.web = web
-    return Guard(app, token, hosts)
+    guard = Guard(app, token, hosts)
+    guard.hub = hub
+    return guard
 
 
 COOKIE = "ticker_token"
@@ -324,6 +326,7 @@ class Guard:
         self.app = app
         self.token = token.encode() if token else None
         self.hosts = hosts
+        self.hub: live.Hub | None = None  # ends the live streams before a shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -138,6 +138,9 @@ async def serving(
     try:
         yield
     finally:
+        hub = getattr(server.config.app, "hub", None)
+        if hub is not None:  # live streams never end by themselves: end them first
+            await hub.stop()
         server.should_exit = True
         await looping
         await server.shutdown(sockets=[sock])
