@@ -26,6 +26,8 @@ def test_web_unit_shares_the_daemons_user_and_state() -> None:
         assert last(web, "Service", key) == last(daemon, "Service", key)
     exec_start = last(web, "Service", "ExecStart") or ""
     assert exec_start.endswith(" serve") and "--public" not in exec_start
+    assert last(web, "Service", "IPAddressDeny") == "any"  # loopback only, unless allowed
+    assert last(web, "Service", "IPAddressAllow") == "localhost"
     prevent = (last(web, "Service", "RestartPreventExitStatus") or "").split()
     assert {str(EXIT_CONFIG), str(EXIT_DATABASE)} <= set(prevent)
 
