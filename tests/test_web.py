@@ -480,3 +480,16 @@ def test_metrics_are_what_ticker_metrics_renders(site: Site, monkeypatch) -> Non
     assert response.content == b"ticker_alerts_total 6\n"
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert refused == ["attempt to write a readonly database"]
+
+
+def test_characters_xml_refuses_do_not_break_the_atom_feed(site: Site) -> None:
+    from ticker.store import AlertView
+    from ticker.web import feeds
+
+    alert = AlertView(7, STRIP, None, "Bell\x07 and\x0b tab", "", None, site.now)
+    body = feeds.atom(
+        feeds.entries([alert]), title="t", self_url="http://x/", home_url="http://x/", now=0
+    )
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.entries[0].title == "Bell and tab"
