@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 from ticker.config import Channel
 from ticker.lines import Line
 from ticker.route import rules_of
-from ticker.store import AlertView
+from ticker.store import CHANNEL_HEALTH, AlertView
 from ticker.tail import iso_utc
 from ticker.web.reader import alert_record
 
@@ -47,10 +47,13 @@ class Entry:
 def channel_takes(channel: Channel, alert: AlertView) -> bool:
     """True if `channel`'s routing rules (ticker.route) send `alert` to it: its sources,
     its include, exclude and attribution filters, updates only with `updates = "notify"`,
-    health alerts only with `health = true`. Quiet hours do not apply: a feed is read
+    health alerts only with `health = true` (a source's, where the channel takes the
+    source; a channel's, about another channel). Quiet hours do not apply: a feed is read
     when its reader wants."""
     if alert.kind == "health":
-        return channel.health
+        if alert.attribution == CHANNEL_HEALTH:
+            return channel.health and alert.source != channel.name
+        return channel.health and channel.wants(alert.source)
     if not channel.wants(alert.source):
         return False
     if alert.kind == "update" and channel.updates != "notify":
