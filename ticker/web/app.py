@@ -64,7 +64,7 @@ class BadRequest(Exception):
 
 
 @dataclass
-class Web:
+class WebState:
     """What the routes share: the config, the database reader, the live hub, the clock."""
 
     config: Config
@@ -119,8 +119,8 @@ def _number(params: QueryParams, name: str, default: int, low: int, high: int) -
     return int(raw)
 
 
-def _web(request: Request) -> Web:
-    web: Web = request.app.state.web
+def _web(request: Request) -> WebState:
+    web: WebState = request.app.state.web
     return web
 
 
@@ -169,7 +169,7 @@ async def api_alerts(request: Request) -> Response:
     return _json(web, body)
 
 
-def _json(web: Web, body: Any) -> Response:
+def _json(web: WebState, body: Any) -> Response:
     text = json.dumps(body, ensure_ascii=False, indent=1)
     return Response(web.scrub(text), media_type="application/json")
 
@@ -266,7 +266,7 @@ def make_app(
     requests whose Host is one of `hosts` when given."""
     reader = Reader(config.settings.database)
     hub = live.Hub(reader, every=poll_every, max_clients=max_clients)
-    web = Web(config, reader, hub, clock, scrub)
+    web = WebState(config, reader, hub, clock, scrub)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

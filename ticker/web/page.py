@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
-from urllib.parse import urlencode
 
 from ticker.lines import canonical_attribution
 from ticker.status import ChannelRow, SourceRow, Status, when
@@ -216,7 +215,7 @@ def chart(hourly: Hourly) -> str:
     )
 
 
-def feed_links(token_query: str = "") -> str:
+def feed_links() -> str:
     """Where the feeds and the API are."""
     return (
         '<nav><a href="/feed.atom">Atom</a> <a href="/feed.json">JSON Feed</a> '
@@ -237,7 +236,6 @@ def page(
     sources = [row.name for row in status.sources]
     blocks = alert_blocks(alerts)
     empty = "" if blocks else '<li class="empty">No alerts yet.</li>'
-    query = urlencode({k: v for k, v in vars(filters).items() if v})
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -247,7 +245,7 @@ def page(
         '<link rel="alternate" type="application/feed+json" title="ticker (JSON Feed)" '
         'href="/feed.json">'
         '<script src="/static/ticker.js" defer></script></head>'
-        f'<body data-last="{last_id}" data-query="{esc(query)}">'
+        f'<body data-last="{last_id}">'
         '<header><h1>ticker</h1><span id="live" class="live">static list</span>'
         f"{feed_links()}</header>"
         f"{filter_form(filters, sources, attributions)}"
