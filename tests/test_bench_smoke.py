@@ -25,6 +25,10 @@ RUNS = [
     ("dedupe_methods", [r"ticker \(ratio \+ proper-noun guard\)\s+1\.000"]),
     ("metrics --alerts 2000 --scrapes 5", [r"/metrics: median [\d.]+ ms"]),
     (
+        "web --alerts 2000 --clients 5 --runs 3 --rounds 2",
+        [r"GET / .*median", r"fan-out .* 5 live clients"],
+    ),
+    (
         "memory --sources 3 --polls 20 --warmup 5 --sample-every 1",
         [*DAEMON_OK, r"end\s+\d+\s+[\d.]+ MiB"],
     ),

@@ -1432,8 +1432,10 @@ class Store:
         source: str | None = None,
         grep: str | None = None,
         after_id: int = 0,
+        oldest: bool = False,
     ) -> list[AlertView]:
-        """The newest `limit` alerts after `after_id` matching the filters, oldest first."""
+        """The newest `limit` alerts after `after_id` matching the filters, oldest first;
+        with `oldest`, the first `limit` after it (to page through them: the web API)."""
         where: list[str] = ["a.id > ?", f"a.kind != '{ALSO}'"]  # follow-ups: under their story
         params: list[object] = [after_id]
         if source:
@@ -1448,10 +1450,10 @@ class Store:
             "(SELECT max(e.id) FROM alerts e WHERE e.item_id = a.updates_item) AS updates_id, "
             "(SELECT u.text FROM items u WHERE u.id = a.updates_item) AS updates_text "
             "FROM alerts a JOIN items i ON i.id = a.item_id "
-            f"WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?",
+            f"WHERE {' AND '.join(where)} ORDER BY a.id {'ASC' if oldest else 'DESC'} LIMIT ?",
             (*params, limit),
         ).fetchall()
-        alerts = [AlertView(**dict(row)) for row in reversed(rows)]
+        alerts = [AlertView(**dict(row)) for row in (rows if oldest else reversed(rows))]
         self._attach_deliveries(alerts)
         self._attach_also(alerts)
         return alerts
@@ -1625,10 +1627,11 @@ class Store:
         """Per source, how many ticker lines (not health alerts) were first seen at or after
         `since`; sources without any are left out."""
         # An item first seen since `since` was last seen since then too: the last_seen index
-        # bounds the scan to recent items.
+        # bounds the scan to recent items. `+source` keeps SQLite from grouping along the
+        # (source, fingerprint) index instead, a scan of every item (4.7 s at a million).
         rows = self.conn.execute(
             "SELECT source, count(*) FROM items WHERE last_seen >= ? AND first_seen >= ? "
-            "AND kind != 'health' GROUP BY source",
+            "AND kind != 'health' GROUP BY +source",
             (since, since),
         )
         return {source: int(n) for source, n in rows}
