@@ -7,22 +7,25 @@ arrives literally. Sizes are capped here.
 
 from __future__ import annotations
 
+import contextvars
 import html
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 import apprise
 from apprise.manager_plugins import NotificationManager
+from apprise.plugins.base import NotifyBase
 from apprise.plugins.email import NotifyEmail
 
 from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
-from ticker.reasons import Reason, classify, combine
-from ticker.redact import Redactor, redact_url
+from ticker.reasons import Entry, Reason, classify, combine
+from ticker.redact import Redactor, redact_url, secrets_in
 from ticker.store import ALSO, CHANNEL_HEALTH, Delivery
 
 MAX_TITLE_CHARS = 200
@@ -177,11 +180,15 @@ def retry_after_of(reason: str) -> float | None:
 
 def limits_of(urls: Sequence[str]) -> Limits:
     """The limits every one of `urls` accepts, as Apprise's plugins declare them."""
+    load_only(urls)
+    with apprise_log():
+        plugins = [apprise.Apprise.instantiate(url) for url in urls]
+    return _limits(plugin for plugin in plugins if plugin is not None)
+
+
+def _limits(plugins: Iterable[NotifyBase]) -> Limits:
     chars, lines = [], []
-    for url in urls:
-        plugin = apprise.Apprise.instantiate(url)
-        if plugin is None:
-            continue
+    for plugin in plugins:
         if plugin.body_maxlen > 0:
             chars.append(max(plugin.body_maxlen - LIMIT_MARGIN, 100))
         if plugin.body_max_line_count > 0:
@@ -223,11 +230,83 @@ def to_html(body: str) -> str:
     return f'<div dir="auto">{"".join(blocks)}</div>'
 
 
+# Apprise's records while ticker calls it, in this context (None: no call is capturing).
+_captured: contextvars.ContextVar[list[Entry] | None] = contextvars.ContextVar(
+    "ticker_apprise_log", default=None
+)
+# Apprise's lines that only repeat what ticker says itself (the URL it could not use).
+_GENERIC = ("Could not load", "Unparseable", "An invalid URL", "Unsupported URL")
+
+
+class _Fold(logging.Handler):
+    """The one handler of Apprise's logger: a record made during a ticker call goes to that
+    call's capture (`apprise_log`), where ticker reads the reason of a failure and folds it
+    into its own one line; any other record is kept for -vv (DEBUG) only."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entries = _captured.get()
+        if entries is not None:
+            entries.append((record.levelname, record.getMessage()))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("apprise: %s", record.getMessage())
+
+
+_FOLD = _Fold()
+
+
+@contextmanager
+def apprise_log() -> Iterator[list[Entry]]:
+    """Apprise's log records made in this block (in this thread, and in the threads Apprise
+    starts from it), as (level name, message) entries, DEBUG included (Apprise logs what a
+    server answered there). None of them reaches ticker's log handlers: ticker says what
+    happened once, in its own words, with Apprise's reason in it (issue 15, finding 4:
+    each of Apprise's lines was printed up to four times)."""
+    apprise_logger = logging.getLogger("apprise")
+    if _FOLD not in apprise_logger.handlers:
+        apprise_logger.addHandler(_FOLD)
+    apprise_logger.propagate = False  # its records are ticker's to tell, never printed raw
+    if apprise_logger.getEffectiveLevel() > logging.DEBUG:
+        apprise_logger.setLevel(logging.DEBUG)  # ticker.logs sets WARNING at start-up
+    entries: list[Entry] = []
+    token = _captured.set(entries)
+    try:
+        yield entries
+    finally:
+        _captured.reset(token)
+
+
+def apprise_said(entries: Sequence[Entry]) -> str:
+    """What Apprise's warnings and errors in `entries` say, less the lines that only name
+    the URL ("Could not load E-Mail URL: ..."; Apprise's own masking of them shows part of
+    the password): "Invalid ~From~ email specified: ..."; "" if nothing else."""
+    said = [
+        message
+        for level, message in entries
+        if level in ("WARNING", "ERROR") and not message.startswith(_GENERIC)
+    ]
+    return "; ".join(dict.fromkeys(said))
+
+
+def _instantiate(url: str) -> tuple[NotifyBase | None, str]:
+    """Apprise's plugin for `url`, or None and why not (see `unusable_reason`), with
+    Apprise's log of the attempt kept out of ticker's log."""
+    with apprise_log() as entries:
+        plugin = apprise.Apprise.instantiate(url)
+    if plugin is not None:
+        return plugin, ""
+    return None, _why_not(url, Redactor(secrets_in(url)).scrub(apprise_said(entries)))
+
+
 def unusable_reason(url: str) -> str | None:
     """Why Apprise cannot use `url` (unknown scheme, missing parts, a service that needs
-    something this machine lacks), redacted for display; None if it can."""
-    if apprise.Apprise.instantiate(url) is not None:
-        return None
+    something this machine lacks), redacted for display, with Apprise's own reason when it
+    gave one ("Apprise cannot use mailto://...: Invalid ~From~ email specified: ..."); None
+    if it can."""
+    load_only((url,))
+    return _instantiate(url)[1] or None
+
+
+def _why_not(url: str, said: str) -> str:
     scheme = scheme_of(url)
     try:
         plugin = NotificationManager()[scheme]
@@ -236,13 +315,13 @@ def unusable_reason(url: str) -> str | None:
     if not plugin.enabled:
         hint = " (pip install 'ticker[desktop]'; see the README)" if scheme in DESKTOP else ""
         return f"{scheme}:// is not available on this machine{hint}"
-    return f"Apprise cannot use {redact_url(url)}"
+    return f"Apprise cannot use {redact_url(url)}" + (f": {said}" if said else "")
 
 
 def invalid_urls(urls: tuple[str, ...]) -> list[str]:
     """Why each URL Apprise cannot use is unusable (see `unusable_reason`)."""
     load_only(urls)
-    return [reason for url in urls if (reason := unusable_reason(url))]
+    return [reason for url in urls if (reason := _instantiate(url)[1])]
 
 
 def escape_markup(body: str) -> str:
@@ -251,13 +330,13 @@ def escape_markup(body: str) -> str:
     return html.escape(body, quote=False)
 
 
-def _rendering(url: str) -> str:
+def _rendering(url: str, plugin: NotifyBase) -> str:
     """How a URL's service gets the body: "html" (e-mail: ticker's HTML part, Apprise
     derives the plain one), "markup" (desktop: escaped by ticker), "text" (everything
     else: Apprise escapes for the service's own markup, e.g. Telegram HTML)."""
     if scheme_of(url) in DESKTOP:
         return "markup"
-    return "html" if isinstance(apprise.Apprise.instantiate(url), NotifyEmail) else "text"
+    return "html" if isinstance(plugin, NotifyEmail) else "text"
 
 
 RENDERINGS: dict[str, tuple[apprise.NotifyFormat, Callable[[str], str]]] = {
@@ -283,14 +362,23 @@ class AppriseSender:
 
     def _add(self, channel: Channel) -> None:
         by_rendering: dict[str, apprise.Apprise] = {}
-        bad = []
+        plugins, bad = [], []
         for url in channel.urls:
-            if not by_rendering.setdefault(_rendering(url), apprise.Apprise()).add(url):
-                bad.append(unusable_reason(url) or f"Apprise cannot use {redact_url(url)}")
+            plugin, why = _instantiate(url)
+            if plugin is None:
+                bad.append(self._redactor.scrub(why))
+                continue
+            # ticker paces each channel itself (bursts, max_per_minute, a 429's wait);
+            # Apprise's own pause between two messages of one service (5.5 s for e-mail,
+            # NotifyBase's default) would block the channel's sending on top of that: a
+            # `ticker poll` sending 6 e-mails took 28 s (issue 15, finding 13).
+            plugin.request_rate_per_sec = 0
+            by_rendering.setdefault(_rendering(url, plugin), apprise.Apprise()).add(plugin)
+            plugins.append(plugin)
         if bad:
             self._broken[channel.name] = "; ".join(bad)
         self._apprise[channel.name] = by_rendering
-        self._limits[channel.name] = limits_of(channel.urls)
+        self._limits[channel.name] = _limits(plugins)
 
     def limits(self, channel: str) -> Limits:
         """What one message to `channel` may hold."""
@@ -303,26 +391,17 @@ class AppriseSender:
             return Failure(f'channel "{channel}" is not in the config')
         if channel in self._broken:
             return Failure(self._broken[channel])
-        _enable_apprise_debug()
-        reasons = [
-            reason
-            for rendering, obj in by_rendering.items()
-            for reason in _send_one(obj, rendering, message)
-        ]
+        with apprise_log():  # each service's own log is read from its result
+            reasons = [
+                reason
+                for rendering, obj in by_rendering.items()
+                for reason in _send_one(obj, rendering, message)
+            ]
         if not reasons:
             return None
         reason = combine(reasons)
         text = self._redactor.scrub(reason.text)
         return Failure(text, retry_after_of(text), reason.permanent)
-
-
-def _enable_apprise_debug() -> None:
-    """Apprise says what a server answered only at DEBUG (the SMTP reply, the HTTP body):
-    its logger must pass DEBUG records for a send's own capture to see them. ticker's log
-    handler still drops Apprise's records below WARNING (ticker.logs)."""
-    apprise_log = logging.getLogger("apprise")
-    if apprise_log.getEffectiveLevel() > logging.DEBUG:
-        apprise_log.setLevel(logging.DEBUG)
 
 
 def _send_one(obj: apprise.Apprise, rendering: str, message: Message) -> list[Reason]:
