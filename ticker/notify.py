@@ -29,6 +29,13 @@ from ticker.redact import Redactor, redact_url, secrets_in
 from ticker.store import ALSO, CHANNEL_HEALTH, Delivery
 
 MAX_TITLE_CHARS = 200
+# A subject (a title, a chat message's first line) holds a headline up to this length: what
+# mail clients show whole in an open message, and most wire lines; a longer one is cut at a
+# word. (RFC 5322's 78 is a line of the header, which the e-mail library folds.)
+SUBJECT_CHARS = 100
+MIN_HEADLINE_CHARS = 20  # of a headline kept in a subject, however long its prefix
+ELLIPSIS = "\u2026"
+_TRAILING = " ,;:-\u2013\u2014\u060c\u061b"  # left at a cut, before the ellipsis (Arabic too)
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
 DEFAULT_MAX_CHARS = 20_000  # the split size for services whose limit Apprise does not know
 DESKTOP = {"dbus", "kde", "qt", "glib", "gnome"}  # schemes of desktop notification servers
@@ -44,6 +51,9 @@ class Message:
 
     title: str
     body: str
+    # The title holds the body's first line whole: a service that shows the title as the
+    # first line of the same message (chat: Telegram) gets the body without it.
+    headline_in_title: bool = False
 
     def chars(self) -> int:
         """Its length as the service counts it: title and body joined, newlines as CRLF
@@ -78,12 +88,52 @@ class Failure:
 
 
 def _cap(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
 
 
-def _title(delivery: Delivery, suffix: str = "") -> str:
-    who = f"{delivery.source}: {delivery.attribution}" if delivery.attribution else delivery.source
-    return _cap(who + suffix, MAX_TITLE_CHARS)
+def one_line(text: str) -> str:
+    """`text` as one line: every run of whitespace (CR, LF, tabs, Unicode line and paragraph
+    separators) one space, other control characters gone. Titles become headers (an
+    e-mail's Subject): site text must never break or add one."""
+    joined = " ".join(text.split())
+    return "".join(char for char in joined if unicodedata.category(char) != "Cc")
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: whole if it fits, else cut at the last space
+    that keeps at least half of it (within a word only if one word fills that half, never
+    before a combining mark), trailing punctuation dropped, and an ellipsis added."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if not text[len(cut)].isspace() and space >= limit // 2:
+        cut = cut[:space]
+    while cut and unicodedata.combining(text[len(cut)]):
+        cut = cut[:-1]  # a vowel mark or shadda stays with its letter
+    return cut.rstrip(_TRAILING) + ELLIPSIS
+
+
+def subject(
+    prefix: str, delivery: Delivery, suffix: str = "", keep_attribution: bool = False
+) -> str:
+    """A one-line title for `delivery`'s line: `prefix`, the whole line (attribution
+    included) and `suffix` if they fit in SUBJECT_CHARS; else the headline (the attribution
+    left to the body, unless `keep_attribution`) cut at a word. Marked right to left as a
+    whole when mostly written so (`rtl_marked`)."""
+    whole = one_line(prefix + delivery.text + suffix)
+    if len(whole) <= SUBJECT_CHARS:
+        return rtl_marked(whole)
+    lead = prefix
+    if keep_attribution and delivery.attribution:
+        lead += f"{delivery.attribution}: "
+    lead = one_line(lead) + (" " if lead.strip() else "")
+    room = max(SUBJECT_CHARS - len(lead) - len(suffix), MIN_HEADLINE_CHARS)
+    return rtl_marked(lead + shorten(one_line(delivery.body), room) + suffix)
+
+
+def _fits_whole(delivery: Delivery, prefix: str = "") -> bool:
+    return len(one_line(prefix + delivery.text)) <= SUBJECT_CHARS
 
 
 def _text(delivery: Delivery) -> str:
@@ -113,35 +163,43 @@ def rtl_marked(text: str) -> str:
 
 
 def format_message(delivery: Delivery) -> Message:
-    """Title: source and attribution. Body: the line's text and its link. An update is
-    marked as such and says what changed; a follow-up ("also") says which other source
-    reported the story too; a health alert is ticker speaking of a source."""
+    """Title: the source and the headline (`subject`). Body: the line (its attribution left
+    out when the title holds it) and its link. An update is marked as such and says what
+    changed; a follow-up ("also") says which other source reported the story too; a health
+    alert is ticker speaking of a source."""
     if delivery.kind == "health":
         about = "channel" if delivery.attribution == CHANNEL_HEALTH else "source"
         return Message(title=f"ticker: {about} {delivery.source}", body=delivery.text)
-    if delivery.kind == "update":
-        body = _text(delivery)
-        if delivery.changes:
-            body += f"\nChanged: {delivery.changes}"
-        title = _cap("Update: " + _title(delivery), MAX_TITLE_CHARS)
-    elif delivery.kind == ALSO:  # a short follow-up: the story itself went out before
+    prefix = {"update": "Update: ", ALSO: f"Also: {delivery.source}: "}.get(
+        delivery.kind, f"{delivery.source}: "
+    )
+    whole = _fits_whole(delivery, prefix)  # the title holds the line, attribution and all
+    if delivery.kind == ALSO:  # a short follow-up: the story itself went out before
         body = f"also reported by {delivery.source}: {delivery.text}"
-        title = _cap("Also: " + _title(delivery), MAX_TITLE_CHARS)
     else:
-        body, title = _text(delivery), _title(delivery)
+        body = _text(delivery) if whole else rtl_marked(delivery.text)
+    if delivery.kind == "update" and delivery.changes:
+        body += f"\nChanged: {delivery.changes}"
     if delivery.url:
         body += f"\n{delivery.url}"
-    return Message(title=title, body=_cap(body, MAX_BODY_CHARS))
+    in_title = whole and delivery.kind != ALSO
+    return Message(subject(prefix, delivery), _cap(body, MAX_BODY_CHARS), in_title)
 
 
 def format_group(deliveries: Sequence[Delivery]) -> Message:
     """One message for a burst of lines of one attribution, listed in the site's order
-    (newest first); `deliveries` come oldest first."""
+    (newest first); `deliveries` come oldest first. Its title is the first one listed and
+    how many more follow: "Hamas: first headline (+3 more)"."""
     if len(deliveries) == 1:
         return format_message(deliveries[0])
     items = [list_item(delivery) for delivery in reversed(deliveries)]
-    title = _title(deliveries[0], f" ({len(deliveries)} lines)")
+    title = burst_title(deliveries[-1], len(deliveries))
     return Message(title=title, body="\n".join(items))  # the outbox splits it to fit
+
+
+def burst_title(newest: Delivery, count: int) -> str:
+    """The title of a burst of `count` lines whose newest (listed first) is `newest`."""
+    return subject("", newest, f" (+{count - 1} more)", keep_attribution=True)
 
 
 def list_item(delivery: Delivery, digest: bool = False, zone: tzinfo | None = None) -> str:
@@ -404,14 +462,26 @@ class AppriseSender:
         return Failure(text, retry_after_of(text), reason.permanent)
 
 
+def chat_parts(message: Message) -> tuple[str, str]:
+    """Title and body for a service that shows the title as the first line of the message
+    (Telegram bolds it): the body without the headline the title holds whole, and a title
+    with nothing left after it sent as the body alone (a message needs a body), so a line
+    never shows twice."""
+    if not message.headline_in_title:
+        return message.title, message.body
+    rest = message.body.partition("\n")[2]
+    return (message.title, rest) if rest else ("", message.title)
+
+
 def _send_one(obj: apprise.Apprise, rendering: str, message: Message) -> list[Reason]:
     """Send with one Apprise object; the reason of each of its services that failed.
     Apprise keeps each service's log of the call apart (its per-call capture follows the
     sending context), even when services are sent in parallel threads or two channels send
     at once, so one channel's failure never borrows another's words."""
+    title, body = chat_parts(message) if rendering == "text" else (message.title, message.body)
     result = obj.notify(
-        title=message.title,
-        body=RENDERINGS[rendering][1](message.body),
+        title=title,
+        body=RENDERINGS[rendering][1](body),
         body_format=RENDERINGS[rendering][0],
         log_level=logging.DEBUG,
     )
