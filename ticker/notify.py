@@ -28,7 +28,6 @@ from ticker.reasons import Entry, Reason, classify, combine
 from ticker.redact import Redactor, redact_url, secrets_in
 from ticker.store import ALSO, CHANNEL_HEALTH, Delivery
 
-MAX_TITLE_CHARS = 200
 # A subject (a title, a chat message's first line) holds a headline up to this length: what
 # mail clients show whole in an open message, and most wire lines; a longer one is cut at a
 # word. (RFC 5322's 78 is a line of the header, which the e-mail library folds.)
@@ -302,11 +301,16 @@ class _Fold(logging.Handler):
     into its own one line; any other record is kept for -vv (DEBUG) only."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a record whose arguments do not fit its format
+            self.handleError(record)
+            return
         entries = _captured.get()
         if entries is not None:
-            entries.append((record.levelname, record.getMessage()))
+            entries.append((record.levelname, message))
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("apprise: %s", record.getMessage())
+            log.debug("apprise: %s", message)
 
 
 _FOLD = _Fold()
