@@ -481,6 +481,12 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
         lock = None  # record what is new; the holder sends it
         who = "it delivers" if exc.command != "poll" else "the next poll or `ticker run` delivers"
         click.echo(f"ticker: {exc.holder} is running on {database}: {who} these alerts", err=True)
+    # The new lines are printed below: poll's INFO line for each (the daemon's record of
+    # them) would say each one twice. Its warnings stay; -vv shows everything.
+    poll_log = logging.getLogger("ticker.poll")
+    poll_level = poll_log.level
+    if not poll_log.isEnabledFor(logging.DEBUG):
+        poll_log.setLevel(logging.WARNING)
     try:
         with _store(config) as store:
             sender = AppriseSender(config.channels)
@@ -491,6 +497,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     except sqlite3.Error as exc:
         _database_error(database, exc)
     finally:
+        poll_log.setLevel(poll_level)
         if lock is not None:
             lock.release()
     failed = False
