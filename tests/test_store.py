@@ -334,3 +334,26 @@ def test_changes_of_one_transaction_are_read_in_pages_without_a_gap(store: Store
         read += [change.delivery_id for change in page]
         after, within = page[-1].changed, page[-1].delivery_id
     assert read == [d for d, _, _ in _changes(store)]
+
+
+def test_channel_stats_cost_the_same_whatever_the_sent_history(tmp_path: Path) -> None:
+    """`ticker status` and the web page read each channel's state every few seconds: its
+    last success comes from an index (schema 12), not from a scan of every delivery."""
+    from ticker.store import Mark
+
+    stores = []
+    for name, count in (("small.db", 1_000), ("large.db", 20_000)):
+        store = _store_with_alerts(tmp_path / name, count)
+        pending = store.pending_deliveries(count)
+        store.write_marks([Mark(d.id, "sent", 2.0 + d.id) for d in pending[:-3]])
+        store.mark_failed(pending[-1].id, 9e9, "refused")
+        stores.append(store)
+    small, large = stores
+    stats = large.channel_stats()
+    assert [(s.channel, s.pending, s.failed, s.last_error) for s in stats.values()] == [
+        ("mail", 2, 1, "refused")
+    ]
+    assert stats["mail"].last_sent == 2.0 + pending[-4].id
+    assert _vm_steps(large, large.channel_stats) <= _vm_steps(small, small.channel_stats) + 2
+    for store in stores:
+        store.close()

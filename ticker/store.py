@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +28,21 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
+# Each channel with a sent delivery and its last success, read from the deliveries_sent
+# index: one seek to each next channel (a loose index scan), one to each channel's newest.
+_LAST_SENT = """
+WITH RECURSIVE channels(name) AS (
+    SELECT min(channel) FROM deliveries INDEXED BY deliveries_sent WHERE sent_at IS NOT NULL
+    UNION ALL
+    SELECT (SELECT min(channel) FROM deliveries INDEXED BY deliveries_sent
+            WHERE sent_at IS NOT NULL AND channel > channels.name)
+    FROM channels WHERE channels.name IS NOT NULL
+)
+SELECT name, (SELECT max(sent_at) FROM deliveries INDEXED BY deliveries_sent
+              WHERE channel = channels.name AND sent_at IS NOT NULL)
+FROM channels WHERE name IS NOT NULL
+"""
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -423,6 +437,15 @@ def _migration_11(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_12(conn: sqlite3.Connection) -> None:
+    """Each channel's last success through an index: `ticker status` and the web page's
+    channel panel read it every few seconds, and without this index it was a scan of every
+    delivery ever kept (0.74 s at 1,000,000)."""
+    conn.execute(
+        "CREATE INDEX deliveries_sent ON deliveries (channel, sent_at) WHERE sent_at IS NOT NULL"
+    )
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -435,6 +458,7 @@ MIGRATIONS = {
     9: _migration_9,
     10: _migration_10,
     11: _migration_11,
+    12: _migration_12,
 }
 
 
@@ -1638,11 +1662,16 @@ class Store:
 
     def channel_stats(self) -> dict[str, ChannelStats]:
         """Per channel named in the outbox: pending and failed deliveries, the last success,
-        and the error of its most recent failed or retrying delivery."""
-        totals = self.conn.execute(
-            "SELECT channel, sum(status = 'pending'), sum(status = 'failed'), max(sent_at), "
-            "sum(status = 'cancelled'), sum(status = 'expired') FROM deliveries GROUP BY channel"
-        ).fetchall()
+        and the error of its most recent failed or retrying delivery. Each part is read
+        through an index, so a long history of sent deliveries costs nothing."""
+        pending = self.pending_by_channel()
+        settled: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for channel, status, count in self.conn.execute(
+            "SELECT channel, status, count(*) FROM deliveries "
+            "WHERE status IN ('failed', 'cancelled', 'expired') GROUP BY channel, status"
+        ):
+            settled[channel][status] = int(count)
+        last_sent = dict(self.conn.execute(_LAST_SENT).fetchall())
         errors = self.conn.execute(
             "SELECT channel, last_error, last_attempt FROM (SELECT channel, last_error, "
             "last_attempt, row_number() OVER (PARTITION BY channel "
@@ -1651,17 +1680,18 @@ class Store:
         )
         last_error = {channel: (error, at) for channel, error, at in errors}
         stats: dict[str, ChannelStats] = {}
-        for channel, pending, failed, last_sent, cancelled, expired in totals:
+        for channel in sorted(set(pending) | set(settled) | set(last_sent)):
             error, error_at = last_error.get(channel, (None, None))
+            counts = settled[channel]
             stats[channel] = ChannelStats(
                 channel,
-                int(pending or 0),
-                int(failed or 0),
-                last_sent,
+                pending.get(channel, 0),
+                counts["failed"],
+                last_sent.get(channel),
                 error,
                 error_at,
-                int(cancelled or 0),
-                int(expired or 0),
+                counts["cancelled"],
+                counts["expired"],
             )
         return stats
 
