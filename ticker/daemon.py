@@ -11,12 +11,11 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ticker import dbfile, sdnotify
-from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source
 from ticker.errors import DatabaseBroken, TickerError
 from ticker.notify import Message
@@ -24,6 +23,9 @@ from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
 from ticker.store import Store
+
+if TYPE_CHECKING:
+    from ticker.scheduler import SteadyScheduler  # APScheduler: imported by `run` only
 
 DRAIN_EVERY = 15.0  # seconds; retries become due between polls too
 HOUSEKEEPING_EVERY = 3600.0
@@ -330,6 +332,8 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
+        from ticker.scheduler import SteadyScheduler
+
         scheduler = SteadyScheduler(self.clock, self.monotonic)
         self._stop = stop
         if retried := self.outbox.retry_now():

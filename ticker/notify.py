@@ -14,16 +14,17 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-
-import apprise
-from apprise.manager_plugins import NotificationManager
-from apprise.plugins.email import NotifyEmail
+from typing import TYPE_CHECKING
 
 from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
 from ticker.reasons import Reason, classify, combine
 from ticker.redact import Redactor, redact_url
 from ticker.store import ALSO, CHANNEL_HEALTH, Delivery
+
+if TYPE_CHECKING:
+    import apprise  # imported where a URL is read or a message sent: `ticker poll` with
+    # nothing to send never imports it (~100 ms of a cron run)
 
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 3500  # one alert; bursts and digests are split to fit the channel instead
@@ -177,6 +178,8 @@ def retry_after_of(reason: str) -> float | None:
 
 def limits_of(urls: Sequence[str]) -> Limits:
     """The limits every one of `urls` accepts, as Apprise's plugins declare them."""
+    import apprise
+
     chars, lines = [], []
     for url in urls:
         plugin = apprise.Apprise.instantiate(url)
@@ -226,6 +229,9 @@ def to_html(body: str) -> str:
 def unusable_reason(url: str) -> str | None:
     """Why Apprise cannot use `url` (unknown scheme, missing parts, a service that needs
     something this machine lacks), redacted for display; None if it can."""
+    import apprise
+    from apprise.manager_plugins import NotificationManager
+
     if apprise.Apprise.instantiate(url) is not None:
         return None
     scheme = scheme_of(url)
@@ -255,15 +261,19 @@ def _rendering(url: str) -> str:
     """How a URL's service gets the body: "html" (e-mail: ticker's HTML part, Apprise
     derives the plain one), "markup" (desktop: escaped by ticker), "text" (everything
     else: Apprise escapes for the service's own markup, e.g. Telegram HTML)."""
+    import apprise
+    from apprise.plugins.email import NotifyEmail
+
     if scheme_of(url) in DESKTOP:
         return "markup"
     return "html" if isinstance(apprise.Apprise.instantiate(url), NotifyEmail) else "text"
 
 
-RENDERINGS: dict[str, tuple[apprise.NotifyFormat, Callable[[str], str]]] = {
-    "html": (apprise.NotifyFormat.HTML, to_html),
-    "markup": (apprise.NotifyFormat.TEXT, escape_markup),
-    "text": (apprise.NotifyFormat.TEXT, lambda body: body),
+# The body_format Apprise is told (the values of apprise.NotifyFormat), and the body's form.
+RENDERINGS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "html": ("html", to_html),
+    "markup": ("text", escape_markup),
+    "text": ("text", lambda body: body),
 }
 
 
@@ -282,6 +292,8 @@ class AppriseSender:
             self._add(channel)
 
     def _add(self, channel: Channel) -> None:
+        import apprise
+
         by_rendering: dict[str, apprise.Apprise] = {}
         bad = []
         for url in channel.urls:
