@@ -49,6 +49,10 @@ from bench.rig import (
 PAGE_BYTES = 250_000
 SELECTOR = ".breaking-news li"  # what bench.rig.config_text gives ticker's sources
 URLWATCH_VENV = Path("/tmp/urlwatch-venv/bin/urlwatch")
+# What any `ticker poll` imports before its own code: the floor of its cost.
+LIBRARIES = (
+    "import asyncio, click, sqlite3, httpx, httpcore, anyio._backends._asyncio, selectolax.lexbor"
+)
 
 
 def find_urlwatch(given: str | None) -> Path | None:
@@ -141,6 +145,7 @@ def main() -> None:
             commands = {
                 "ticker poll": ticker_command(workdir, url),
                 "python -c ''": [sys.executable, "-c", ""],  # the interpreter's own start
+                "libraries": [sys.executable, "-c", LIBRARIES],
             }
             if urlwatch is not None:
                 commands["urlwatch"] = urlwatch_command(urlwatch, workdir, url, not args.no_css)
