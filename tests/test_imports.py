@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from servers import PageServer, ticker_page
+from servers import PageServer, free_port, ticker_page
 
 LINES = ["Hamas: a statement on the talks in Cairo", "Israeli media: sirens in the north"]
 # Never needed by a poll of an html source with no channel, whatever it finds.
@@ -91,13 +91,15 @@ def http_site() -> Iterator[PageServer]:
         yield site
 
 
-def config_for(tmp_path: Path, url: str) -> Path:
+def config_for(tmp_path: Path, url: str, channel: str = "") -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
         f'[ticker]\ndatabase = "{tmp_path / "ticker.db"}"\n\n'
-        f'[[source]]\nname = "site"\nurl = "{url}"\nselector = ".breaking-news li"\n',
+        f'[[source]]\nname = "site"\nurl = "{url}"\nselector = ".breaking-news li"\n'
+        + (f'\n[[channel]]\nname = "mail"\nurls = ["{channel}"]\n' if channel else ""),
         encoding="utf-8",
     )
+    config.chmod(0o600)
     return config
 
 
@@ -146,3 +148,19 @@ def test_an_https_poll_loads_the_ca_store_once_and_says_which(
     assert run.stderr.count("https: trusting the CA certificates in") == 1
     assert f"in {env['SSL_CERT_FILE']} (environment)" in run.stderr
     assert run.modules & UNNEEDED == set()
+
+
+def test_a_channel_imports_apprise_only_when_a_message_is_due(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    # The third poll finds a new line: only then is there a message to send (to an SMTP
+    # port where nothing listens: it stays pending), and only then is Apprise imported.
+    pages = [ticker_page(LINES), ticker_page(LINES), ticker_page(["Hamas: a new line", *LINES])]
+    mail = f"mailto://127.0.0.1:{free_port()}?from=a@example.com&to=b@example.com"
+    with PageServer(pages) as site:
+        config = str(config_for(tmp_path, site.url, channel=mail))
+        runs = [ticker("--config", config, "poll", env=env) for _ in pages]
+
+    assert [run.code for run in runs] == [0, 0, 0], [run.stderr for run in runs]
+    assert ["apprise" in run.modules for run in runs] == [False, False, True]
+    assert "[site] Hamas: a new line" in runs[2].stdout

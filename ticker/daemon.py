@@ -56,7 +56,7 @@ class Daemon:
         self.client = client
         self.clock = clock  # the wall clock: only stored and shown
         self.monotonic = monotonic  # what intervals and windows are measured on
-        self.outbox = Outbox(store, sender, _shaping(config, sender), clock, monotonic)
+        self.outbox = Outbox(store, sender, _shaping(config), clock, monotonic)
         self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
@@ -312,7 +312,7 @@ class Daemon:
             log.warning("reload: a new database path takes effect on restart only")
         if _client_settings(config) != _client_settings(self.config):
             self._replace_client(config)
-        self.outbox.reconfigure(sender, _shaping(config, sender))
+        self.outbox.reconfigure(sender, _shaping(config))
         self.config = config
 
     def _replace_client(self, config: Config) -> None:
@@ -444,8 +444,10 @@ def _job_id(source: Source) -> str:
     return f"poll:{source.name}"
 
 
-def _shaping(config: Config, sender: Sender) -> dict[str, Shaping]:
-    return {c.name: Shaping.of(c, sender.limits(c.name)) for c in config.channels}
+def _shaping(config: Config) -> dict[str, Shaping]:
+    # Each channel's limits are asked of the sender when a message is split (Outbox): the
+    # sender may then import Apprise, which a poll with nothing to send never needs.
+    return {c.name: Shaping.of(c) for c in config.channels}
 
 
 def _client_settings(config: Config) -> tuple[object, ...]:

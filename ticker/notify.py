@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -284,12 +285,23 @@ class AppriseSender:
 
     def __init__(self, channels: tuple[Channel, ...]) -> None:
         self._redactor = Redactor(s for c in channels for s in c.secret_parts())
+        self._channels = channels  # made ready at the first send or limits asked (_ready)
+        self._making = threading.Lock()  # channels send from worker threads
+        self._made = False
         self._apprise: dict[str, dict[str, apprise.Apprise]] = {}
         self._broken: dict[str, str] = {}
         self._limits: dict[str, Limits] = {}
-        load_only(url for channel in channels for url in channel.urls)
-        for channel in channels:
-            self._add(channel)
+
+    def _ready(self) -> None:
+        """Make every channel's Apprise objects and limits, once, when the first message is
+        to be sent: a `ticker poll` with nothing to send never imports Apprise (~150 ms)."""
+        with self._making:
+            if self._made:
+                return
+            load_only(url for channel in self._channels for url in channel.urls)
+            for channel in self._channels:
+                self._add(channel)
+            self._made = True
 
     def _add(self, channel: Channel) -> None:
         import apprise
@@ -306,10 +318,12 @@ class AppriseSender:
 
     def limits(self, channel: str) -> Limits:
         """What one message to `channel` may hold."""
+        self._ready()
         return self._limits.get(channel, Limits())
 
     def send(self, channel: str, message: Message) -> Failure | None:
         """Send `message` to every URL of `channel`. None on success, else why it failed."""
+        self._ready()
         by_rendering = self._apprise.get(channel)
         if by_rendering is None:
             return Failure(f'channel "{channel}" is not in the config')
