@@ -1,5 +1,6 @@
 """Wall time of `ticker tail -n 20`, start to finish, as a new process, against a database
-holding N alerts; compared with a bare `python -c pass`.
+holding N alerts; compared with a bare `python -c pass`. Then the wall time of one look of
+`ticker tail -f` (new alerts, and the deliveries changed since the last look), in-process.
 
     .venv/bin/python -m bench.tail_startup [--alerts 100000] [--runs 15]
 """
@@ -43,6 +44,22 @@ def timed(command: list[str], runs: int) -> list[float]:
     return samples
 
 
+def follow_looks(db: Path, looks: int) -> list[float]:
+    """Wall time of one look of `ticker tail -f` at `db`, `looks` times (a follower started
+    for each look: an upper bound on what a running one pays per second)."""
+    from ticker import tail as tailing
+
+    store = Store.open_readonly(db)
+    after = store.last_alert_id()
+    samples = []
+    for _ in range(looks):
+        started = time.perf_counter()
+        list(tailing.follow(store, after, source=None, grep=None, sleep=lambda _: None, rounds=1))
+        samples.append(time.perf_counter() - started)
+    store.close()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=100_000)
@@ -56,12 +73,17 @@ def main() -> None:
         ticker = [sys.executable, "-m", "ticker", "--config", str(config), "tail", "-n", "20"]
         tail = timed(ticker, args.runs)
         bare = timed([sys.executable, "-c", "pass"], args.runs)
+        looks = follow_looks(db, 200)
     print(f"alerts in the database: {args.alerts}, runs: {args.runs}")
     print(
         f"ticker tail -n 20: median {statistics.median(tail) * 1000:.0f} ms "
         f"(min {min(tail) * 1000:.0f}, max {max(tail) * 1000:.0f})"
     )
     print(f"python -c pass:    median {statistics.median(bare) * 1000:.0f} ms")
+    print(
+        f"ticker tail -f, one look: median {statistics.median(looks) * 1000:.3f} ms "
+        f"(max {max(looks) * 1000:.3f})"
+    )
 
 
 if __name__ == "__main__":

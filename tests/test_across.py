@@ -289,7 +289,7 @@ def test_a_schema_7_database_migrates_to_8_and_keeps_its_items(tmp_path: Path) -
     )
     conn.close()
     store = Store.open(path)
-    assert store.schema_version() == SCHEMA_VERSION == 8
+    assert store.schema_version() == SCHEMA_VERSION
     rows = store.conn.execute("SELECT text, kind, also_of FROM items").fetchall()
     assert [tuple(row) for row in rows] == [(OLD, "new", None)]
     store.close()

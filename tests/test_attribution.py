@@ -1,7 +1,7 @@
 """Attribution equivalence: one speaker written several ways is one speaker
 (`dedupe.same_attribution`), different speakers stay different, and `[dedupe] aliases`
 reach the classifier. Pairs marked "real" are as english.almayadeen.net or the Arabic and
-Spanish strips wrote them (../shared/data/real/, tests/test_editions.py); the others are
+Spanish strips wrote them (tests/data/real_strips/, tests/test_editions.py); the others are
 edits made here, in the sites' style."""
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
         "negative-backfill",
         SOURCE_X + "backfill = -1\n",
         'source[1] ("x").backfill',
-        ["expected an integer (lines to alert on the first poll) between 0 and 500", "got -1"],
+        ["expected an integer between 0 and 500 (lines to alert on the first poll)", "got -1"],
     ),
     (
         "source-without-url",
@@ -250,7 +250,7 @@ BROKEN: list[tuple[str, str | bytes | None, str | None, list[str]]] = [
         'channel[1] ("me").urls',
         [
             "expected a non-empty list of Apprise URLs",
-            "got 'mailto://me:***@example.com?to=***'",
+            "got 'mailto://me:***@example.com?to=a@example.com'",
         ],
     ),
     (
@@ -366,7 +366,7 @@ urls = ["{TG_URL}"]
     assert other in output
     assert "labelled: https://labelled.example.org/ every 45s, kind html: label 'URGENT'" in output
     assert "channels (2):" in output
-    assert "mail: mailto://me:***@example.com?to=*** <- other" in output
+    assert "mail: mailto://me:***@example.com?to=a@example.com <- other" in output
     assert "phone: tgram://***/*** <- all sources" in output
     assert MAIL_PASSWORD not in output
     assert TG_TOKEN not in output
@@ -863,3 +863,86 @@ def test_every_shipped_source_example_is_valid_when_uncommented() -> None:
         ("almayadeen-tg", "telegram"),
     ]
     assert set(kind_names()) == {s.kind for s in config.sources}
+
+
+# --- issue 15: no source, bounded numbers, addresses shown --------------------------------
+
+
+def test_config_check_refuses_a_config_without_a_source(isolated_env: dict[str, Path]) -> None:
+    path = isolated_env["etc"] / "config.toml"
+    path.write_text('[[channel]]\nname = "log"\nurls = ["json://localhost/"]\n', "utf-8")
+
+    code, output = check(path)
+
+    assert code == 2, output
+    assert output.startswith(f"ticker: error: {path}: source: no [[source]] table"), output
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "expected"),
+    [
+        (
+            "[dedupe]\nthreshold = 200",
+            "dedupe.threshold",
+            "a similarity in percent between 50 and 100",
+        ),
+        (
+            "[ticker]\nmax_page_bytes = 1",
+            "ticker.max_page_bytes",
+            "an integer number of bytes between 10000 and 100000000",
+        ),
+        (
+            SOURCE_X + "backfill = 501",
+            'source[1] ("x").backfill',
+            "an integer between 0 and 500 (lines to alert on the first poll)",
+        ),
+        (
+            SOURCE_X + '[[channel]]\nname = "c"\nurls = ["json://localhost/"]\nmax_per_minute = -1',
+            'channel[1] ("c").max_per_minute',
+            "an integer between 0 and 1000 (messages a minute; 0: no limit)",
+        ),
+    ],
+)
+def test_a_bounded_number_out_of_range_names_its_bounds_once(
+    isolated_env: dict[str, Path], table: str, key: str, expected: str
+) -> None:
+    path = isolated_env["etc"] / "config.toml"
+    path.write_text(f"{SOURCE_X if 'source' not in table else ''}\n{table}\n", "utf-8")
+
+    code, output = check(path)
+
+    assert code == 2, output
+    assert f"{path}: {key}: expected {expected}, got" in output, output
+    assert output.count(" between ") == 1 and " from " not in output, output
+
+
+def test_no_bounded_key_describes_its_bounds_twice() -> None:
+    """What precedes "between" names the type and unit only: no number in it."""
+    from ticker.config import CHANNEL_FIELDS, DEDUPE_FIELDS, SOURCE_FIELDS, TICKER_FIELDS
+
+    for fields in (TICKER_FIELDS, SOURCE_FIELDS, CHANNEL_FIELDS, DEDUPE_FIELDS):
+        for key, field in fields.items():
+            what, between, _bounds = field.expected.partition(" between ")
+            if between:
+                assert not re.search(r"\d", what), (key, field.expected)
+
+
+def test_config_check_shows_mail_addresses_and_hides_the_password(
+    isolated_env: dict[str, Path],
+) -> None:
+    path = isolated_env["etc"] / "config.toml"
+    url = (
+        f"mailtos://me:{MAIL_PASSWORD}@smtp.example.com:587/boss@example.org"
+        "?from=ticker@example.com&to=me@example.com,you@example.net"
+    )
+    path.write_text(f'{SOURCE_X}[[channel]]\nname = "mail"\nurls = ["{url}"]\n', "utf-8")
+
+    code, output = check(path)
+
+    assert code == 0, output
+    shown = (
+        "mailtos://me:***@smtp.example.com:587/boss@example.org"
+        "?from=ticker@example.com&to=me@example.com,you@example.net"
+    )
+    assert f"mail: {shown} <- all sources" in output
+    assert MAIL_PASSWORD not in output

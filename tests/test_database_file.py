@@ -331,6 +331,74 @@ def test_db_backup_copies_a_database_in_use_and_never_overwrites(tmp_path: Path)
     writer.close()
 
 
+def main_file_alone(database: Path, tmp_path: Path) -> Store:
+    """The database file copied alone, as a naive `cp ticker.db` backup would (no -wal, no
+    -shm beside the copy), opened read-only."""
+    copy = tmp_path / "copied" / "ticker.db"
+    copy.parent.mkdir()
+    copy.write_bytes(database.read_bytes())
+    return Store.open_readonly(copy)
+
+
+def test_a_writer_closed_while_a_reader_is_open_leaves_the_file_alone_complete(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "ticker.db"
+    writer = Store.open(database)
+    writer.record_poll("site", URL, lines("old"), 1.0, ["mail"])
+    writer.record_poll("site", URL, lines("Hamas: the newest line", "old"), 2.0, ["mail"])
+    reader = Store.open_readonly(database)  # `ticker tail -f` in another terminal
+    assert reader.counts()["alerts"] == 1
+    writer.close()  # the daemon stops; the reader stays
+    copy = main_file_alone(database, tmp_path)
+    assert copy.counts() == {"items": 2, "alerts": 1, "pending": 1, "failed": 0}
+    assert copy.integrity_problems() == []
+    assert Path(f"{database}-wal").stat().st_size == 0  # emptied (TRUNCATE), not left full
+    copy.close()
+    reader.close()
+
+
+def test_a_reader_holding_an_old_snapshot_leaves_the_rest_to_the_next_checkpoint(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "ticker.db"
+    writer = Store.open(database)
+    writer.record_poll("site", URL, lines("old"), 1.0, ["mail"])
+    reader = Store.open_readonly(database)
+    with reader.read_snapshot():  # a read transaction held across the last write
+        reader.counts()
+        writer.record_poll("site", URL, lines("Hamas: the newest line", "old"), 2.0, ["mail"])
+        assert writer.checkpoint() is False  # TRUNCATE gave up; PASSIVE copied what it could
+        writer.close()  # no error, no hang: the frames stay in the WAL, safe
+    assert Path(f"{database}-wal").stat().st_size > 0
+    Store.open(database).close()  # the next writer's close copies them
+    copy = main_file_alone(database, tmp_path)
+    assert copy.counts()["alerts"] == 1
+    copy.close()
+    reader.close()
+
+
+@pytest.mark.e2e
+def test_ticker_poll_with_a_reader_open_leaves_the_database_file_complete(
+    tmp_path: Path, seed_lines: list[str]
+) -> None:
+    pages = [ticker_page(seed_lines[:3]), ticker_page(["Hamas: a new line", *seed_lines[:3]])]
+    database = tmp_path / "ticker.db"
+    with PageServer(pages) as site, SmtpSink() as smtp:
+        config = write_config(tmp_path, site.url, smtp.url)
+        command = [sys.executable, "-m", "ticker", "--config", str(config), "poll"]
+        first = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0, first.stderr
+        reader = Store.open_readonly(database)
+        reader.counts()
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+    copy = main_file_alone(database, tmp_path)
+    assert copy.counts()["alerts"] == 1 and copy.counts()["items"] == 4
+    copy.close()
+    reader.close()
+
+
 # --- watched while running ---------------------------------------------------------------
 
 

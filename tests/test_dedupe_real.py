@@ -4,7 +4,8 @@ tests/data/make_real_pairs.py; how and by what rule in tests/data/real_pairs.md)
 Per language, precision of "duplicate or update" must be at least 0.99 (never suppress a
 distinct story) and recall at least 0.90 (one alert per story), the floors of issue 14.
 Measured twice: `compare` on each pair (lines through `clean_text`, as every source's lines
-are), as test_dedupe_pairs.py measures the synthetic set; and through the store, each pair as
+are; the second REPOST_SECONDS after the first), as test_dedupe_pairs.py measures the
+synthetic set; and through the store, each pair as
 two polls of a source minutes apart (the term index must find the candidate, and rules that
 need the times, such as a line re-credited within minutes, apply).
 """
@@ -36,21 +37,6 @@ MIN_RECALL = 0.90
 URL = "https://example.org/"
 START = 1_764_000_000.0
 REPOST_SECONDS = 300.0  # a re-post comes minutes after the line it repeats
-# The floors not met yet, per (language, how): expected to fail, strictly, so that a floor
-# that starts to hold fails here until it is taken off this list. The figures of each run
-# are printed (pytest -s) and kept in tests/data/real_pairs.md.
-NOT_MET = {("en", "compare"), ("en", "store")}
-
-
-def floors(how: str) -> list[object]:
-    """The languages, each marked as expected to fail while its floor is not met."""
-    reason = "floor not met yet (issue 14): precision >= 0.99 and recall >= 0.90"
-    return [
-        pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason=reason))
-        if (lang, how) in NOT_MET
-        else lang
-        for lang in LANGS
-    ]
 
 
 def load_pairs() -> list[dict[str, str]]:
@@ -68,8 +54,14 @@ def real_lines() -> set[str]:
 
 
 def by_compare(rows: list[dict[str, str]], _tmp_path: Path) -> list[str]:
-    """What `compare` says of each pair, as "duplicate", "update" or "distinct"."""
-    kinds = [compare(clean_text(row["first"]), clean_text(row["second"])).kind for row in rows]
+    """What `compare` says of each pair, the second line REPOST_SECONDS after the first,
+    as "duplicate", "update" or "distinct"."""
+    kinds = [
+        compare(
+            clean_text(row["first"]), clean_text(row["second"]), seconds_apart=REPOST_SECONDS
+        ).kind
+        for row in rows
+    ]
     return ["distinct" if kind == "new" else kind for kind in kinds]
 
 
@@ -175,13 +167,13 @@ def test_the_set_is_what_its_builder_writes() -> None:
     assert built == load_pairs()
 
 
-@pytest.mark.parametrize("lang", floors("compare"))
+@pytest.mark.parametrize("lang", LANGS)
 def test_precision_and_recall_of_same_story_on_real_lines(lang: str, tmp_path, capsys) -> None:
     """`compare` on each pair, as test_dedupe_pairs.py measures the synthetic set."""
     report_and_check(lang, "compare", by_compare, tmp_path, capsys)
 
 
-@pytest.mark.parametrize("lang", floors("store"))
+@pytest.mark.parametrize("lang", LANGS)
 def test_precision_and_recall_of_same_story_through_the_store(lang: str, tmp_path, capsys) -> None:
     """Each pair as ticker meets it: two polls minutes apart, the store's term index
     finding the candidate, the judge deciding; what a user gets alerted of."""

@@ -28,7 +28,7 @@ from ticker.store import AlertView, Delivery
 from ticker.tail import as_json, as_text
 
 DATA = Path(__file__).parent / "data"
-REAL = Path(__file__).parents[2] / "shared" / "data" / "real" / "arabic-strips.json"
+REAL = DATA / "real_strips" / "arabic-strips.json"
 ARABIC = Source(name="almayadeen-ar", url="https://www.almayadeen.net/")
 SPANISH = Source(name="almayadeen-es", url="https://espanol.almayadeen.net/")
 RLM = "\u200f"
@@ -80,9 +80,6 @@ def real_arabic_lines() -> list[str]:
     return [
         line for strip in json.loads(REAL.read_text(encoding="utf-8")) for line in strip["lines"]
     ]
-
-
-needs_real = pytest.mark.skipif(not REAL.is_file(), reason=f"real lines not present at {REAL}")
 
 
 # --- presets ------------------------------------------------------------------------------
@@ -203,7 +200,6 @@ def test_without_its_label_a_headline_holding_the_word_is_not_taken_for_it() -> 
         parse(without_label, ARABIC)
 
 
-@needs_real
 def test_the_fixture_lines_marked_real_are_real() -> None:
     real = set(real_arabic_lines())
     assert [text for text, _, is_real in ARABIC_STRIP if is_real] == [
@@ -228,7 +224,6 @@ def letters(text: str) -> str:
     return "".join(c for c in text if not c.isspace() and c not in _CONTROLS)
 
 
-@needs_real
 def test_clean_text_only_changes_spacing_of_every_real_arabic_line() -> None:
     real = real_arabic_lines()
     assert len(real) == 53
@@ -237,7 +232,6 @@ def test_clean_text_only_changes_spacing_of_every_real_arabic_line() -> None:
         assert letters(clean_text(raw)) == letters(raw), raw
 
 
-@needs_real
 def test_bidi_controls_go_and_the_letters_stay_in_order() -> None:
     for raw in real_arabic_lines():
         words = raw.split(" ")

@@ -1,7 +1,7 @@
 """Matching forms per script (ticker/fold.py) and the words dedupe reads with them.
 
 The Arabic lines are real, as six news sites' strips showed them
-(../shared/data/real/arabic-strips.json, 2023-2026); their vowelled, tatweel, digit and
+(tests/data/real_strips/arabic-strips.json, 2023-2026); their vowelled, tatweel, digit and
 hamza copies are edits made here, of the kinds the sites themselves write.
 """
 

@@ -24,12 +24,19 @@ DISCORD_HTTPS = "https://discord.com/api/webhooks/1234567890/abcdefTOKENxyz"
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
-        (MAIL, "mailto://me:***@example.com?to=***"),
-        (MAILS, "mailtos://user:***@gmail.com?to=***"),
+        (MAIL, "mailto://me:***@example.com?to=a@example.com"),
+        (MAILS, "mailtos://user:***@gmail.com?to=me@example.com"),
         (
             "mailtos://me:pw123456@smtp.example.com:587?from=me@example.com&to=you@example.com",
-            "mailtos://me:***@smtp.example.com:587?from=***&to=***",
+            "mailtos://me:***@smtp.example.com:587?from=me@example.com&to=you@example.com",
         ),
+        # Recipients in the path, and lists of them, are addresses: shown (issue 15).
+        (
+            "mailtos://me:pw123456@gmail.com/a@example.com/b@example.org?cc=c@x.org,d@y.org",
+            "mailtos://me:***@gmail.com/a@example.com/b@example.org?cc=c@x.org,d@y.org",
+        ),
+        # Only address keys: a token that looks like an address stays masked.
+        ("json://example.com/hook?token=tok@example.com", "json://example.com/***?token=***"),
         ("mailto://me@example.com", "mailto://me@example.com"),
         (TGRAM, "tgram://***/***"),
         (NTFY, "ntfy://ntfy.sh/***"),
@@ -61,6 +68,7 @@ def test_redacted_url_holds_none_of_its_secrets(url: str) -> None:
     [
         (MAIL, ["s3cretPassw0rd"]),  # the recipient address is not a secret
         (MAILS, ["app-password"]),
+        ("mailtos://u:pw123456@gmail.com/a@example.com", ["pw123456"]),  # a recipient
         (TGRAM, [TG_TOKEN, "-100123"]),
         (NTFY, ["my-private-topic"]),
         (NTFY_TOPIC_ONLY, ["my-private-topic"]),

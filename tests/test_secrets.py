@@ -21,7 +21,9 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 def write(tmp_path: Path, urls: str, mode: int = 0o600) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[ticker]\ndatabase = "t.db"\n[[channel]]\nname = "phone"\nurls = [{urls}]\n',
+        f'[ticker]\ndatabase = "t.db"\n[[source]]\nname = "s"\nurl = "https://example.org/"\n'
+        f'selector = "li"\n'
+        f'[[channel]]\nname = "phone"\nurls = [{urls}]\n',
         encoding="utf-8",
     )
     path.chmod(mode)

@@ -231,7 +231,8 @@ def test_status_json(tmp_path: Path, store: Store, at_noon: None) -> None:
     result = run_cli(write_config(tmp_path), "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) == {"sources", "channels", "database", "generated"}
+    assert set(doc) == {"sources", "channels", "reload", "database", "generated"}
+    assert doc["reload"] is None  # no reload since the database was made
     assert Path(doc["database"]).resolve() == (tmp_path / "ticker.db").resolve()
     assert doc["generated"] == "2025-11-25T09:00:00Z"
     sources = {s["name"]: s for s in doc["sources"]}
@@ -386,3 +387,90 @@ def test_cancelled_and_expired_deliveries_are_counted_removed_channels_listed(
     assert (channels["mail"]["expired"], channels["mail"]["cancelled"]) == (1, 0)
     pager = channels["pager"]
     assert (pager["configured"], pager["pending"], pager["cancelled"]) == (False, 0, 1)
+
+
+# --- issue 15, item 15: the last reload ----------------------------------------------------
+
+
+def reload_with(config_path: Path, store: Store, load: object) -> bool:
+    """One SIGHUP's work in a daemon on `store`, the wall clock reading NOW."""
+    import asyncio
+
+    from conftest import Recorder
+
+    from ticker.config import load_config
+    from ticker.daemon import Daemon
+    from ticker.fetch import make_client
+
+    config = load_config(config_path)
+
+    async def run() -> bool:
+        async with make_client(config.settings) as client:
+            daemon = Daemon(config, store, client, Recorder(), clock=lambda: NOW - 120)
+            return await daemon.reload(load)  # type: ignore[arg-type]
+
+    return asyncio.run(run())
+
+
+def test_status_shows_that_the_last_reload_failed_when_and_why(
+    tmp_path: Path, store: Store, at_noon: None
+) -> None:
+    from conftest import Recorder
+
+    from ticker.config import load_config
+    from ticker.errors import ConfigError
+
+    config = write_config(tmp_path)
+    problem = ConfigError(config, "dedupe.threshold", "expected a similarity, got 200")
+
+    def broken() -> object:
+        raise problem
+
+    assert reload_with(config, store, broken) is False
+
+    text, as_json = run_cli(config), run_cli(config, "--json")
+
+    assert text.exit_code == 0, text.output
+    assert (
+        f"last reload: 11:58:00, FAILED, still running on the previous config: {problem}"
+    ) in text.stdout
+    assert json.loads(as_json.stdout)["reload"] == {
+        "at": "2025-11-25T08:58:00Z",
+        "ok": False,
+        "error": str(problem),
+    }
+
+    assert reload_with(config, store, lambda: (load_config(config), Recorder())) is True
+    assert "last reload: 11:58:00, applied" in run_cli(config).stdout
+    assert json.loads(run_cli(config, "--json").stdout)["reload"]["ok"] is True
+
+
+def test_a_database_from_before_service_state_gets_it_when_upgraded(tmp_path: Path) -> None:
+    database_at(tmp_path / "ticker.db", 9).close()  # service state came with schema 10
+    store = Store.open(tmp_path / "ticker.db")
+    try:
+        assert store.service_fact("reload") is None
+        store.record_service("reload", NOW, "broken")
+        store.record_service("reload", NOW + 1, None)
+        assert store.service_fact("reload") == (NOW + 1, None)
+    finally:
+        store.close()
+
+
+def test_a_source_that_cannot_be_reached_shows_host_and_likely_cause(
+    tmp_path: Path, store: Store, at_noon: None
+) -> None:
+    error = "ConnectError: [Errno -2] Name or service not known"
+    store.record_failure("site", URL, NOW - 10, error, layout=False, latency=0.01)
+
+    result = run_cli(write_config(tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert notes_under(result.stdout, "site") == [
+        f"failed: {error}",
+        "example.org does not resolve: a typo in the URL, DNS not answering, or this machine is "
+        "offline",
+    ]
+    assert (
+        json.loads(run_cli(write_config(tmp_path), "--json").stdout)["sources"][0]["error"] == error
+    )  # --json keeps the stored error as it is

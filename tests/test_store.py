@@ -251,3 +251,86 @@ def test_rename_source_moves_everything_or_nothing(store: Store) -> None:
     found = store.candidates("new", {"strikes", "tyre"}, 0.0)
     assert [c.text for c in found] == ["Strikes reported near Tyre"]
     assert store.candidates("old", {"strikes", "tyre"}, 0.0) == []
+
+
+# --- delivery changes, numbered for `ticker tail -f` --------------------------------------
+
+
+def _changes(store: Store) -> list[tuple[int, str, int | None]]:
+    rows = store.conn.execute("SELECT id, status, changed FROM deliveries ORDER BY id")
+    return [(int(i), str(s), c) for i, s, c in rows]
+
+
+def test_each_change_of_a_delivery_takes_the_next_number_and_new_ones_none(store: Store) -> None:
+    store.record_poll("s", URL, lines("old"), 0.0, ["mail"])
+    store.record_poll("s", URL, lines("a", "b", "c", "d", "old"), 1.0, ["mail", "phone"])
+    assert {changed for _, _, changed in _changes(store)} == {None}  # new: the alert says it
+    assert store.last_delivery_change() == 0
+    first, second, third, *_ = [d.id for d in store.pending_deliveries()]
+    store.mark_retry(first, 2.0, "timeout", 32.0)
+    store.mark_sent(first, 33.0)
+    store.mark_failed(second, 34.0, "auth refused")
+    store.mark_expired([third], 35.0)
+    store.cancel_deliveries(["mail"], 36.0)  # "phone" left the config: its pending ones
+    numbers = {i: c for i, _, c in _changes(store)}
+    assert numbers[first] == 2 and numbers[second] == 3 and numbers[third] == 4
+    cancelled = [c for _, s, c in _changes(store) if s == "cancelled"]
+    assert cancelled and set(cancelled) == {5}  # one transaction, one number
+    assert store.last_delivery_change() == 5
+    assert [(c.changed, c.status) for c in store.delivery_changes(1)][:3] == [
+        (2, "sent"),
+        (3, "failed"),
+        (4, "expired"),
+    ]
+
+
+def test_pruning_never_takes_the_change_sequence_back(store: Store) -> None:
+    store.record_poll("s", URL, lines("old"), 0.0, ["mail"])
+    store.record_poll("s", URL, lines("a", "b", "old"), 1.0, ["mail"])
+    for delivery in store.pending_deliveries():
+        store.mark_sent(delivery.id, 2.0)
+    newest = store.last_delivery_change()
+    store.prune(before=1e9)  # every finished delivery is older than that
+    assert _changes(store) == [] and store.last_delivery_change() == newest
+    store.record_poll("s", URL, lines("c", "a", "b", "old"), 3.0, ["mail"])
+    store.mark_sent(store.pending_deliveries()[0].id, 4.0)
+    assert _changes(store)[0][2] == newest + 1  # never a number a follower has seen
+
+
+def test_following_delivery_changes_costs_the_same_whatever_the_outbox(tmp_path: Path) -> None:
+    from ticker.store import Mark
+
+    stores = []
+    for name, count in (("small.db", 1_000), ("large.db", 20_000)):
+        store = _store_with_alerts(tmp_path / name, count)
+        pending = store.pending_deliveries(count)
+        store.write_marks([Mark(d.id, "sent", 2.0) for d in pending[:-5]])  # one number
+        for delivery in pending[-5:]:
+            store.mark_sent(delivery.id, 3.0)  # a number each
+        stores.append(store)
+    small, large = stores
+
+    def look(store: Store) -> Callable[[], object]:
+        after = store.last_delivery_change() - 5
+        return lambda: (store.last_delivery_change(), store.delivery_changes(after))
+
+    assert len(look(large)()[1]) == 5  # type: ignore[index]
+    assert _vm_steps(large, look(large)) <= _vm_steps(small, look(small)) + 2
+    plan = large.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM deliveries WHERE changed > 1")
+    assert any("INDEX deliveries_changed" in row[3] for row in plan)
+    for store in stores:
+        store.close()
+
+
+def test_changes_of_one_transaction_are_read_in_pages_without_a_gap(store: Store) -> None:
+    store.record_poll("s", URL, lines("old"), 0.0, ["mail"])
+    store.record_poll("s", URL, lines("a", "b", "c", "d", "e", "old"), 1.0, ["gone"])
+    store.cancel_deliveries(["mail"], 2.0)  # five changes, one number
+    after, within, read = store.last_delivery_change() - 1, None, []
+    for _ in range(5):  # bounded: pages of two
+        page = store.delivery_changes(after, after_delivery=within, limit=2)
+        if not page:
+            break
+        read += [change.delivery_id for change in page]
+        after, within = page[-1].changed, page[-1].delivery_id
+    assert read == [d for d, _, _ in _changes(store)]

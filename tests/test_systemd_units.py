@@ -267,3 +267,27 @@ def test_user_unit_lifecycle_and_paths() -> None:
     assert "StateDirectory" not in service
     for key in NOT_IN_USER_UNITS:
         assert key not in service, key
+
+
+# --- documentation (issue 15, item 14) -------------------------------------------------------
+
+DOC_SCHEMES = ("http://", "https://", "file:", "info:", "man:")  # what systemd.unit(5) accepts
+
+
+@pytest.mark.parametrize("path", [SYSTEM_UNIT, USER_UNIT], ids=["system", "user"])
+def test_units_say_where_their_documentation_is(path: Path) -> None:
+    """`systemctl help ticker` and `systemctl status` show Documentation=; the README's
+    address is the one ticker's User-Agent names."""
+    from ticker.config import DEFAULT_USER_AGENT
+
+    docs = parse_unit(path)["Unit"].get("Documentation", [])
+    assert docs, f"{path.name} has no Documentation="
+    assert all(doc.startswith(DOC_SCHEMES) for doc in docs), docs
+    readme = next(doc for doc in docs if doc.startswith("https://"))
+    assert readme in DEFAULT_USER_AGENT
+
+
+def test_readme_says_verify_of_the_shipped_unit_needs_ticker_installed() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`systemd-analyze verify systemd/ticker.service` needs ticker installed" in readme
+    assert SYSTEM_PROGRAM in readme

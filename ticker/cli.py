@@ -18,18 +18,20 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from ticker import __version__
-from ticker.config import Config, Source, command_line_source, load_config
+from ticker.config import Channel, Config, Source, command_line_source, load_config, require_sources
 from ticker.errors import (
     ConfigError,
     DatabaseBroken,
     DatabaseInUse,
     DatabaseMissing,
     DatabaseUnusable,
+    ParseError,
     StoreError,
     TickerError,
 )
 from ticker.lines import Line
-from ticker.logs import setup_logging
+from ticker.logs import set_level, setup_logging
+from ticker.reasons import with_likely_cause
 from ticker.redact import redact_url
 from ticker.route import describe
 from ticker.sources import kind_for, kind_names
@@ -39,6 +41,7 @@ from ticker.store import SCHEMA_VERSION, Store
 if TYPE_CHECKING:
     from ticker.instance import InstanceLock
 
+log = logging.getLogger(__name__)
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3  # the database file cannot be used, or went bad while running
@@ -161,23 +164,91 @@ def _lock(database: Path, command: str) -> InstanceLock:
     return InstanceLock.acquire(database, command, wait_for_poll=POLL_WAIT)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+CONFIG_HELP = (
+    "config.toml to use (default: $TICKER_CONFIG, ./config.toml, "
+    "~/.config/ticker/config.toml, /etc/ticker/config.toml)."
+)
+VERBOSE_HELP = "More log output (-vv for debug)."
+QUIET_HELP = "Only warnings and errors in the log."
+
+
+def _log_level(verbose: int, quiet: bool) -> int:
+    return logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+
+
+def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command (`ticker status --config X`): it goes
+    where the same option before the command goes, the root context's obj."""
+    if value in (None, 0, False):
+        return
+    options = ctx.find_root().obj
+    if param.name == "config_path":
+        options["config_path"] = value
+        return
+    if param.name == "verbose":
+        options["verbose"] += value
+    else:
+        options["quiet"] = True
+    set_level(_log_level(options["verbose"], options["quiet"]))
+
+
+def _global_params() -> list[click.Parameter]:
+    """--config, -v and -q as every command takes them after its name too."""
+
+    def late(decls: list[str], help: str, **kind: Any) -> click.Option:
+        return click.Option(decls, callback=_late_global, expose_value=False, help=help, **kind)
+
+    return [
+        late(["--config", "config_path"], CONFIG_HELP, type=click.Path()),
+        late(["-v", "--verbose"], VERBOSE_HELP, count=True),
+        late(["-q", "--quiet"], QUIET_HELP, is_flag=True),
+    ]
+
+
+class TickerCommand(click.Command):
+    """A command that takes the global options after its name as well as before it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_global_params())
+
+
+class TickerGroup(click.Group):
+    """ticker's groups: their commands are TickerCommands, their subgroups TickerGroups,
+    which take the global options too (`ticker db --config X check`)."""
+
+    command_class = TickerCommand
+    group_class = type  # a subgroup is of this class too
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(param.name == "config_path" for param in self.params):  # not `main`
+            self.params.extend(_global_params())
+
+
+@click.group(cls=TickerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
     type=click.Path(),  # load_config reports a missing or unreadable file in one line
     default=None,
-    help="config.toml to use (default: $TICKER_CONFIG, ./config.toml, "
-    "~/.config/ticker/config.toml, /etc/ticker/config.toml).",
+    help=CONFIG_HELP,
 )
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.version_option(__version__, prog_name="ticker")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
-    """Follow news sites' BREAKING strips; get each new line once, on your channels."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
-    ctx.obj = {"config_path": config_path, "redactor": setup_logging(level)}
+    """Follow news sites' BREAKING strips; get each new line once, on your channels.
+
+    --config, -v and -q may come before or after the command."""
+    redactor = setup_logging(_log_level(verbose, quiet))
+    ctx.obj = {
+        "config_path": config_path,
+        "redactor": redactor,
+        "verbose": verbose,
+        "quiet": quiet,
+    }
 
 
 @main.command()
@@ -194,6 +265,7 @@ def run(ctx: click.Context) -> None:
     limit_arenas()  # before any thread: the daemon's resident memory (ticker.malloc)
     config = _config(ctx)
     _check_trust()
+    _say_if_no_channel(config)
     database = config.settings.database
     try:
         lock = _lock(database, "run")
@@ -270,9 +342,9 @@ def poll(
         try:
             source = command_line_source(url, kind, _options(options), config.settings)
         except ConfigError as exc:
-            _fail(exc)
+            _fail_with_hint(exc, kind)
         _check_trust((source,))
-        _dry_run((source,), config)
+        _dry_run((source,), config, hint=_option_hint(source.kind))
         return
     config = _config(ctx)
     sources = _selected_sources(config, source_names)
@@ -280,7 +352,22 @@ def poll(
     if dry_run:
         _dry_run(sources, config)
         return
+    _say_if_no_channel(config)
     _poll_and_deliver(config, sources)
+
+
+def _option_hint(kind: str) -> str:
+    """How to tell a kind where its lines are on the command line, from its declared
+    keys: "try -o selector=SELECTOR or -o label=LABEL (see `ticker kinds`)"."""
+    flags = " or ".join(f"-o {key.name}={key.name.upper()}" for key in kind_for(kind).keys)
+    return f"try {flags} (see `ticker kinds`)" if flags else ""
+
+
+def _fail_with_hint(exc: ConfigError, kind: str) -> NoReturn:
+    """A command-line source's error; one about a key of `kind` says how to give keys."""
+    about_a_key = (exc.field or "").startswith("--option ") and kind in kind_names()
+    hint = _option_hint(kind) if about_a_key else ""
+    raise UserError(f"{exc}; {hint}" if hint else str(exc), EXIT_CONFIG) from None
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -303,7 +390,9 @@ def _config_or_defaults(ctx: click.Context) -> Config:
         return parse_config({}, Path("(defaults)"))
 
 
-def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
+def _dry_run(sources: tuple[Source, ...], config: Config, hint: str = "") -> None:
+    """Fetch and print each source's lines; `hint` follows a source's error when its
+    lines were not found (ParseError)."""
     import asyncio
 
     from ticker.fetch import make_client
@@ -323,7 +412,11 @@ def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
     failed = False
     for source, lines in asyncio.run(_fetch_all()):
         if isinstance(lines, Exception):
-            click.echo(f"{source.name}: error: {lines}", err=True)
+            advice = f"; {hint}" if hint and isinstance(lines, ParseError) else ""
+            click.echo(
+                f"{source.name}: error: {with_likely_cause(source.url, str(lines))}{advice}",
+                err=True,
+            )
             failed = True
             continue
         click.echo(f"{source.name}: {len(lines)} line(s) from {source.url}")
@@ -337,6 +430,16 @@ def _dry_run(sources: tuple[Source, ...], config: Config) -> None:
                 click.echo(f"     {about}")
     if failed:
         sys.exit(EXIT_FAILURE)
+
+
+def _say_if_no_channel(config: Config) -> None:
+    """Say once, when a run or poll starts, that alerts go nowhere but the log."""
+    if not config.channels:
+        log.info(
+            "no channel configured in %s: ticker only logs and records new lines; "
+            "add a [[channel]] to be alerted (README: Channels)",
+            config.path,
+        )
 
 
 def _identity(line: Line) -> str:
@@ -377,7 +480,8 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     failed = False
     for outcome in outcomes:
         if outcome.error:
-            click.echo(f"{outcome.source}: error: {outcome.error}", err=True)
+            error = with_likely_cause(config.source(outcome.source).url, outcome.error)
+            click.echo(f"{outcome.source}: error: {error}", err=True)
             failed = True
         elif outcome.record is not None:
             if outcome.record.baseline:
@@ -394,6 +498,53 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
         sys.exit(EXIT_FAILURE)
 
 
+def _reading(ctx: click.Context, database: str | None) -> tuple[Config | None, Path]:
+    """The config (None if none is found) and the database `tail` and `status` read."""
+    from ticker.config import reading_database
+
+    try:
+        config, path = reading_database(database, ctx.obj["config_path"])
+    except ConfigError as exc:
+        _fail(exc)
+    if config is not None:
+        ctx.obj["redactor"].update(config.secrets())  # errors stored may quote a password
+    return config, path
+
+
+DATABASE_HELP = (
+    "The database to read (default: the config's, else $STATE_DIRECTORY/ticker.db under "
+    "systemd, else ~/.local/share/ticker/ticker.db)."
+)
+
+
+def _known_sources(config: Config | None, store: Store) -> set[str]:
+    """Every source name `tail --source` can mean: configured or in the database."""
+    configured = {s.name for s in config.sources} if config is not None else set()
+    return configured | {state.name for state in store.source_states()}
+
+
+def _check_source(source: str | None, config: Config | None, store: Store) -> None:
+    """A UserError naming the known sources if `source` is none of them."""
+    if source is None:
+        return
+    known = _known_sources(config, store)
+    if source not in known:
+        raise UserError(
+            f"no source named {source}; known: {', '.join(sorted(known)) or 'none'}",
+            EXIT_CONFIG,
+        )
+
+
+def _wait_for_database(database: Path) -> Store:
+    """`tail -f`: open the database, or, before one exists, say so, wait for it, then
+    open it."""
+    from ticker import tail as tailing
+
+    waiting = f"ticker: no database yet at {database}; waiting for one (Ctrl-C to stop)"
+    tailing.wait_for_database(database, waiting=lambda: click.echo(waiting, err=True))
+    return _readonly_store(database)
+
+
 @main.command()
 @click.option(
     "-n",
@@ -404,10 +555,11 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     type=click.IntRange(1),
     help="How many recent alerts.",
 )
-@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts as they arrive.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new alerts and delivery changes.")
 @click.option("-s", "--source", help="Only alerts of this source.")
 @click.option("--grep", help="Only alerts whose text contains this (case-insensitive).")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
+@click.option("--database", type=click.Path(), help=DATABASE_HELP)
 @click.pass_context
 def tail(
     ctx: click.Context,
@@ -416,52 +568,56 @@ def tail(
     source: str | None,
     grep: str | None,
     as_json: bool,
+    database: str | None,
 ) -> None:
     """Show recent alerts and where each was delivered; newest last."""
     from ticker import tail as tailing
 
-    config = _config(ctx, secrets=False)  # reads the store only
-    store = _readonly_store(config.settings.database)
+    config, path = _reading(ctx, database)  # reads the store only: no secret, no config needed
+    try:
+        store = _wait_for_database(path) if follow else _readonly_store(path)
+    except KeyboardInterrupt:
+        return
     show = tailing.as_json if as_json else tailing.as_text
     try:
-        alerts = store.recent_alerts(count, source=source, grep=grep)
+        _check_source(source, config, store)
+        alerts, seen = tailing.recent(store, count, source=source, grep=grep)
         groups = tailing.burst_ids(alerts)
         for alert in alerts:
             click.echo(show(alert, groups[alert.id]))
         if follow:
-            after = alerts[-1].id if alerts else store.last_alert_id()
-            for alert in tailing.follow(store, after, source=source, grep=grep):
-                click.echo(show(alert))
+            for shown in tailing.follow(store, seen, source=source, grep=grep):
+                click.echo(show(shown))
     except KeyboardInterrupt:
         pass
     except sqlite3.Error as exc:
-        _database_error(config.settings.database, exc, "read")
+        _database_error(path, exc, "read")
     finally:
         store.close()
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object; times in UTC.")
+@click.option("--database", type=click.Path(), help=DATABASE_HELP)
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
+def status(ctx: click.Context, as_json: bool, database: str | None) -> None:
     """Show what the daemon is doing: each source's polls, each channel's deliveries.
 
-    Reads the database only (read-only, fine while the daemon runs)."""
+    Reads the database only (read-only, fine while the daemon runs); needs no config."""
     from ticker import status as reporting
 
-    config = _config(ctx, secrets=False)  # reads the store only
-    database = config.settings.database
-    store = _readonly_store(database)
+    config, path = _reading(ctx, database)  # reads the store only: no secret, no config needed
+    store = _readonly_store(path)
     try:
         version = store.schema_version()
         if version < SCHEMA_VERSION:
             raise UserError(
-                f"{database} has schema {version}, older than this ticker ({SCHEMA_VERSION}); "
+                f"{path} has schema {version}, older than this ticker ({SCHEMA_VERSION}); "
                 "run `ticker poll` or `ticker run` once to upgrade it"
             )
         report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
     except sqlite3.Error as exc:
-        _database_error(database, exc, "read")
+        _database_error(path, exc, "read")
     finally:
         store.close()
     click.echo(reporting.as_json(report) if as_json else reporting.as_text(report))
@@ -481,9 +637,13 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
         raise UserError(
             f"{config.path}: no channel named {channel_name}; known: {known}", EXIT_CONFIG
         )
-    sender = AppriseSender(config.channels)
+    invalid = _invalid_channels(channels)
+    sender = AppriseSender(tuple(c for c in config.channels if c.name not in invalid))
     failed = False
     for channel in channels:
+        if channel.name in invalid:
+            click.echo(f"{channel.name}: invalid, not tried: {invalid[channel.name]}")
+            continue
         message = Message(
             title=f"ticker: test message to {channel.name}",
             body="If you can read this, ticker can reach this channel.",
@@ -492,8 +652,17 @@ def notify_test(ctx: click.Context, channel_name: str | None) -> None:
         status = "sent" if failure is None else f"failed: {failure.reason}"
         click.echo(f"{channel.name}: {status}")
         failed = failed or failure is not None
+    if invalid:
+        sys.exit(EXIT_CONFIG)  # as `ticker config check` rejects the config
     if failed:
         sys.exit(EXIT_FAILURE)
+
+
+def _invalid_channels(channels: Sequence[Channel]) -> dict[str, str]:
+    """Channel name -> why Apprise cannot use its URLs (what `config check` refuses)."""
+    from ticker.notify import invalid_urls
+
+    return {c.name: "; ".join(bad) for c in channels if (bad := invalid_urls(c.urls))}
 
 
 def _target_notes(sources: Sequence[Source]) -> dict[str, list[str]]:
@@ -553,6 +722,7 @@ def check(ctx: click.Context) -> None:
     """Validate the config and list its sources and channels (secrets hidden)."""
     try:
         config = _load_checked(ctx)
+        require_sources(config)
     except ConfigError as exc:
         _fail(exc)
     click.echo(f"{config.path}: OK")

@@ -152,16 +152,38 @@ def candidate_paths(explicit: str | os.PathLike[str] | None = None) -> list[Path
     ]
 
 
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The config file to use: --config, else $TICKER_CONFIG, else the first that exists."""
+def existing_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: --config, else $TICKER_CONFIG (named: returned even if it
+    is missing), else the first that exists; None if none was named and none exists."""
     candidates = candidate_paths(explicit)
     if explicit or os.environ.get("TICKER_CONFIG"):
         return candidates[0]
-    for path in candidates:
-        if path.is_file():
-            return path
-    tried = ", ".join(str(p) for p in candidates)
-    raise ConfigError(candidates[0], None, f"no config file found (tried {tried})")
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: --config, else $TICKER_CONFIG, else the first that exists."""
+    path = existing_config(explicit)
+    if path is None:
+        candidates = candidate_paths(explicit)
+        tried = ", ".join(str(p) for p in candidates)
+        raise ConfigError(candidates[0], None, f"no config file found (tried {tried})")
+    return path
+
+
+def reading_database(
+    database: str | os.PathLike[str] | None, explicit: str | os.PathLike[str] | None = None
+) -> tuple[Config | None, Path]:
+    """For the commands that only read the database (tail, status): the config, if one
+    was named or is found (secrets left unread), and the database to read: `database`
+    (--database) if given, else the config's, else the default path (default_database:
+    $STATE_DIRECTORY under systemd, else the XDG data directory). No config is needed.
+    Raises ConfigError for a config that was found or named but is invalid."""
+    path = existing_config(explicit)
+    config = load_config(path, secrets=False) if path is not None else None
+    if database is not None:
+        return config, Path(database).expanduser()
+    return config, config.settings.database if config is not None else default_database()
 
 
 def load_config(explicit: str | os.PathLike[str] | None = None, *, secrets: bool = True) -> Config:
@@ -221,23 +243,36 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str) and value.strip() != ""
 
 
-def _number(minimum: float, maximum: float, what: str) -> Field:
+def _bounded(what: str, minimum: float, maximum: float, note: str) -> str:
+    """The words for a bounded number: what it is, then its bounds, then what it means
+    ("an integer between 0 and 500 (lines to alert on the first poll)"). `what` names
+    only the type and unit: the bounds are said once, here, never inside `what`."""
+    words = f"{what} between {_figure(minimum)} and {_figure(maximum)}"
+    return f"{words} ({note})" if note else words
+
+
+def _figure(value: float) -> str:
+    """A bound as people write it: 100000000, not 1e+08; 0.5 stays 0.5."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _number(minimum: float, maximum: float, what: str, note: str = "") -> Field:
     """A finite number in [minimum, maximum]: an infinite interval would crash the scheduler."""
 
     def check(value: Any) -> bool:
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         return is_number and minimum <= value <= maximum
 
-    return Field(check, f"{what} between {minimum:g} and {maximum:g}")
+    return Field(check, _bounded(what, minimum, maximum, note))
 
 
-def _integer(minimum: int, maximum: int, what: str) -> Field:
+def _integer(minimum: int, maximum: int, what: str, note: str = "") -> Field:
     def check(value: Any) -> bool:
         return (
             isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
         )
 
-    return Field(check, f"{what} between {minimum} and {maximum}")
+    return Field(check, _bounded(what, minimum, maximum, note))
 
 
 def _is_http_url(value: Any) -> bool:
@@ -272,7 +307,7 @@ SOURCE_FIELDS: dict[str, Field] = {
     "kind": Field(lambda v: v in kind_names(), "one of the kinds"),  # see _kind_field
     "interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
     "jitter": _number(0, 3600, "a number of seconds"),
-    "backfill": _integer(0, 500, "an integer (lines to alert on the first poll)"),
+    "backfill": _integer(0, 500, "an integer", "lines to alert on the first poll"),
     "min_interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
     "renamed_from": Field(_is_str, "the source's former name (string)"),
     "allow_private": Field(lambda v: isinstance(v, bool), "true or false"),
@@ -292,7 +327,7 @@ CHANNEL_FIELDS: dict[str, Field] = {
     "quiet_hours": Field(_is_str, 'a time range "HH:MM-HH:MM", e.g. "23:00-07:00"'),
     "quiet": Field(lambda v: v in ("digest", "drop"), '"digest" or "drop"'),
     "timezone": Field(_is_str, 'an IANA time zone name, e.g. "Asia/Beirut"'),
-    "max_per_minute": _integer(0, 1000, "an integer (messages a minute; 0: no limit)"),
+    "max_per_minute": _integer(0, 1000, "an integer", "messages a minute; 0: no limit"),
     "health": Field(lambda v: isinstance(v, bool), "true or false"),
     "max_delivery_age": _number(60, 7 * 86_400, "a number of seconds"),
     "late": Field(lambda v: v in ("expire", "digest"), '"expire" or "digest"'),
@@ -300,7 +335,7 @@ CHANNEL_FIELDS: dict[str, Field] = {
 }
 DEDUPE_FIELDS: dict[str, Field] = {
     "window_hours": _number(0, 24 * 365, "a number of hours"),
-    "threshold": _number(50, 100, "a similarity from 0 to 100"),
+    "threshold": _number(50, 100, "a similarity in percent"),
     "aliases": Field(
         _is_alias_groups,
         'a list of lists of 2+ names of one speaker, e.g. [["Yemeni Armed Forces", "YAF"]]',
@@ -599,6 +634,18 @@ def _check_renames(sources: Sequence[Source], path: Path) -> None:
         if old in claimed:
             raise ConfigError(path, where, f'"{old}" is claimed by another source too')
         claimed.add(old)
+
+
+def require_sources(config: Config) -> None:
+    """Raise ConfigError if `config` has no [[source]]: it would poll nothing, and alert
+    nothing, while every check said OK."""
+    if not config.sources:
+        raise ConfigError(
+            config.path,
+            "source",
+            "no [[source]] table, so there is nothing to poll; add one "
+            "(name, url, and the keys of its kind: see `ticker kinds`)",
+        )
 
 
 def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -> Config:

@@ -261,8 +261,10 @@ class Daemon:
             config, sender = load()
         except TickerError as exc:
             log.error("reload failed, still running on the previous config: %s", exc)
+            self._record_reload(str(exc))
             return False
         self._apply(config, sender)
+        self._record_reload(None)
         log.info(
             "config reloaded: %d source(s), %d channel(s)",
             len(config.sources),
@@ -270,6 +272,14 @@ class Daemon:
         )
         self._make_pending_due()  # a channel the user just fixed gets them now
         return True
+
+    def _record_reload(self, error: str | None) -> None:
+        """Keep a reload's outcome where `ticker status` reads it; a database that cannot
+        be written now only costs that record."""
+        try:
+            self.store.record_service("reload", self.clock(), error)
+        except sqlite3.Error as exc:
+            log.warning("cannot record the reload's outcome for `ticker status`: %s", exc)
 
     def _make_pending_due(self) -> None:
         """Cancel the deliveries of channels the config no longer has, and make every other

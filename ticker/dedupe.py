@@ -16,7 +16,9 @@ decides. The method, on a labelled set (tests/data/dedupe_pairs.tsv):
   capitalised word, or in a script without capitals any word that is not a number or a
   function word (ticker/names.py);
 - or, for a re-post in other words, a lower similarity with the same names and numbers
-  and most words kept (`_same_facts`);
+  and most words kept (`_same_facts`; words counted by stem and sense, names.sense);
+- a speaker named in the words of a line credited to none is that line's speaker
+  ("Pete Hegseth announces..." / "Hegseth: ...": `_speaker_moved`);
 - the same numbers counting another kind of toll ("44 martyrs" / "44 wounded") are another
   story.
 """
@@ -261,10 +263,11 @@ def _other_count(earlier: Sequence[Word], later: Sequence[Word]) -> bool:
 
 def _long_words(words: Sequence[Word]) -> set[str]:
     """The folded words of MIN_WORD_LETTERS or more, without numbers and function words
-    ("from", "than", "desde", "منذ": a rewording adds and drops them freely)."""
+    ("from", "than", "desde", "منذ": a rewording adds and drops them freely), each as
+    its sense or stem (names.sense: "killed" / "killing", "attacks" / "striking")."""
     keys = (names.fold_word(w.key) for w in words)
     return {
-        key
+        names.sense(key)
         for key in keys
         if len(key) >= MIN_WORD_LETTERS and not _DIGIT.search(key) and not names.is_function(key)
     }
@@ -380,6 +383,7 @@ _LONG_PREFIX = re.compile(rf"^([^:]{{2,{MAX_ATTRIBUTION_CHARS}}}?)\s*:\s+(\S.*)$
 # The same words credited to another speaker (or to none) moments later are one story, the
 # credit corrected; a short body ("We reject it") may be two speakers' own words.
 SAME_BODY_WINDOW = 15 * 60.0
+MAX_WORDS_AFTER_SPEAKER = 1  # "..., Belga reports": the speaker named at the end
 MIN_SAME_BODY_WORDS = 5
 
 
@@ -533,7 +537,10 @@ def relate(
 ) -> Verdict:
     """How `later` relates to `earlier`; item_id is left None."""
     if not same_attribution(earlier.attribution, later.attribution, aliases):
-        return NEW
+        moved = _speaker_moved(earlier, later)
+        if moved is None:
+            return NEW
+        earlier, later = moved
     if earlier.joined == later.joined:
         return Verdict("duplicate", score=100.0)
     # Close wording (a ratio at the threshold) is an update unless a name was replaced;
@@ -549,11 +556,67 @@ def relate(
     return Verdict("update", score=score, changes=tuple(changes[:MAX_CHANGES_SHOWN]))
 
 
+def _speaker_moved(earlier: Story, later: Story) -> tuple[Story, Story] | None:
+    """The two lines with one speaker, if one line credits a speaker ("Hegseth: US forces
+    struck a vessel...") that the other, credited to none, names in its words ("Pete
+    Hegseth announces US strike on a vessel...", "..., Belga reports"): that line's words
+    without the speaker's name, under the same credit. Else None."""
+    if bool(earlier.attribution) == bool(later.attribution):
+        return None
+    credited, bare = (earlier, later) if earlier.attribution else (later, earlier)
+    words = _without_speaker(bare.words, credited.attribution.split())
+    if words is None:
+        return None
+    moved = Story(credited.attribution, words, " ".join(w.key for w in words))
+    return (credited, moved) if credited is earlier else (moved, credited)
+
+
+def _without_speaker(words: Sequence[Word], speaker: list[str]) -> tuple[Word, ...] | None:
+    """`words` without the speaker (a canonical attribution's words), if they name it as
+    the one who speaks: its words opening the line ("Israeli occupation forces issue..."),
+    or its name (its last word, folded; capitalised, or in a script without capitals any
+    word that may be a name) with the capitalised words before it ("Pete Hegseth", "Gaza
+    Health Ministry") opening the line ("Pete Hegseth announces...") or closing it, a word
+    such as "reports" after it ("..., Belga reports"). A name elsewhere is who the line is
+    about ("Protesters demand that Netanyahu stop the war"), not who says it: None, as
+    when `words` do not name the speaker."""
+    opening = [names.fold_word(w.key) for w in words[: len(speaker)]]
+    if len(words) > len(speaker) and all(map(_same_word, opening, speaker)):
+        return tuple(words[len(speaker) :])
+    name = speaker[-1]
+    for index, word in enumerate(words):
+        if not ((word.proper or index == 0) and _is_speaker_word(word, name)):
+            continue
+        start = index
+        while start > 0 and words[start - 1].text[:1].isupper():
+            start -= 1
+        if start == 0 or index >= len(words) - 1 - MAX_WORDS_AFTER_SPEAKER:
+            return tuple(words[:start]) + tuple(words[index + 1 :])
+    return None
+
+
+def _is_speaker_word(word: Word, name: str) -> bool:
+    """Whether `word` is the speaker's `name` (a canonical attribution word), as a name."""
+    key = names.fold_word(word.key)
+    if not _same_word(key, name) and not names.same_word(key, name):
+        return False
+    return word.text[:1].isupper() if names.is_cased(word.text) else names.may_be_name(key)
+
+
 def compare(
-    earlier: str, later: str, threshold: float = DEFAULT_THRESHOLD, aliases: Aliases = ()
+    earlier: str,
+    later: str,
+    threshold: float = DEFAULT_THRESHOLD,
+    aliases: Aliases = (),
+    seconds_apart: float | None = None,
 ) -> Verdict:
-    """How the ticker line `later` relates to the line `earlier`; item_id is left None."""
-    return relate(Story.of(earlier), Story.of(later), threshold, aliases)
+    """How the ticker line `later` relates to the line `earlier`; item_id is left None.
+    With `seconds_apart` (how long after `earlier` `later` came), the rules that need the
+    times apply as the store applies them (`recredited`)."""
+    verdict = relate(Story.of(earlier), Story.of(later), threshold, aliases)
+    if verdict.kind != "new" or seconds_apart is None:
+        return verdict
+    return recredited(Candidate(0, earlier, first_seen=0.0), Story.of(later), seconds_apart)
 
 
 def classify(
@@ -568,10 +631,14 @@ def classify(
     best = NEW
     story = Story.of(line.text)
     for candidate in candidates:
-        if not same_attribution(speaker_and_body(candidate.text)[0], story.attribution, aliases):
+        credit = canonical_attribution(speaker_and_body(candidate.text)[0])
+        if not same_attribution(credit, story.attribution, aliases):
             # Another speaker, another story, not worth reading its words; unless the very
-            # same words came moments ago.
+            # same words came moments ago, or one line names the other's speaker in its
+            # words (relate reads those).
             verdict = recredited(candidate, story, now)
+            if verdict.kind == "new" and not (credit and story.attribution):
+                verdict = relate(Story.of(candidate.text), story, threshold, aliases)
         else:
             verdict = relate(Story.of(candidate.text), story, threshold, aliases)
         if verdict.kind == "new":

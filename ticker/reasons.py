@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 MAX_REASON_CHARS = 300
 TEMPORARY_HTTP = {408, 425, 429}
@@ -114,6 +115,52 @@ def network_reason(text: str) -> str:
         if any(needle in lowered for needle in needles):
             return f"TLS failure: {_tls_detail(text)}" if name == "TLS failure" else name
     return f"connection error: {_cap(text.strip(), 200)}"
+
+
+_LIKELY_CAUSES = {
+    "host not found": "{host} does not resolve: a typo in the URL, DNS not answering, "
+    "or this machine is offline",
+    "connection refused": "{host} refused the connection: nothing listens on {port}, "
+    "or a firewall refuses it",
+    "timeout": "{host} did not answer in time: the site or the network is down or slow",
+    "connection closed by the server": "{host} closed the connection: the site may be "
+    "overloaded or refusing ticker",
+    # What httpx (anyio) says when every address refused or was unreachable.
+    "all attempts failed": "{host} cannot be reached on {port}: the connection was "
+    "refused (nothing listens there, or a firewall), or this machine is offline",
+}
+
+
+def unreachable(host: str, port: int | None, error: str) -> str | None:
+    """What a connection error `error` (httpx's "ConnectError: [Errno -2] Name or service
+    not known") most likely means, naming `host`: "example.org does not resolve: a typo
+    in the URL, DNS not answering, or this machine is offline". None if `error` is no
+    connection failure ticker can name (an HTTP status, a TLS failure: their text says)."""
+    if not error.startswith(("ConnectError", "ConnectTimeout", "ReadError", "RemoteProtocol")):
+        return None
+    every = "all connection attempts failed" in error.lower()
+    cause = _LIKELY_CAUSES.get("all attempts failed" if every else network_reason(error))
+    if cause is None:
+        return f"cannot reach {host}: check the URL and this machine's network"
+    return cause.format(host=host, port=f"port {port}" if port else "its port")
+
+
+def likely_cause(url: str, error: str) -> str | None:
+    """What a source's connection `error` most likely means, naming the host of `url`
+    (see `unreachable`); None if it is no connection failure."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return unreachable(parts.hostname or url, port, error)
+
+
+def with_likely_cause(url: str, error: str) -> str:
+    """A source's `error`, followed by its likely cause when it is a connection failure
+    ("ConnectError: ...; example.org does not resolve: a typo in the URL, ...")."""
+    cause = likely_cause(url, error)
+    return f"{error}; {cause}" if cause else error
 
 
 def http_reason(status: int, warning: str, details: str | None) -> Reason:

@@ -15,6 +15,11 @@ MASK = "***"
 _URL = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<rest>[^?#]*)(?P<query>\?[^#]*)?")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9.-]*\.[A-Za-z]{2,}$|^\d+\.\d+\.\d+\.\d+$|^localhost$")
 _MIN_SECRET = 4  # shorter fragments would mask ordinary words in log lines
+# An e-mail address (or a comma-separated list of them) is where mail goes, not a secret:
+# shown, so that `config check` confirms it. Recipients of mailto:// in the path too.
+_ADDRESS = re.compile(r"^[^@\s:/,]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_MAIL_SCHEMES = ("mailto", "mailtos")
+_ADDRESS_KEYS = ("from", "to", "cc", "bcc", "reply")
 
 
 def _split(url: str) -> tuple[str, str, str, str] | None:
@@ -26,12 +31,26 @@ def _split(url: str) -> tuple[str, str, str, str] | None:
     return match["scheme"], authority, path, (match["query"] or "")[1:]
 
 
+def is_addresses(value: str) -> bool:
+    """True if `value` is one e-mail address or a comma-separated list of them."""
+    parts = [part.strip() for part in unquote(value).split(",")]
+    return all(_ADDRESS.match(part) for part in parts)
+
+
+def _shown_segment(scheme: str, segment: str) -> bool:
+    return scheme.lower() in _MAIL_SCHEMES and is_addresses(segment)
+
+
+def _shown_value(key: str, value: str) -> bool:
+    return key.lower() in _ADDRESS_KEYS and is_addresses(value)
+
+
 def secrets_in(url: str) -> list[str]:
     """The parts of `url` that may be secret: password, tokens in host or path, query values."""
     parts = _split(url)
     if parts is None:
         return [url] if len(url) >= _MIN_SECRET else []
-    _, authority, path, query = parts
+    scheme, authority, path, query = parts
     found: list[str] = []
     userinfo, at, host = authority.rpartition("@")
     if at:
@@ -41,7 +60,7 @@ def secrets_in(url: str) -> list[str]:
     host = host.split(":")[0] if _HOSTNAME.match(host.split(":")[0]) else host
     if not _HOSTNAME.match(host):
         found.append(host)
-    found.extend(segment for segment in path.split("/") if segment)
+    found.extend(s for s in path.split("/") if s and not _shown_segment(scheme, s))
     for pair in query.split("&"):
         _key, eq, value = pair.partition("=")
         if eq and value and "@" not in value:
@@ -64,10 +83,13 @@ def redact_url(url: str) -> str:
         shown += f"{user}:{MASK}@" if ":" in userinfo else f"{user}@"
     shown += shown_host
     if path:
-        shown += "/" + MASK
+        segments = [s if _shown_segment(scheme, s) else MASK for s in path.split("/") if s]
+        shown += "/" + ("/".join(dict.fromkeys(segments)) if segments else MASK)
     if query:
-        keys = [pair.partition("=")[0] for pair in query.split("&") if pair]
-        shown += "?" + "&".join(f"{key}={MASK}" for key in keys)
+        pairs = [pair.partition("=") for pair in query.split("&") if pair]
+        shown += "?" + "&".join(
+            f"{key}={value if _shown_value(key, value) else MASK}" for key, _eq, value in pairs
+        )
     return shown
 
 

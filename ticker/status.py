@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ticker.config import Config
 from ticker.lines import single_spaced
+from ticker.reasons import likely_cause
 from ticker.store import ChannelStats, SourceState, Store
 from ticker.tail import iso_utc, local_time
 
@@ -38,6 +39,7 @@ class SourceRow:
     health: str | None  # ok, down, layout; None: never polled
     lines_today: int
     next_poll: float | None
+    url: str | None = None  # as last polled
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,14 @@ class ChannelRow:
 
 
 @dataclass(frozen=True)
+class Reload:
+    """The daemon's last config reload: when, and why it failed (None: it was applied)."""
+
+    at: float
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Status:
     """Everything `ticker status` shows, read at `generated`."""
 
@@ -63,6 +73,8 @@ class Status:
     generated: float
     sources: tuple[SourceRow, ...]
     channels: tuple[ChannelRow, ...]
+    reload: Reload | None = None  # None: no reload since the database was made
+    config: Path | None = None  # None: no config found; what the database knows is shown
 
 
 def local_midnight(now: float) -> float:
@@ -90,33 +102,38 @@ def _source_row(
         health=state.health,
         lines_today=today,
         next_poll=state.next_poll,
+        url=state.url,
     )
 
 
 def read_status(
-    config: Config, store: Store, now: float, scrub: Callable[[str], str] = str
+    config: Config | None, store: Store, now: float, scrub: Callable[[str], str] = str
 ) -> Status:
     """The state of every configured source and channel (in config order, then every one
-    only the database still knows, by name), read in one snapshot.
+    only the database still knows, by name), read in one snapshot; without a config
+    (None), every one the database knows, by name, none marked as gone.
     Every text shown passes through `scrub` (the CLI's redactor); channel URLs are never
     read."""
     with store.read_snapshot():
         states = {state.name: state for state in store.source_states()}
         today = store.lines_since(local_midnight(now))
         stats = store.channel_stats()
-    configured = [source.name for source in config.sources]
+        reload = store.service_fact("reload")
+    configured = [s.name for s in config.sources] if config is not None else sorted(states)
     gone = sorted(set(states) - set(configured))
     sources = [
         _source_row(name, states.get(name), name in configured, today.get(name, 0), scrub)
         for name in [*configured, *gone]
     ]
-    named = [channel.name for channel in config.channels]
+    named = [c.name for c in config.channels] if config is not None else sorted(stats)
     removed = sorted(set(stats) - set(named))
     channels = [
         _channel_row(stats.get(name, ChannelStats(name)), name in named, scrub)
         for name in [*named, *removed]
     ]
-    return Status(store.path, now, tuple(sources), tuple(channels))
+    last = Reload(reload[0], scrub(reload[1]) if reload[1] else None) if reload else None
+    where = config.path if config is not None else None
+    return Status(store.path, now, tuple(sources), tuple(channels), last, where)
 
 
 def _channel_row(stat: ChannelStats, configured: bool, scrub: Callable[[str], str]) -> ChannelRow:
@@ -174,12 +191,19 @@ def as_json(status: Status) -> str:
                 }
                 for c in status.channels
             ],
+            "reload": _reload_json(status.reload),
             "database": str(status.database),
             "generated": iso_utc(status.generated),
         },
         ensure_ascii=False,
         indent=2,
     )
+
+
+def _reload_json(reload: Reload | None) -> dict[str, object] | None:
+    if reload is None:
+        return None
+    return {"at": iso_utc(reload.at), "ok": reload.error is None, "error": reload.error}
 
 
 # --- text ---------------------------------------------------------------------------------
@@ -243,6 +267,8 @@ def _source_cells(row: SourceRow, now: float) -> tuple[list[str], list[str]]:
     notes = []
     if row.error:
         notes.append(f"{row.result or 'error'}: {row.error}")
+        cause = likely_cause(row.url, row.error) if row.url else None
+        notes.extend([cause] if cause else [])
     if not row.configured:
         notes.append("not in the config any more")
     return cells, notes
@@ -266,11 +292,25 @@ def _channel_cells(row: ChannelRow, now: float) -> tuple[list[str], list[str]]:
     return cells, notes
 
 
+def reload_text(reload: Reload, now: float) -> str:
+    """The header line about the last reload: applied, or failed with its reason (on one
+    line: a ConfigError names the file, the field and what was expected)."""
+    at = when(reload.at, now)
+    if reload.error is None:
+        return f"last reload: {at}, applied"
+    return f"last reload: {at}, FAILED, still running on the previous config: {reload.error}"
+
+
 def as_text(status: Status) -> str:
     """The header lines and two aligned tables (sources, channels) for people; times are
     local, shown without the date on the day the status was read."""
     now = status.generated
-    out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}", ""]
+    out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}"]
+    if status.config is None:
+        out.append("config: none found; sources and channels as the database knows them")
+    if status.reload is not None:
+        out.append(reload_text(status.reload, now))  # whole: the reason is the point
+    out.append("")
     if status.sources:
         headers = ("SOURCE", "LAST POLL", "RESULT", "LATENCY", "FAILS", "HEALTH", "LINES TODAY")
         out += table(
@@ -279,7 +319,7 @@ def as_text(status: Status) -> str:
             right=frozenset({3, 4, 6}),
         )
     else:
-        out.append("no source configured")
+        out.append("no source configured" if status.config else "no source in the database")
     out.append("")
     if status.channels:
         out += table(
@@ -288,5 +328,5 @@ def as_text(status: Status) -> str:
             right=frozenset({1, 2}),
         )
     else:
-        out.append("no channel configured")
+        out.append("no channel configured" if status.config else "no channel in the database")
     return "\n".join(out)

@@ -9,6 +9,7 @@ deliveries land together or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ticker.dedupe import Candidate, Judge, Verdict
     from ticker.route import Router
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10
 MAX_ANCHORS = 4  # rarest terms of a new line whose postings are read
 MAX_POSTINGS = 64  # most recent items read per anchor term
 MAX_CANDIDATES = 24  # items compared with a new line
@@ -38,7 +39,12 @@ MAX_ACROSS_POSTINGS = 32  # most recent items read per anchor term across source
 # measurable time and caps how much the daemon grows as the database does (BENCHMARKS.md).
 CACHE_KIB = 1024
 BUSY_TIMEOUT_MS = 10_000
+# How long closing waits for readers to leave an older snapshot before the WAL can be
+# emptied; then what they allow is copied (PASSIVE). A `tail -f` holds a snapshot for the
+# milliseconds of a read, and the daemon's stop must stay within TimeoutStopSec.
+CHECKPOINT_WAIT_MS = 1_000
 TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
+DELIVERY_CHANGE = "delivery_change"  # the counter that numbers delivery changes (schema 9)
 CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
 ALSO = "also"  # the kind of an item another source told first, and of its follow-up alert
 MAX_STORY_HOPS = 8  # links followed from an item to the story's first item (bounded walk)
@@ -170,6 +176,25 @@ class ChannelStats:
     last_error_at: float | None = None  # when that delivery was last attempted
     cancelled: int = 0  # pending when the channel left the config
     expired: int = 0  # older than the channel's max_delivery_age, never sent
+
+
+@dataclass(frozen=True)
+class DeliveryChange:
+    """A delivery whose state changed, as `ticker tail -f` shows it: `status` is what it
+    is now (a "pending" one with an `error` is waiting for a retry); `story_id` is, for a
+    follow-up (kind "also"), the alert whose story it follows up."""
+
+    changed: int
+    delivery_id: int
+    alert_id: int
+    channel: str
+    status: str
+    attempts: int
+    at: float | None
+    error: str | None = None
+    kind: str = "new"
+    source: str = ""
+    story_id: int | None = None
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -313,6 +338,32 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX items_also ON items (also_of) WHERE also_of IS NOT NULL")
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """Delivery changes for `ticker tail -f`: each transaction that changes deliveries'
+    state (sent, failed, a retry, expired, cancelled) stamps them with the next number of
+    a sequence kept in `counters` (which pruning never touches, so numbers never go back),
+    and a follower asks, through this index, for what changed since the last number it saw,
+    whatever the size of the outbox. A new delivery has none: its alert is what is new.
+    Deliveries from before stay NULL."""
+    conn.execute(
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    conn.execute("INSERT INTO counters (name, value) VALUES (?, 0)", (DELIVERY_CHANGE,))
+    conn.execute("ALTER TABLE deliveries ADD COLUMN changed INTEGER")
+    conn.execute(
+        "CREATE INDEX deliveries_changed ON deliveries (changed) WHERE changed IS NOT NULL"
+    )
+
+
+def _migration_10(conn: sqlite3.Connection) -> None:
+    """Service state: facts about the daemon as a whole rather than one source, one row
+    per key, for `ticker status` to read. First: the outcome of the last config reload
+    (`reload`: when, and why it failed; no detail when it was applied)."""
+    conn.execute(
+        "CREATE TABLE service (key TEXT PRIMARY KEY, at REAL NOT NULL, detail TEXT) WITHOUT ROWID"
+    )
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -322,6 +373,8 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    9: _migration_9,
+    10: _migration_10,
 }
 
 
@@ -331,6 +384,22 @@ def machine_boot_clock() -> BootReading | None:
     from ticker import clock
 
     return clock.boot_clock()
+
+
+# The number a transaction that changes deliveries stamps them with (migration 9), after
+# _count_change: transactions are serial (BEGIN IMMEDIATE), so numbers rise in commit order
+# and a follower that saw number N has seen every change numbered N or less.
+THIS_CHANGE = f"(SELECT value FROM counters WHERE name = '{DELIVERY_CHANGE}')"
+
+
+def _count_change(conn: sqlite3.Connection) -> None:
+    """Take the next number of the delivery change sequence for this transaction."""
+    conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", (DELIVERY_CHANGE,))
+
+
+def _like_escaped(text: str) -> str:
+    """`text` with LIKE's wildcards (and the escape character) escaped by a backslash."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
@@ -400,6 +469,7 @@ class Store:
         # What alerts are stamped with, and what the outbox measures their age on: one
         # clock for both. Tests replace it (tests/conftest.py).
         self.boot_clock: Callable[[], BootReading | None] = machine_boot_clock
+        self.readonly = False  # open_readonly: close writes nothing
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -424,7 +494,9 @@ class Store:
         """Open an existing database for reading only (tail, status). Raises
         DatabaseMissing (also a FileNotFoundError) if there is none, DatabaseUnusable if
         the file is not ticker's database."""
-        return cls(_checked_connection(path, readonly=True), path)
+        store = cls(_checked_connection(path, readonly=True), path)
+        store.readonly = True
+        return store
 
     @classmethod
     def precheck(cls, path: Path) -> None:
@@ -456,8 +528,33 @@ class Store:
         finally:
             copy.close()
 
+    def checkpoint(self) -> bool:
+        """Copy what the WAL holds into the database file and empty the WAL (TRUNCATE), so
+        that the file alone is the whole database (a `cp` of it after a stop is complete).
+        A reader in an older snapshot lets that finish only when it moves on: after
+        CHECKPOINT_WAIT_MS, what it allows is copied (PASSIVE). True if everything was.
+        Raises sqlite3.Error."""
+        self.conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        try:
+            busy, frames, copied = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                busy, frames, copied = self.conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not busy and frames == copied
+
     def close(self) -> None:
-        """Close the connection; a WAL checkpoint happens if this is the last writer."""
+        """Close the connection. A writable store first checkpoints (`checkpoint`): SQLite
+        does so by itself only when the last connection closes, and a reader left open
+        (`ticker tail -f`, `ticker status`) would keep everything in the WAL, beside a
+        database file that alone looks empty."""
+        if not self.readonly:
+            # A database that went bad or is busy is closed all the same: what the WAL
+            # holds is safe there, and the next writer's checkpoint copies it.
+            with contextlib.suppress(sqlite3.Error):
+                self.checkpoint()
         self.conn.close()
 
     @contextmanager
@@ -1118,13 +1215,15 @@ class Store:
         """Record what became of sending some deliveries, all in one transaction (all or
         none land), releasing their claims."""
         with self.transaction() as conn:
+            _count_change(conn)
             for mark in marks:
                 self._write_mark(conn, mark)
 
     @staticmethod
     def _write_mark(conn: sqlite3.Connection, mark: Mark) -> None:
         settled = (
-            "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?"
+            "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?, "
+            f"changed = {THIS_CHANGE}"
         )
         if mark.outcome == "sent":
             conn.execute(
@@ -1159,9 +1258,11 @@ class Store:
         """These deliveries waited longer than their channel's max_delivery_age: they are
         never sent."""
         with self.transaction() as conn:
+            _count_change(conn)
             conn.executemany(
                 "UPDATE deliveries SET status = 'expired', last_attempt = ?, "
-                "last_error = 'older than max_delivery_age' WHERE id = ? AND status = 'pending'",
+                f"last_error = 'older than max_delivery_age', changed = {THIS_CHANGE} "
+                "WHERE id = ? AND status = 'pending'",
                 [(now, delivery_id) for delivery_id in delivery_ids],
             )
 
@@ -1177,9 +1278,10 @@ class Store:
                 f"SELECT channel, count(*) FROM deliveries WHERE {where} GROUP BY channel",
                 tuple(keep),
             ).fetchall()
+            _count_change(conn)
             conn.execute(
-                f"UPDATE deliveries SET status = 'cancelled', last_error = ?, last_attempt = ? "
-                f"WHERE {where}",
+                f"UPDATE deliveries SET status = 'cancelled', last_error = ?, last_attempt = ?, "
+                f"changed = {THIS_CHANGE} WHERE {where}",
                 (reason, now, *keep),
             )
         return {channel: int(count) for channel, count in rows}
@@ -1231,9 +1333,8 @@ class Store:
             where.append("a.source = ?")
             params.append(source)
         if grep:
-            escaped = grep.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("i.text LIKE ? ESCAPE '\\'")
-            params.append(f"%{escaped}%")
+            params.append(f"%{_like_escaped(grep)}%")
         rows = self.conn.execute(
             "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen, "
             "a.created, a.kind, a.changes, a.item_id, "
@@ -1286,6 +1387,55 @@ class Store:
         for alert_id, channel, status in rows:
             by_id[alert_id].deliveries[channel] = status
 
+    def follows_deliveries(self) -> bool:
+        """Whether this database numbers its delivery changes (schema 9 on; a read-only
+        store of an older schema cannot be migrated)."""
+        columns = self.conn.execute("PRAGMA table_info(deliveries)").fetchall()
+        return any(column[1] == "changed" for column in columns)
+
+    def last_delivery_change(self) -> int:
+        """The number of the newest delivery change, 0 if there is none."""
+        row = self.conn.execute(f"SELECT {THIS_CHANGE}").fetchone()
+        return int(row[0] or 0)
+
+    def delivery_changes(
+        self,
+        after: int,
+        *,
+        after_delivery: int | None = None,
+        source: str | None = None,
+        grep: str | None = None,
+        limit: int = 1000,
+    ) -> list[DeliveryChange]:
+        """The delivery changes after change number `after` (with `after_delivery`: and
+        those of number `after` on deliveries after that id, for a reader that stopped
+        inside a number, as one transaction numbers all its changes alike), oldest first,
+        at most `limit`, of the alerts `recent_alerts` would show with these filters (and
+        their follow-ups). Read through the `changed` index: the cost follows what changed,
+        not the size of the outbox."""
+        where: list[str] = ["d.changed > ?"]
+        params: list[object] = [after]
+        if after_delivery is not None:
+            where = ["d.changed >= ? AND (d.changed > ? OR d.id > ?)"]
+            params = [after, after, after_delivery]
+        if source:
+            where.append("a.source = ?")
+            params.append(source)
+        if grep:
+            where.append("i.text LIKE ? ESCAPE '\\'")
+            params.append(f"%{_like_escaped(grep)}%")
+        rows = self.conn.execute(
+            "SELECT d.changed, d.id AS delivery_id, d.alert_id, d.channel, d.status, d.attempts, "
+            "d.last_attempt AS at, d.last_error AS error, a.kind, a.source, "
+            f"CASE WHEN a.kind = '{ALSO}' THEN (SELECT max(e.id) FROM alerts e "
+            "WHERE e.item_id = a.updates_item) END AS story_id "
+            "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
+            "JOIN items i ON i.id = a.item_id "
+            f"WHERE {' AND '.join(where)} ORDER BY d.changed, d.id LIMIT ?",
+            (*params, limit),
+        )
+        return [DeliveryChange(**dict(row)) for row in rows]
+
     def pending_count(self) -> int:
         """How many deliveries wait to be sent."""
         row = self.conn.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'")
@@ -1322,6 +1472,21 @@ class Store:
             yield
         finally:
             self.conn.execute("COMMIT")
+
+    def record_service(self, key: str, at: float, detail: str | None) -> None:
+        """Record a fact about the daemon (`key` "reload": when, and why it failed or None),
+        replacing the previous one of that key."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO service (key, at, detail) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET at = excluded.at, detail = excluded.detail",
+                (key, at, detail),
+            )
+
+    def service_fact(self, key: str) -> tuple[float, str | None] | None:
+        """(when, detail) of the last fact recorded under `key`; None if there is none."""
+        row = self.conn.execute("SELECT at, detail FROM service WHERE key = ?", (key,)).fetchone()
+        return (float(row["at"]), row["detail"]) if row is not None else None
 
     def source_states(self) -> list[SourceState]:
         """Every sources row (configured or not any more), by name."""

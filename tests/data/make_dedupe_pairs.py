@@ -1,7 +1,7 @@
 """Build tests/data/dedupe_pairs.tsv: labelled pairs of breaking-news ticker lines for
 testing the near-duplicate classifier (ticker/dedupe.py).
 
-Run:  /tmp/venv/bin/python tests/data/make_dedupe_pairs.py
+Run:  .venv/bin/python tests/data/make_dedupe_pairs.py
 Deterministic: standard library only, no network, all randomness from random.Random(SEED).
 
 Output
@@ -13,8 +13,8 @@ made the pair. Edits combined in one pair are joined with "+", e.g.
 
 Sources
 -------
-- SEEDS: the ten lines of the real BREAKING block in
-  /work/shared/seeds/almayadeen-english-article-page.txt (copied in
+- SEEDS: the ten lines of the real BREAKING block in the seed page capture,
+  tests/data/almayadeen-english-article-page.txt (copied in
   tests/data/seed_breaking_lines.txt; the script reads that file).
 - AUTHORED: 65 one-line items written for this set in the same style (8-35 words) under the
   usual attributions (Al Mayadeen's correspondent, Gaza Civil Defense spokesman, Hamas,
