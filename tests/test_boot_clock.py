@@ -253,4 +253,4 @@ def test_ticker_restarted_under_a_clock_stepped_a_day_ahead_sends_what_was_pendi
             output = stop_daemon(daemon)
     assert "expired unsent" not in output
     assert [a["deliveries"] for a in tail_json(config)] == [{"mail": "sent"}]
-    assert [str(m["Subject"]) for m in smtp.messages] == ["a: Hamas"]
+    assert [str(m["Subject"]) for m in smtp.messages] == ["a: Hamas: talks resume in Cairo"]

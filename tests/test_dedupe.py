@@ -137,8 +137,9 @@ def test_a_burst_of_one_attribution_goes_out_as_one_message_in_site_order(
     sender = Recorder()
     asyncio.run(Outbox(store, sender, {"mail": Shaping()}, lambda: 3.0).drain())
     assert [m.title for m in sender.messages] == [
-        "src: Hamas",
-        "src: Al Mayadeen's correspondent (4 lines)",
+        "src: Hamas: A statement on the talks",
+        "Al Mayadeen's correspondent: The Lebanese Army is continuing its investigations and "
+        "will\u2026 (+3 more)",  # the first listed, cut at a word
     ]
     assert sender.messages[1].body.splitlines() == [
         "\u2022 " + text.split(": ", 1)[1] for text in burst[:4]
@@ -172,7 +173,7 @@ def test_group_window_holds_alerts_to_gather_a_burst_across_polls(store: Store) 
     clock[0] = 60.0
     asyncio.run(outbox.drain())
     assert len(sender.messages) == 1
-    assert sender.messages[0].title == "src: Hamas (2 lines)"
+    assert sender.messages[0].title == "Hamas: second, on the prisoners exchange (+1 more)"
     assert sender.messages[0].body.splitlines()[0] == "\u2022 second, on the prisoners exchange"
 
 
@@ -182,7 +183,9 @@ def test_an_update_message_is_marked_and_says_what_changed(store: Store) -> None
     sender = Recorder()
     asyncio.run(Outbox(store, sender, {"mail": Shaping()}, lambda: 3.0).drain())
     (message,) = sender.messages
-    assert message.title == "Update: src: Israeli media"
+    assert message.title == (
+        "Update: Israeli media: Major ambush in Gaza kills 6 Israeli troops, injures dozens"
+    )
     assert message.body.splitlines() == [
         "Major ambush in Gaza kills 6 Israeli troops, injures dozens",
         "Changed: 5 \u2192 6; 14 \u2192 dozens",

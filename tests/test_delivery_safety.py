@@ -175,9 +175,9 @@ def test_a_full_file_system_after_a_send_sends_it_once(
         filler.unlink()
         pipeline.drain()
         assert sorted(str(m["Subject"]) for m in smtp.messages) == [
-            "src: Source 0",
-            "src: Source 1",
-            "src: Source 2",
+            "src: Source 0: one",
+            "src: Source 1: two",
+            "src: Source 2: three",
         ]
         assert statuses(pipeline.store) == ["sent"] * 3
         pipeline.close()

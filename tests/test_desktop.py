@@ -137,6 +137,12 @@ def test_a_burst_longer_than_ten_lines_arrives_whole_in_several_notifications(
         received = server.wait_for(2, timeout=5)
     bodies = [n["body"] for n in received]
     assert all(len(body.splitlines()) <= 10 for body in bodies)  # Apprise would cut the rest
+    # Each title is the notification's first headline and how many follow it.
+    assert [n["summary"] for n in received] == [
+        f"Our correspondent: {body.splitlines()[0].removeprefix(chr(0x2022) + ' ')}"
+        f" (+{len(body.splitlines()) - 1} more)"
+        for body in bodies
+    ]
     listed = sorted(line for body in bodies for line in body.splitlines())
     assert listed == sorted(f"\u2022 a drone strike hit {place}" for place in places)
     assert pipeline.store.pending_deliveries() == []

@@ -296,7 +296,9 @@ def test_a_mostly_arabic_line_that_starts_latin_gets_a_right_to_left_mark(text, 
 
 def test_the_message_keeps_arabic_in_logical_order_and_marks_only_what_needs_it() -> None:
     message = format_message(delivery("مراسل الميادين: طائرات F-16 إسرائيلية تحلّق فوق صور"))
-    assert message.title == "almayadeen-ar: مراسل الميادين"
+    assert (
+        message.title == RLM + "almayadeen-ar: مراسل الميادين: طائرات F-16 إسرائيلية تحلّق فوق صور"
+    )
     assert (
         message.body == "طائرات F-16 إسرائيلية تحلّق فوق صور\nhttps://www.almayadeen.net/news/ajel/1"
     )
@@ -374,10 +376,10 @@ def test_telegram_gets_arabic_in_logical_order_escaped_for_its_html(tmp_path, mo
         pipeline.close()
     assert fake.refusals == []
     assert [m.parse_mode for m in fake.messages] == ["HTML"] * 3
-    assert [m.text.split("\r\n", 1) for m in fake.messages] == [
-        ["src: CNN", "مسؤولون <أميركيون> & يؤكدون"],
-        ["src", RLM + "F-16 إسرائيلية تحلّق فوق صور"],
-        ["src", "44 شهيدا بنيران الاحتلال"],
+    assert [m.text for m in fake.messages] == [  # the headline, once, read right to left
+        RLM + "src: CNN: مسؤولون <أميركيون> & يؤكدون",
+        RLM + "src: F-16 إسرائيلية تحلّق فوق صور",
+        RLM + "src: 44 شهيدا بنيران الاحتلال",
     ]
     assert "&lt;أميركيون&gt; &amp;" in fake.messages[0].raw
 
@@ -392,7 +394,10 @@ def test_email_parts_carry_the_arabic_line_and_the_html_part_says_dir_auto(
         pipeline.drain()
         pipeline.close()
     (message,) = smtp.messages
-    assert str(message["Subject"]) == "src: مراسل الميادين"
+    assert (
+        str(message["Subject"])
+        == RLM + "src: مراسل الميادين: استشهاد ٣ مواطنين في غارة على عيتا الشعب"
+    )
     parts = {
         p.get_content_type(): p.get_content()
         for p in message.walk()

@@ -8,23 +8,22 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from apprise.plugins.email import NotifyEmail
 from conftest import Clock
 from pipeline import Pipeline
 from servers import SmtpSink, free_port
 
 from ticker.config import Channel, Config, load_config
-from ticker.notify import AppriseSender, Failure, Message
+from ticker.notify import SUBJECT_CHARS, AppriseSender, Failure, Message, format_message
 from ticker.outbox import RETRY_FIRST
+from ticker.store import Delivery
 
 ARABIC = "مراسل الميادين"  # "Al Mayadeen's correspondent"
 ARABIC_BODY = "غارة على الضاحية"  # "a strike on the southern suburb"
 
 
 @pytest.fixture
-def smtp(monkeypatch):
-    """The SMTP server, and Apprise's 5.5 s pause between two e-mails lifted for the test."""
-    monkeypatch.setattr(NotifyEmail, "request_rate_per_sec", 0)
+def smtp():
+    """The SMTP server (ticker lifts Apprise's 5.5 s pause between two e-mails itself)."""
     with SmtpSink() as sink:
         yield sink
 
@@ -49,20 +48,39 @@ def parts(message: EmailMessage) -> dict[str, str]:
     }
 
 
-def test_subject_names_source_and_attribution_with_text_and_html_parts(
-    tmp_path, smtp: SmtpSink
-) -> None:
+def test_subject_is_source_and_headline_with_text_and_html_parts(tmp_path, smtp: SmtpSink) -> None:
     pipeline = Pipeline(write_config(tmp_path, smtp.url), Clock())
-    pipeline.show("Al Mayadeen's correspondent: <script>alert(1)</script> strike & fire in Tyre")
+    line = "Al Mayadeen's correspondent: <script>alert(1)</script> strike & fire in Tyre"
+    pipeline.show(line)
     pipeline.drain()
     (message,) = smtp.messages
-    assert str(message["Subject"]) == "src: Al Mayadeen's correspondent"
+    assert str(message["Subject"]) == f"src: {line}"  # it fits: attribution included
     assert message.get_content_type() == "multipart/alternative"
     text = parts(message)
-    assert text["text/plain"].strip() == "<script>alert(1)</script> strike & fire in Tyre"
+    assert text["text/plain"].strip() == line.split(": ", 1)[1]  # the attribution: in the title
     html = text["text/html"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; strike &amp; fire in Tyre" in html
     assert "<script>" not in html  # site text is never markup in the e-mail
+
+
+def test_a_long_headline_is_cut_at_a_word_and_the_body_keeps_it_whole(
+    tmp_path, smtp: SmtpSink
+) -> None:
+    pipeline = Pipeline(write_config(tmp_path, smtp.url), Clock())
+    headline = (
+        "Israeli occupation forces storm the town of Qabatiya south of Jenin and raid "
+        "several homes, arresting three young men after a siege of several hours"
+    )
+    pipeline.show(f"Al Mayadeen's correspondent: {headline}")
+    pipeline.drain()
+    (message,) = smtp.messages
+    subject = str(message["Subject"])
+    assert subject == (  # cut after a word, its comma dropped, attribution left to the body
+        "src: Israeli occupation forces storm the town of Qabatiya south of Jenin and "
+        "raid several homes\u2026"
+    )
+    assert len(subject) <= SUBJECT_CHARS
+    assert parts(message)["text/plain"].strip() == f"Al Mayadeen's correspondent: {headline}"
 
 
 def test_arabic_arrives_intact_in_subject_and_both_parts(tmp_path, smtp: SmtpSink) -> None:
@@ -70,7 +88,8 @@ def test_arabic_arrives_intact_in_subject_and_both_parts(tmp_path, smtp: SmtpSin
     pipeline.show(f"{ARABIC}: {ARABIC_BODY}")
     pipeline.drain()
     (message,) = smtp.messages
-    assert str(message["Subject"]) == f"src: {ARABIC}"
+    # Mostly right to left: a RIGHT-TO-LEFT MARK first, so the subject reads as Arabic.
+    assert str(message["Subject"]) == f"\u200fsrc: {ARABIC}: {ARABIC_BODY}"
     text = parts(message)
     assert ARABIC_BODY in text["text/plain"]
     assert ARABIC_BODY in text["text/html"]
@@ -89,14 +108,30 @@ def test_updates_bursts_and_digests_say_so_in_the_subject(tmp_path, smtp: SmtpSi
     pipeline.show(*[f"Source {i}: statement {i}" for i in range(5)])
     pipeline.drain()
     assert [str(m["Subject"]) for m in smtp.messages] == [
-        "src: Gaza Civil Defense spokesman",
-        "Update: src: Gaza Civil Defense spokesman",
-        "src: Hamas (2 lines)",
-        "src: Source 4",
-        "src: Source 3",
+        "src: Gaza Civil Defense spokesman: 5 killed in a strike on Jabalia",
+        "Update: Gaza Civil Defense spokesman: 7 killed in a strike on Jabalia",
+        "Hamas: one (+1 more)",  # the first listed (the newest, as the site lists them)
+        "src: Source 4: statement 4",
+        "src: Source 3: statement 3",
         "ticker: 3 alerts over the rate limit",
     ]
     assert "Changed: 5 \u2192 7" in parts(smtp.messages[1])["text/plain"]
+
+
+def test_site_text_cannot_break_the_subject_header(smtp: SmtpSink) -> None:
+    hostile = "Hamas: talks\r\nBcc: victim@example.com\r\n\r\nbody\u2028X-Evil: 1\x00 end"
+    delivery = Delivery(
+        id=1, alert_id=1, channel="mail", attempts=0, created=0.0, next_attempt=0.0,
+        source="src", text=hostile, attribution="Hamas", body=hostile[7:], url=None,
+        first_seen=0.0,
+    )  # fmt: skip
+    sender = AppriseSender((Channel(name="mail", urls=(smtp.url,)),))
+    assert sender.send("mail", format_message(delivery)) is None
+    (message,) = smtp.messages
+    assert str(message["Subject"]) == (
+        "src: Hamas: talks Bcc: victim@example.com body X-Evil: 1 end"
+    )
+    assert message["Bcc"] is None and message["X-Evil"] is None
 
 
 def test_a_server_that_refuses_for_a_while_loses_nothing(tmp_path, smtp: SmtpSink) -> None:
@@ -112,7 +147,9 @@ def test_a_server_that_refuses_for_a_while_loses_nothing(tmp_path, smtp: SmtpSin
     smtp.refusing = False
     clock.now += 8 * RETRY_FIRST  # past every backoff so far
     pipeline.drain()
-    assert [str(m["Subject"]) for m in smtp.messages] == [f"src: Source {i}" for i in range(4)]
+    assert [str(m["Subject"]) for m in smtp.messages] == [
+        f"src: Source {i}: statement {i}" for i in range(4)
+    ]
     assert pipeline.store.pending_deliveries() == []
     (alert, *_) = pipeline.store.recent_alerts(1)
     assert alert.deliveries == {"mail": "sent"}

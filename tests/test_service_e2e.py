@@ -127,7 +127,9 @@ def test_sighup_reload_keeps_a_good_config_and_takes_a_new_one(tmp_path: Path) -
     assert "reload failed, still running on the previous config" in output
     assert "invalid TOML" in output
     assert "config reloaded: 2 source(s), 1 channel(s)" in output
-    assert [str(m["Subject"]) for m in smtp.messages] == ["b: Israeli media"]
+    assert [str(m["Subject"]) for m in smtp.messages] == [
+        "b: Israeli media: a new story after the reload"
+    ]
 
 
 def test_a_reload_retries_pending_deliveries_at_once(tmp_path: Path) -> None:

@@ -47,7 +47,11 @@ def test_past_the_rate_limit_the_excess_goes_out_as_one_digest(store: Store) -> 
     sender = Recorder()
     drain(Outbox(store, sender, {"me": Shaping(max_per_minute=3)}, clock))
     titles = [m.title for m in sender.messages]
-    assert titles == ["src: Source 0", "src: Source 1", "ticker: 8 alerts over the rate limit"]
+    assert titles == [
+        "src: Source 0: statement number 0 on the situation",
+        "src: Source 1: statement number 1 on the situation",
+        "ticker: 8 alerts over the rate limit",
+    ]
     digest = sender.messages[2].body.splitlines()
     assert len(digest) == 8 and digest[0].endswith(
         "[src] Source 2: statement number 2 on the situation"
@@ -69,7 +73,10 @@ def test_a_full_minute_holds_new_alerts_until_a_slot_frees(store: Store) -> None
     assert len(store.pending_deliveries()) == 2
     clock.now = at(12, 1) + 1
     drain(outbox)
-    assert [m.title for m in sender.messages[2:]] == ["src: Late", "src: Later"]
+    assert [m.title for m in sender.messages[2:]] == [
+        "src: Late: one more line",
+        "src: Later: and another",
+    ]
 
 
 def test_quiet_hours_hold_alerts_and_send_one_digest_when_they_end(store: Store) -> None:
@@ -97,7 +104,7 @@ def test_quiet_hours_hold_alerts_and_send_one_digest_when_they_end(store: Store)
     record_alerts(store, ["Hamas: a morning statement"], at(8))
     clock.now = at(8)
     drain(outbox)
-    assert sender.messages[-1].title == "src: Hamas"  # daytime: alerts go out one by one
+    assert sender.messages[-1].title == "src: Hamas: a morning statement"  # daytime: one by one
 
 
 def test_a_message_too_long_for_the_channel_is_split_at_alert_boundaries(store: Store) -> None:

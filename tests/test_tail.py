@@ -351,7 +351,7 @@ def test_tail_follow_stops_on_ctrl_c_while_waiting(
 
     monkeypatch.setattr(tailing, "_pause", pause)
     result = run_cli(config, "tail", "-f")
-    assert result.exit_code == 0 and "waiting for a database" in result.stderr
+    assert result.exit_code == 0 and "no database yet" in result.stderr
     assert not (tmp_path / "none.db").exists()
 
 

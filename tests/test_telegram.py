@@ -14,7 +14,8 @@ from servers import TELEGRAM_LIMIT, TelegramFake, free_port
 
 from ticker.cli import main
 from ticker.config import Config, load_config
-from ticker.notify import AppriseSender, Message
+from ticker.notify import AppriseSender, Message, format_message
+from ticker.store import Delivery
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 CHAT = "-1001234567890"
@@ -62,11 +63,10 @@ def test_site_markup_arrives_literally_never_as_formatting_or_a_link(
     # The only formatting is the title Apprise bolds; the site's tags are text.
     assert message.entities == [("b", "")]
     title, body = message.text.split("\r\n", 1)
-    assert title == "src: <i>Hamas</i>"
-    assert body.startswith(
-        '<b>urgent</b> & <a href="https://evil.example/">read more</a> '
-        "*bold* _italic_ [link](https://evil.example/) `code` &amp; &lt;"
+    assert title == (  # too long for a title: the headline cut at a word
+        'src: <b>urgent</b> & <a href="https://evil.example/">read more</a> *bold* _italic_\u2026'
     )
+    assert body == hostile  # whole, attribution and all
     assert "evil.example" not in "".join(attrs for _, attrs in message.entities)
 
 
@@ -78,15 +78,10 @@ def test_a_burst_longer_than_telegram_allows_is_split_never_cut(tmp_path, telegr
     assert telegram.refusals == []  # not one "message is too long"
     assert len(telegram.messages) >= 3
     assert all(len(m.text) <= TELEGRAM_LIMIT for m in telegram.messages)
-    reports = [
-        int(line.split("report ")[1][:2])
-        for m in telegram.messages
-        for line in m.text.splitlines()
-        if "report " in line
-    ]
+    items = [line for m in telegram.messages for line in m.text.splitlines()[1:]]  # not titles
+    reports = [int(line.split("report ")[1][:2]) for line in items if "report " in line]
     assert sorted(reports) == list(range(12))  # every line once, none cut
-    assert all(line.rstrip().endswith("more") for m in telegram.messages
-               for line in m.text.splitlines() if "report " in line)  # fmt: skip
+    assert all(line.rstrip().endswith("more") for line in items if "report " in line)
 
 
 def test_a_429_is_waited_out_for_retry_after_and_order_is_kept(tmp_path, telegram, clock) -> None:
@@ -104,7 +99,11 @@ def test_a_429_is_waited_out_for_retry_after_and_order_is_kept(tmp_path, telegra
     pipeline.drain()  # the second 429 answers this attempt: wait 9 s more
     clock.now += 9
     pipeline.drain()
-    assert [m.text.split("\r\n")[1] for m in telegram.messages] == ["first", "second"]
+    # A headline the title holds whole is the message, once (and not bold: nothing follows).
+    assert [m.text for m in telegram.messages] == [
+        "src: Hamas: first",
+        "src: Israeli media: second",
+    ]
     assert [status for status, _ in telegram.refusals] == [429, 429]
     assert pipeline.store.pending_deliveries() == []
 
@@ -141,8 +140,8 @@ def test_a_routed_channel_only_gets_what_its_rules_take(tmp_path, telegram, cloc
         "Al Mayadeen correspondent: weather warning for the south",
     )
     pipeline.drain()
-    assert [m.text.split("\r\n")[1] for m in telegram.messages] == [
-        "Israeli drone strike on Bint Jbeil"
+    assert [m.text for m in telegram.messages] == [
+        "src: Our correspondent: Israeli drone strike on Bint Jbeil"
     ]
     assert len(pipeline.store.recent_alerts(10)) == 3  # every line is still logged
 
@@ -158,6 +157,25 @@ def test_notify_test_names_the_reason_and_never_the_token(tmp_path, telegram) ->
     assert result.exit_code == 0, result.output
     assert result.stdout == "phone: sent\n"
     assert telegram.messages[-1].text.startswith("ticker: test message to phone")
+
+
+def test_the_bold_first_line_is_the_headline_and_the_body_does_not_repeat_it(
+    tmp_path, telegram, clock
+) -> None:
+    sender = AppriseSender(write_config(tmp_path).channels)
+    delivery = Delivery(
+        id=1, alert_id=1, channel="phone", attempts=0, created=0.0, next_attempt=0.0,
+        source="src", text="Hamas: <b>5</b> killed & 3 wounded", attribution="Hamas",
+        body="<b>5</b> killed & 3 wounded", url="https://example.org/news/1?a=1&b=2",
+        first_seen=0.0,
+    )  # fmt: skip
+    assert sender.send("phone", format_message(delivery)) is None
+    (message,) = telegram.messages
+    assert message.text == (
+        "src: Hamas: <b>5</b> killed & 3 wounded\r\nhttps://example.org/news/1?a=1&b=2"
+    )
+    assert message.entities == [("b", "")]  # the title, bold; the site's <b> is text
+    assert telegram.refusals == []
 
 
 # --- failure reasons and permanence (issue 12, finding 4) ---------------------------------

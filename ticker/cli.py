@@ -39,6 +39,8 @@ from ticker.sources.kind import TYPE_WORDS, Key
 from ticker.store import SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:
+    import socket
+
     from ticker.instance import InstanceLock
 
 log = logging.getLogger(__name__)
@@ -271,14 +273,17 @@ def run(ctx: click.Context) -> None:
         lock = _lock(database, "run")
     except StoreError as exc:
         _fail(exc)
+    web = _web_address(ctx, config, None, None, False) if config.web.in_run else None
     with lock, _store(config) as store:
 
         def reload() -> tuple[Config, AppriseSender]:
             new = _load_checked(ctx)
             return new, AppriseSender(new.channels)
 
+        sock = _listening(web[0], web[1]) if web else None  # [web] in_run
+
         async def _run() -> None:
-            async with make_client(config.settings) as client:
+            async with make_client(config.settings) as client, _web_in_run(ctx, config, sock):
                 daemon = Daemon(config, store, client, AppriseSender(config.channels))
                 await run_until_signalled(daemon, reload)
                 await daemon.client.aclose()  # a client made by a reload
@@ -289,6 +294,20 @@ def run(ctx: click.Context) -> None:
             _fail(exc)
         except sqlite3.Error as exc:
             _database_error(database, exc)
+
+
+def _web_in_run(ctx: click.Context, config: Config, sock: socket.socket | None) -> Any:
+    """The web server inside `ticker run`'s event loop ([web] in_run), or nothing."""
+    from contextlib import nullcontext
+
+    if sock is None:
+        return nullcontext()
+    from ticker.web.serve import serving
+
+    token = config.web.token  # read with the config's other secrets
+    level = logging.getLogger().getEffectiveLevel()
+    scrub = ctx.obj["redactor"].scrub
+    return serving(config, sock, token=token, public=config.web.public, scrub=scrub, level=level)
 
 
 def _selected_sources(config: Config, names: tuple[str, ...]) -> tuple[Source, ...]:
@@ -465,6 +484,12 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
         lock = None  # record what is new; the holder sends it
         who = "it delivers" if exc.command != "poll" else "the next poll or `ticker run` delivers"
         click.echo(f"ticker: {exc.holder} is running on {database}: {who} these alerts", err=True)
+    # The new lines are printed below: poll's INFO line for each (the daemon's record of
+    # them) would say each one twice. Its warnings stay; -vv shows everything.
+    poll_log = logging.getLogger("ticker.poll")
+    poll_level = poll_log.level
+    if not poll_log.isEnabledFor(logging.DEBUG):
+        poll_log.setLevel(logging.WARNING)
     try:
         with _store(config) as store:
             sender = AppriseSender(config.channels)
@@ -475,6 +500,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
     except sqlite3.Error as exc:
         _database_error(database, exc)
     finally:
+        poll_log.setLevel(poll_level)
         if lock is not None:
             lock.release()
     failed = False
@@ -807,3 +833,60 @@ def db_backup(ctx: click.Context, target: Path, force: bool) -> None:
     finally:
         store.close()
     click.echo(f"{database} backed up to {target} ({size:,} bytes)")
+
+
+def _web_address(
+    ctx: click.Context, config: Config, listen: str | None, token: str | None, public: bool
+) -> tuple[str, int, str | None]:
+    """Where the web server listens and its token (--token, else [web] token), once
+    checked: a non-loopback address needs a token or `public` (exit status 2 otherwise)."""
+    from ticker.config import MIN_TOKEN_CHARS, web_token
+    from ticker.web.serve import is_loopback, split_listen
+
+    try:
+        token = token or web_token(config.web, config.path)
+        host, port = split_listen(listen or config.web.listen)
+    except ConfigError as exc:
+        _fail(exc)
+    except ValueError as exc:
+        raise UserError(f"--listen: {exc}", EXIT_CONFIG) from None
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise UserError(f"--token: expected {MIN_TOKEN_CHARS}+ characters", EXIT_CONFIG)
+    ctx.obj["redactor"].update([*config.secrets(), *([token] if token else [])])
+    if not is_loopback(host) and token is None and not (public or config.web.public):
+        raise UserError(
+            f"{host} is not a loopback address: give --token (or [web] token), or --public "
+            "if a reverse proxy in front authenticates",
+            EXIT_CONFIG,
+        )
+    return host, port, token
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    from ticker.web.serve import listening_socket
+
+    try:
+        return listening_socket(host, port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@main.command()
+@click.option("--listen", help='HOST:PORT to serve on (default: [web] listen, "127.0.0.1:8787").')
+@click.option("--token", envvar="TICKER_WEB_TOKEN", help="Require this token (or [web] token).")
+@click.option("--public", is_flag=True, help="Allow a non-loopback address without a token.")
+@click.pass_context
+def serve(ctx: click.Context, listen: str | None, token: str | None, public: bool) -> None:
+    """Serve the live page, Atom and JSON feeds and a JSON API over the database.
+
+    Reads the database only, like `tail`. Binding a non-loopback address needs a token
+    (--token, $TICKER_WEB_TOKEN or [web] token) or --public (a proxy authenticates)."""
+    from ticker.web.serve import serve
+
+    config = _config(ctx, secrets=False)  # the channels' secrets are never needed
+    host, port, token = _web_address(ctx, config, listen, token, public)
+    _readonly_store(config.settings.database).close()  # a clear error if there is none
+    level = logging.getLogger().getEffectiveLevel()
+    sock = _listening(host, port)
+    public = public or config.web.public
+    serve(config, sock, token=token, public=public, scrub=ctx.obj["redactor"].scrub, level=level)

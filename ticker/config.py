@@ -109,6 +109,20 @@ class Dedupe:
     across_sources: bool = True
 
 
+DEFAULT_LISTEN = "127.0.0.1:8787"
+
+
+@dataclass(frozen=True)
+class Web:
+    """The [web] table: where `ticker serve` listens and who may read it."""
+
+    listen: str = DEFAULT_LISTEN  # "HOST:PORT"; a non-loopback host needs token or public
+    token: str | None = field(default=None, repr=False)  # a secret: every request shows it
+    public: bool = False  # no token off loopback: a reverse proxy authenticates
+    in_run: bool = False  # `ticker run` serves it too (default: its own `ticker serve`)
+    literal_secret: bool = False  # the config file itself holds the token
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole validated configuration and the file it came from."""
@@ -118,6 +132,7 @@ class Config:
     sources: tuple[Source, ...]
     channels: tuple[Channel, ...]
     dedupe: Dedupe = Dedupe()
+    web: Web = Web()
 
     def source(self, name: str) -> Source:
         """The source called `name`; KeyError if there is none."""
@@ -127,8 +142,9 @@ class Config:
         raise KeyError(name)
 
     def secrets(self) -> list[str]:
-        """Every secret of every channel, for the redactor."""
-        return [secret for channel in self.channels for secret in channel.secret_parts()]
+        """Every secret of every channel, and the web token, for the redactor."""
+        web = [self.web.token] if self.web.token else []
+        return [secret for channel in self.channels for secret in channel.secret_parts()] + web
 
     def channels_for(self, source_name: str) -> tuple[Channel, ...]:
         """The channels that receive alerts of `source_name`."""
@@ -211,7 +227,8 @@ def load_config(explicit: str | os.PathLike[str] | None = None, *, secrets: bool
 
 
 def _warn_if_exposed(config: Config) -> None:
-    if not any(channel.literal_secret for channel in config.channels):
+    literal = [channel.literal_secret for channel in config.channels]
+    if not any([*literal, config.web.literal_secret]):
         return
     try:
         mode = config.path.stat().st_mode
@@ -342,7 +359,13 @@ DEDUPE_FIELDS: dict[str, Field] = {
     ),
     "across_sources": Field(lambda v: isinstance(v, bool), "true or false"),
 }
-TOP_LEVEL = {"ticker", "source", "channel", "dedupe"}
+WEB_FIELDS: dict[str, Field] = {
+    "listen": Field(lambda v: _is_str(v) and ":" in v, 'an address "HOST:PORT"'),
+    "token": Field(_is_str, "a string (or a ${...} reference)", secret=True),
+    "public": Field(lambda v: isinstance(v, bool), "true or false"),
+    "in_run": Field(lambda v: isinstance(v, bool), "true or false"),
+}
+TOP_LEVEL = {"ticker", "source", "channel", "dedupe", "web"}
 
 
 def _check_keys(
@@ -667,4 +690,30 @@ def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -
     values = _validated(data.get("dedupe", {}), DEDUPE_FIELDS, set(), path, "dedupe.")
     values["aliases"] = tuple(tuple(group) for group in values.get("aliases", ()))
     dedupe = Dedupe(**values)
-    return Config(path, settings, sources, channels, dedupe)
+    return Config(path, settings, sources, channels, dedupe, _parse_web(data, path, secrets))
+
+
+def _parse_web(data: Mapping[str, Any], path: Path, resolve: bool) -> Web:
+    """The [web] table; its token's ${...} references are read only when `resolve`."""
+    values = _validated(data.get("web", {}), WEB_FIELDS, set(), path, "web.")
+    token = values.pop("token", None)
+    if token is None:
+        return Web(**values)
+    literal = _REFERENCE.sub("", token) != ""
+    web = Web(**values, token=token, literal_secret=literal)
+    return Web(**values, token=web_token(web, path), literal_secret=literal) if resolve else web
+
+
+MIN_TOKEN_CHARS = 16  # guessing it over the network must be hopeless
+
+
+def web_token(web: Web, path: Path) -> str | None:
+    """The [web] token with its ${ENV_VAR}, ${file:...}, ${credential:...} references read
+    (`ticker serve` reads it so even where the channels' secrets are not readable).
+    Raises ConfigError for a token shorter than MIN_TOKEN_CHARS."""
+    if web.token is None:
+        return None
+    token, _found = expand_secrets(web.token, path, "web.token")
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(path, "web.token", f"expected {MIN_TOKEN_CHARS}+ characters")
+    return token

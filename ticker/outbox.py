@@ -37,6 +37,7 @@ from ticker.notify import (
     Failure,
     Limits,
     Message,
+    burst_title,
     format_digest,
     format_group,
     format_late,
@@ -249,21 +250,25 @@ def fit(message: Outgoing, limits: Limits, zone: tzinfo | None) -> list[Outgoing
     is measured once, and only the pieces are rendered."""
     if message.render(zone).fits(limits):
         return [message]
-    title = message.render(zone).title  # the longest title: it counts every alert
+    digest_title = len(message.render(zone).title) if message.digest else 0
+    count = len(message.deliveries)
     pieces: list[Outgoing] = []
     current: list[Delivery] = []
-    chars, lines = len(title) + 2 + 8, 1  # 8: the title's count may gain digits
+    items, lines = 0, 1
     for delivery in message.deliveries:
         item = list_item(delivery, digest=message.digest is not None, zone=zone)
         extra_chars = len(item) + item.count("\n") + 2  # CRLF inside, CRLF joining
         extra_lines = item.count("\n") + 1
-        over_chars = limits.chars and chars + extra_chars > limits.chars
+        # A digest's title counts its alerts (the whole one's is the longest); a burst's
+        # names its newest alert, the one added last, and counts as many as the whole.
+        title = digest_title or len(burst_title(delivery, count))
+        over_chars = limits.chars and title + 2 + items + extra_chars > limits.chars
         over_lines = limits.lines and lines + extra_lines > limits.lines
         if current and (over_chars or over_lines):
             pieces.append(Outgoing(current, message.digest))
-            current, chars, lines = [], len(title) + 2 + 8, 1
+            current, items, lines = [], 0, 1
         current.append(delivery)
-        chars, lines = chars + extra_chars, lines + extra_lines
+        items, lines = items + extra_chars, lines + extra_lines
     pieces.append(Outgoing(current, message.digest))
     return [part for piece in pieces for part in _halve_until_fit(piece, limits, zone)]
 

@@ -4,6 +4,7 @@ site's misbehaviour: failures are logged and counted in the source's state."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -82,10 +83,14 @@ def judge_for(config: Config) -> Judge:
     )
 
 
-def _failed(store: Store, source: Source, now: float, exc: FetchError | ParseError) -> PollOutcome:
+def _failed(
+    store: Store, source: Source, now: float, exc: FetchError | ParseError, latency: float
+) -> PollOutcome:
     error = str(exc)
     layout = isinstance(exc, ParseError)
-    failures = store.record_failure(source.name, source.url, now, error, layout=layout)
+    failures = store.record_failure(
+        source.name, source.url, now, error, layout=layout, latency=latency
+    )
     if failures == 1:
         log.warning("%s: poll failed: %s", source.name, error)
     else:
@@ -164,6 +169,7 @@ async def poll_source(
     if state is None and adopt_history(config, source, store, clock()):
         state = store.source_state(source.name)
     baselined = state is not None and state.last_success is not None
+    started = time.perf_counter()  # a failed poll's duration, for the metrics' histogram
     try:
         page, lines = await fetch_lines(
             client,
@@ -173,7 +179,7 @@ async def poll_source(
             last_modified=state.last_modified if baselined and state else None,
         )
     except (FetchError, ParseError) as exc:
-        outcome = _failed(store, source, clock(), exc)
+        outcome = _failed(store, source, clock(), exc, time.perf_counter() - started)
         check_health(config, source, store, clock())
         return outcome
     if state is not None and state.consecutive_failures:
