@@ -82,7 +82,7 @@ class Clock:
 
     A Clock stands still while real time passes. A running Daemon measures its waits on
     the real monotonic clock and checks that the wall clock keeps pace with it (a step of
-    more than a second moves every job: ticker.clock.SteadyScheduler), so a test that runs
+    more than a second moves every job: ticker.scheduler.SteadyScheduler), so a test that runs
     a Daemon gives it a `LiveClock`, which also moves with real time."""
 
     UPTIME = 5000.0  # seconds since boot when a Clock is made

@@ -18,6 +18,7 @@ RUNS = [
     ("poll_cycle --cycles 20", [r"200 reply: median \d", r"304 reply: median \d"]),
     ("kinds --cycles 5", [rf"\n{kind}\s+\d+\s+\d+\s+median \d" for kind in KINDS]),
     ("tail_startup --alerts 2000 --runs 3", [r"ticker tail -n 20: median \d+ ms"]),
+    ("cron --runs 1 --urlwatch /nonexistent", [r"ticker poll\s+CPU median\s+\d", "urlwatch: not"]),
     ("outbox_plan --alerts 50 --runs 3", [r"telegram 50 alerts, allowance 20: median \d"]),
     ("drain_backlog --pending 0 10 --sources 5 --runs 5", [r"\n\s+10\s+[\d.]+ ms"]),
     ("dedupe_index --sizes 1000 --queries 50", [r"\n\s+1000\s.*ms"]),

@@ -22,10 +22,10 @@ from servers import PageServer, SmtpSink, ticker_page
 from test_e2e import stop_daemon, tail_json, wait_until
 from test_service_e2e import config_text, start
 
-from ticker.clock import STEP_TOLERANCE, SteadyScheduler
 from ticker.config import load_config
 from ticker.daemon import Daemon
 from ticker.fetch import make_client
+from ticker.scheduler import STEP_TOLERANCE, SteadyScheduler
 from ticker.store import Store
 
 HOUR = 3600.0
@@ -76,7 +76,7 @@ def test_a_step_moves_every_job_by_the_step_and_a_drift_moves_none(
     monotonic.now += 10
     assert scheduler.follow_clock() == 0.0
     assert scheduler.get_job("a").next_run_time == first
-    with caplog.at_level(logging.WARNING, logger="ticker.clock"):
+    with caplog.at_level(logging.WARNING, logger="ticker.scheduler"):
         wall.now -= HOUR
         assert scheduler.follow_clock() == pytest.approx(-HOUR)
         assert scheduler.follow_clock() == 0.0  # noticed once
@@ -151,7 +151,7 @@ def test_polls_go_on_at_their_interval_when_the_wall_clock_is_stepped(
         caplog.at_level(logging.WARNING),
     ):
         asyncio.run(run(site))
-    assert [r.getMessage() for r in caplog.records if r.name == "ticker.clock"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "ticker.scheduler"] == [
         "the wall clock stepped back 3600 s; schedules unaffected",
         "the wall clock stepped forward 90000 s; schedules unaffected",
     ]

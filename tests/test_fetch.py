@@ -518,3 +518,17 @@ def test_fetch_lines_asks_for_and_accepts_what_the_source_kind_reads(
     with pytest.raises(FetchError, match="Content-Type text/xml, not application/xml"):
         asyncio.run(_fetch())
     assert route.calls.last.request.headers["Accept"] == "application/xml"
+
+
+def test_a_proxy_the_environment_names_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # httpx honours HTTP_PROXY only with its own transport: make_client keeps that one when
+    # a proxy is named (and loads the CA store up front, as before), else makes its own.
+    from servers import PageServer, ticker_page
+
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with PageServer([ticker_page(["Served by the proxy"])]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        page = fetch("http://news.example.test/")
+    assert page.text is not None and "Served by the proxy" in page.text
+    assert proxy.requests == 1

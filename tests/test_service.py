@@ -15,12 +15,12 @@ from conftest import Clock, Recorder
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker import poll as poll_module
-from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source, load_config
 from ticker.daemon import Daemon
 from ticker.fetch import make_client
 from ticker.notify import Failure, Message
 from ticker.pacing import BACKOFF_CAP, backoff, next_delay
+from ticker.scheduler import SteadyScheduler
 from ticker.sources import html as html_kind
 from ticker.store import Store
 

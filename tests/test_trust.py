@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,6 +142,78 @@ def test_ticker_says_so_and_polls_nothing(tmp_path: Path, command: str) -> None:
         f"ticker: error: SSL_CERT_FILE names {tmp_path / 'missing.pem'}, which is not a file"
     )
     assert not database.exists()
+
+
+def test_a_poll_of_http_sites_needs_no_ca_store(tmp_path: Path) -> None:
+    # SSL_CERT_FILE names a file that is not there, but nothing is fetched over https: the
+    # poll neither loads nor checks a CA store (issue 15, item 6).
+    with PageServer([ticker_page([LINE])]) as site:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[ticker]\ndatabase = "{tmp_path / "ticker.db"}"\n\n[[source]]\nname = "s"\n'
+            f'url = "{site.url}"\nselector = ".breaking-news li"\n',
+            encoding="utf-8",
+        )
+        default_context.cache_clear()
+        try:
+            result = CliRunner().invoke(
+                main,
+                ["--config", str(config), "poll"],
+                env={"SSL_CERT_FILE": str(tmp_path / "missing.pem")},
+            )
+        finally:
+            default_context.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "first poll, 1 line(s)" in result.output
+
+
+def test_an_https_fetch_through_a_missing_store_fails_as_a_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client is made without the store (a poll of http sites never needs it); the first
+    # https request needs it, and its FetchError says what is wrong.
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    default_context.cache_clear()
+
+    async def _fetch() -> None:
+        async with make_client(SETTINGS) as client:
+            await fetch_page(client, "https://127.0.0.1:9/", max_bytes=100_000)
+
+    try:
+        with pytest.raises(FetchError) as failed:
+            asyncio.run(_fetch())
+    finally:
+        default_context.cache_clear()
+    assert failed.value.reason == "trust-store"
+    assert (
+        str(failed.value) == f"SSL_CERT_FILE names {tmp_path / 'missing.pem'}, which is not a file"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "level"),
+    [({}, logging.DEBUG), ({"SSL_CERT_DIR": "."}, logging.INFO)],
+    ids=["default store", "chosen by the environment"],
+)
+def test_the_store_is_logged_once_at_info_only_if_someone_chose_it(
+    variables: dict[str, str],
+    level: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    default_context.cache_clear()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="ticker.trust"):
+            default_context()
+            default_context()
+    finally:
+        default_context.cache_clear()
+    said = [r for r in caplog.records if "trusting the CA certificates" in r.getMessage()]
+    assert [r.levelno for r in said] == [level]
 
 
 # --- verifying -------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apprise.manager_plugins import NotificationManager
+if TYPE_CHECKING:
+    from apprise.manager_plugins import NotificationManager
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,12 @@ def load_only(urls: Iterable[str]) -> None:
     them; more may be added by later calls (a reloaded config). Once any scheme cannot be
     placed, Apprise loads everything and later calls do nothing."""
     global _gave_up
-    manager = NotificationManager()
     wanted = {scheme_of(url) for url in urls} - _added
     if _gave_up or not wanted:
         return
+    from apprise.manager_plugins import NotificationManager  # no URL, no Apprise
+
+    manager = NotificationManager()
     if not _added and manager:  # something already made Apprise load its plugins
         _gave_up = True
         return

@@ -110,11 +110,14 @@ def _load_checked(ctx: click.Context) -> Config:
     return config
 
 
-def _check_trust() -> None:
+def _check_trust(sources: Sequence[Source] | None = None) -> None:
     """Make the TLS context https sources are checked with, before anything is polled: a
-    CA store named by SSL_CERT_FILE or SSL_CERT_DIR that is not there is a user error."""
+    CA store named by SSL_CERT_FILE or SSL_CERT_DIR that is not there is a user error.
+    With `sources`, only if one of them is https: a poll of http sites loads no CA store."""
     from ticker.trust import default_context
 
+    if sources is not None and not any(s.url.lower().startswith("https:") for s in sources):
+        return
     try:
         default_context()
     except TickerError as exc:
@@ -359,12 +362,12 @@ def poll(
             source = command_line_source(url, kind, _options(options), config.settings)
         except ConfigError as exc:
             _fail_with_hint(exc, kind)
-        _check_trust()
+        _check_trust((source,))
         _dry_run((source,), config, hint=_option_hint(source.kind))
         return
     config = _config(ctx)
     sources = _selected_sources(config, source_names)
-    _check_trust()
+    _check_trust(sources)
     if dry_run:
         _dry_run(sources, config)
         return

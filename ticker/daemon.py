@@ -11,12 +11,11 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ticker import dbfile, sdnotify
-from ticker.clock import SteadyScheduler
 from ticker.config import Config, Source
 from ticker.errors import DatabaseBroken, TickerError
 from ticker.notify import Message
@@ -24,6 +23,9 @@ from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
 from ticker.store import Store
+
+if TYPE_CHECKING:
+    from ticker.scheduler import SteadyScheduler  # APScheduler: imported by `run` only
 
 DRAIN_EVERY = 15.0  # seconds; retries become due between polls too
 HOUSEKEEPING_EVERY = 3600.0
@@ -54,7 +56,7 @@ class Daemon:
         self.client = client
         self.clock = clock  # the wall clock: only stored and shown
         self.monotonic = monotonic  # what intervals and windows are measured on
-        self.outbox = Outbox(store, sender, _shaping(config, sender), clock, monotonic)
+        self.outbox = Outbox(store, sender, _shaping(config), clock, monotonic)
         self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
@@ -320,7 +322,7 @@ class Daemon:
             log.warning("reload: a new database path takes effect on restart only")
         if _client_settings(config) != _client_settings(self.config):
             self._replace_client(config)
-        self.outbox.reconfigure(sender, _shaping(config, sender))
+        self.outbox.reconfigure(sender, _shaping(config))
         self.config = config
 
     def _replace_client(self, config: Config) -> None:
@@ -340,6 +342,8 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then let in-flight work finish (bounded) and return."""
+        from ticker.scheduler import SteadyScheduler
+
         scheduler = SteadyScheduler(self.clock, self.monotonic)
         self._stop = stop
         if retried := self.outbox.retry_now():
@@ -450,8 +454,10 @@ def _job_id(source: Source) -> str:
     return f"poll:{source.name}"
 
 
-def _shaping(config: Config, sender: Sender) -> dict[str, Shaping]:
-    return {c.name: Shaping.of(c, sender.limits(c.name)) for c in config.channels}
+def _shaping(config: Config) -> dict[str, Shaping]:
+    # Each channel's limits are asked of the sender when a message is split (Outbox): the
+    # sender may then import Apprise, which a poll with nothing to send never needs.
+    return {c.name: Shaping.of(c) for c in config.channels}
 
 
 def _client_settings(config: Config) -> tuple[object, ...]:

@@ -31,10 +31,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal
-
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
 
 from ticker import names
 from ticker.fold import fold_word, word_pattern
@@ -73,6 +71,33 @@ SAME_WORDS_COVER = 0.8  # with this share of the words kept, one shared name is 
 MIN_WORD_LETTERS = 4
 MAX_KIN_WORK = 2_000  # word pairs compared for typos and stems in one look-up
 MAX_DIFF_WORK = 2_000  # word pairs difflib may compare in one pass (a real line: ~100)
+
+
+class _RapidFuzz:
+    """rapidfuzz's modules, each imported where first used: a poll that finds nothing new
+    compares no lines, so a one-shot `ticker poll` then never imports rapidfuzz (41
+    modules, ~8 ms of its CPU). Once imported, a module is a plain attribute."""
+
+    @functools.cached_property
+    def fuzz(self) -> ModuleType:
+        from rapidfuzz import fuzz
+
+        return fuzz
+
+    @functools.cached_property
+    def process(self) -> ModuleType:
+        from rapidfuzz import process
+
+        return process
+
+    @functools.cached_property
+    def levenshtein(self) -> ModuleType:
+        from rapidfuzz.distance import Levenshtein
+
+        return Levenshtein
+
+
+_rapidfuzz = _RapidFuzz()
 
 
 @dataclass(frozen=True)
@@ -137,7 +162,7 @@ def index_terms(line: Line) -> set[str]:
 def _is_typo(a: str, b: str) -> bool:
     return (
         min(len(a), len(b)) >= 4
-        and Levenshtein.normalized_similarity(a, b, score_cutoff=TYPO_SIMILARITY) > 0
+        and _rapidfuzz.levenshtein.normalized_similarity(a, b, score_cutoff=TYPO_SIMILARITY) > 0
     )
 
 
@@ -179,8 +204,10 @@ def _near(key: str, typo_able: list[str], other: Collection[str]) -> bool:
     """Whether `key` is a typo of a word of `typo_able` (rapidfuzz's C loop: most words),
     or, in a script without capitals, a clitic or stem form of a word of `other`."""
     if len(key) >= 4 and typo_able:
-        scorer = Levenshtein.normalized_similarity
-        if process.extractOne(key, typo_able, scorer=scorer, score_cutoff=TYPO_SIMILARITY):
+        scorer = _rapidfuzz.levenshtein.normalized_similarity
+        if _rapidfuzz.process.extractOne(
+            key, typo_able, scorer=scorer, score_cutoff=TYPO_SIMILARITY
+        ):
             return True
     return not names.is_cased(key) and any(_kin(key, word) for word in other)
 
@@ -267,7 +294,7 @@ def _opcodes(a: Sequence[str], b: Sequence[str]) -> Sequence[tuple[str, int, int
         return difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
     return [
         (op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end)
-        for op in Levenshtein.opcodes(a, b)
+        for op in _rapidfuzz.levenshtein.opcodes(a, b)
     ]
 
 
@@ -470,7 +497,7 @@ def _same_word(a: str, b: str) -> bool:
     if _DIGIT.search(a) or _DIGIT.search(b) or min(len(a), len(b)) < 6:
         return False
     allowed = 2 if min(len(a), len(b)) >= 10 else 1
-    return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+    return _rapidfuzz.levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
 
 
 def _expanded(words: list[str], other: list[str]) -> list[str]:
@@ -518,7 +545,7 @@ def relate(
         return Verdict("duplicate", score=100.0)
     # Close wording (a ratio at the threshold) is an update unless a name was replaced;
     # other wording (a ratio from REWORD_FLOOR) is one when names and numbers agree.
-    score = fuzz.ratio(earlier.joined, later.joined, score_cutoff=REWORD_FLOOR)
+    score = _rapidfuzz.fuzz.ratio(earlier.joined, later.joined, score_cutoff=REWORD_FLOOR)
     if score < REWORD_FLOOR:
         return Verdict("new", score=score)
     if score < threshold and not _same_facts(earlier.words, later.words):
@@ -660,7 +687,7 @@ def edit_of(earlier: Candidate, line: Line) -> Verdict:
     threshold applies; the changes are the word diff, as for any update."""
     before, after = Story.of(earlier.text), Story.of(line.text)
     changes, _ = _word_changes(before.words, after.words)
-    score = fuzz.ratio(before.joined, after.joined)
+    score = _rapidfuzz.fuzz.ratio(before.joined, after.joined)
     return Verdict("update", earlier.item_id, score, tuple(changes[:MAX_CHANGES_SHOWN]))
 
 

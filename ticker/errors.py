@@ -25,7 +25,8 @@ class FetchError(TickerError):
     """A source could not be fetched: network error, timeout or HTTP error status.
 
     `reason` is a short machine-readable word (timeout, connect, http, blocked,
-    rate-limited, too-many-redirects, redirect, content-type, encoding, invalid-url);
+    rate-limited, too-many-redirects, redirect, content-type, encoding, invalid-url,
+    trust-store);
     `retry_after` is the server's Retry-After in seconds.
     """
 

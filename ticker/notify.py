@@ -11,22 +11,25 @@ import contextvars
 import html
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-
-import apprise
-from apprise.manager_plugins import NotificationManager
-from apprise.plugins.base import NotifyBase
-from apprise.plugins.email import NotifyEmail
+from typing import TYPE_CHECKING
 
 from ticker.apprise_plugins import load_only, scheme_of
 from ticker.config import Channel
 from ticker.reasons import Entry, Reason, classify, combine
 from ticker.redact import Redactor, redact_url, secrets_in
 from ticker.store import ALSO, CHANNEL_HEALTH, Delivery
+
+if TYPE_CHECKING:
+    # Imported where a URL is read or a message sent: a `ticker poll` with nothing to send
+    # never imports Apprise (~45 ms, ~100 ms with a channel's plugin: see BENCHMARKS.md).
+    import apprise
+    from apprise.plugins.base import NotifyBase
 
 # A subject (a title, a chat message's first line) holds a headline up to this length: what
 # mail clients show whole in an open message, and most wire lines; a longer one is cut at a
@@ -237,6 +240,8 @@ def retry_after_of(reason: str) -> float | None:
 
 def limits_of(urls: Sequence[str]) -> Limits:
     """The limits every one of `urls` accepts, as Apprise's plugins declare them."""
+    import apprise
+
     load_only(urls)
     with apprise_log():
         plugins = [apprise.Apprise.instantiate(url) for url in urls]
@@ -352,6 +357,8 @@ def apprise_said(entries: Sequence[Entry]) -> str:
 def _instantiate(url: str) -> tuple[NotifyBase | None, str]:
     """Apprise's plugin for `url`, or None and why not (see `unusable_reason`), with
     Apprise's log of the attempt kept out of ticker's log."""
+    import apprise
+
     with apprise_log() as entries:
         plugin = apprise.Apprise.instantiate(url)
     if plugin is not None:
@@ -369,6 +376,8 @@ def unusable_reason(url: str) -> str | None:
 
 
 def _why_not(url: str, said: str) -> str:
+    from apprise.manager_plugins import NotificationManager
+
     scheme = scheme_of(url)
     try:
         plugin = NotificationManager()[scheme]
@@ -396,15 +405,18 @@ def _rendering(url: str, plugin: NotifyBase) -> str:
     """How a URL's service gets the body: "html" (e-mail: ticker's HTML part, Apprise
     derives the plain one), "markup" (desktop: escaped by ticker), "text" (everything
     else: Apprise escapes for the service's own markup, e.g. Telegram HTML)."""
+    from apprise.plugins.email import NotifyEmail
+
     if scheme_of(url) in DESKTOP:
         return "markup"
     return "html" if isinstance(plugin, NotifyEmail) else "text"
 
 
-RENDERINGS: dict[str, tuple[apprise.NotifyFormat, Callable[[str], str]]] = {
-    "html": (apprise.NotifyFormat.HTML, to_html),
-    "markup": (apprise.NotifyFormat.TEXT, escape_markup),
-    "text": (apprise.NotifyFormat.TEXT, lambda body: body),
+# The body_format Apprise is told (the values of apprise.NotifyFormat), and the body's form.
+RENDERINGS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "html": ("html", to_html),
+    "markup": ("text", escape_markup),
+    "text": ("text", lambda body: body),
 }
 
 
@@ -415,14 +427,27 @@ class AppriseSender:
 
     def __init__(self, channels: tuple[Channel, ...]) -> None:
         self._redactor = Redactor(s for c in channels for s in c.secret_parts())
+        self._channels = channels  # made ready at the first send or limits asked (_ready)
+        self._making = threading.Lock()  # channels send from worker threads
+        self._made = False
         self._apprise: dict[str, dict[str, apprise.Apprise]] = {}
         self._broken: dict[str, str] = {}
         self._limits: dict[str, Limits] = {}
-        load_only(url for channel in channels for url in channel.urls)
-        for channel in channels:
-            self._add(channel)
+
+    def _ready(self) -> None:
+        """Make every channel's Apprise objects and limits, once, when the first message is
+        to be sent: a `ticker poll` with nothing to send never imports Apprise."""
+        with self._making:
+            if self._made:
+                return
+            load_only(url for channel in self._channels for url in channel.urls)
+            for channel in self._channels:
+                self._add(channel)
+            self._made = True
 
     def _add(self, channel: Channel) -> None:
+        import apprise
+
         by_rendering: dict[str, apprise.Apprise] = {}
         plugins, bad = [], []
         for url in channel.urls:
@@ -444,10 +469,12 @@ class AppriseSender:
 
     def limits(self, channel: str) -> Limits:
         """What one message to `channel` may hold."""
+        self._ready()
         return self._limits.get(channel, Limits())
 
     def send(self, channel: str, message: Message) -> Failure | None:
         """Send `message` to every URL of `channel`. None on success, else why it failed."""
+        self._ready()
         by_rendering = self._apprise.get(channel)
         if by_rendering is None:
             return Failure(f'channel "{channel}" is not in the config')

@@ -74,7 +74,8 @@ class Shaping:
 
     group_window: float = 0.0  # hold alerts this long to gather a burst into one message
     max_per_minute: int = 0  # beyond it, the rest goes out as one digest; 0: no limit
-    limits: Limits = Limits()  # bursts and digests are split into messages that fit
+    # bursts and digests are split into messages that fit (None: the sender's, asked then)
+    limits: Limits | None = None
     quiet_at: Callable[[float], bool] | None = None  # True while quiet hours hold alerts
     zone: tzinfo | None = None  # for the times listed in a digest
     health: bool = False  # hears when another channel refuses messages for good
@@ -82,7 +83,7 @@ class Shaping:
     late: str = "expire"  # late alerts: "expire" (never sent) or "digest" (one, marked late)
 
     @classmethod
-    def of(cls, channel: Channel, limits: Limits) -> Shaping:
+    def of(cls, channel: Channel, limits: Limits | None = None) -> Shaping:
         """The shaping `channel`'s config asks for."""
         rules = rules_of(channel)
         holds = channel.quiet == "digest" and rules.quiet_hours is not None
@@ -500,7 +501,8 @@ class Outbox:
         late, deliveries = self._late(channel, deliveries)
         allowance = rate.allowance(self.monotonic())
         messages = late + plan(deliveries, shape, allowance)
-        pieces = [piece for m in messages for piece in fit(m, shape.limits, shape.zone)]
+        limits = shape.limits if shape.limits is not None else self.sender.limits(channel)
+        pieces = [piece for m in messages for piece in fit(m, limits, shape.zone)]
         for piece in pieces[:allowance]:  # the rest waits for the next minute's digest
             if self._stopping or not self._claim(channel, piece):
                 return

@@ -463,8 +463,8 @@ MIGRATIONS = {
 
 
 def machine_boot_clock() -> BootReading | None:
-    """ticker.clock.boot_clock, imported when first read: ticker.clock imports APScheduler,
-    which `ticker tail` and `ticker status` (read-only, never stamping) must not load."""
+    """ticker.clock.boot_clock, looked up at each read (tests replace it); ticker.clock is
+    light now (APScheduler moved to ticker.scheduler), imported here when first needed."""
     from ticker import clock
 
     return clock.boot_clock()

@@ -87,8 +87,14 @@ def trust_context(store: TrustStore) -> ssl.SSLContext:
 @functools.cache
 def default_context() -> ssl.SSLContext:
     """The process's one TLS context, over choose_store(): every client (a config reload
-    makes a new one) shares it, and with it the CA certificates already loaded."""
+    makes a new one) shares it, and with it the CA certificates already loaded. Made when
+    the first https request is (ticker.fetch), or when `ticker run` starts.
+
+    Which store it trusts is logged once, at INFO only when the environment chose it (a CA
+    file or directory someone configured, which matters when https fails); the default
+    store is logged at DEBUG, so a one-shot command does not say it on every run."""
     store = choose_store()
     context = trust_context(store)
-    log.info("https: trusting the CA certificates in %s (%s)", store.where, store.origin)
+    level = logging.INFO if store.origin == "environment" else logging.DEBUG
+    log.log(level, "https: trusting the CA certificates in %s (%s)", store.where, store.origin)
     return context
