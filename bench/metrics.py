@@ -1,7 +1,8 @@
 """Server time of one `/metrics` scrape (ticker.metrics.exposition) against a database
 holding N alerts (each with a sent delivery, the newest 1,000 lines still pending), through
 a read-only store as `ticker serve` opens it; compared with counting the same rows from the
-tables at scrape time (what the tallies table spares).
+tables at scrape time (what the tallies table spares). Also the channels' state as `ticker
+status` and the web page's panel read it (Store.channel_stats).
 
     .venv/bin/python -m bench.metrics [--alerts 1000000] [--scrapes 51]
 
@@ -64,6 +65,7 @@ def measure(alerts: int, scrapes: int, directory: Path) -> dict[str, float]:
         body, _ = metrics.exposition(store)
         scrape = timed(lambda: metrics.exposition(store), scrapes)
         counting = timed(lambda: row_counts(store), max(3, scrapes // 10))
+        channels = timed(store.channel_stats, scrapes)
     finally:
         store.close()
     return {
@@ -73,6 +75,7 @@ def measure(alerts: int, scrapes: int, directory: Path) -> dict[str, float]:
         "median_ms": statistics.median(scrape) * 1000,
         "max_ms": max(scrape) * 1000,
         "counting_ms": statistics.median(counting) * 1000,
+        "channels_ms": statistics.median(channels) * 1000,
     }
 
 
@@ -98,6 +101,7 @@ def main() -> None:
         f"over {args.scrapes} scrapes, {r['bytes']:.0f} bytes"
     )
     print(f"counting the same rows from the tables instead: median {r['counting_ms']:.0f} ms")
+    print(f"channel state (ticker status, the page's panel): median {r['channels_ms']:.2f} ms")
 
 
 if __name__ == "__main__":
