@@ -160,10 +160,9 @@ def test_a_full_file_system_after_a_send_sends_it_once(
         filler = small_disk / "filler"
 
         def fill() -> None:
-            with filler.open("wb") as handle, pytest.raises(OSError):
+            with filler.open("wb", buffering=0) as handle, pytest.raises(OSError):
                 while True:  # to the last block
-                    handle.write(b"\0" * 65536)
-                    handle.flush()
+                    handle.write(b"\0" * 65536)  # unbuffered: no bytes left to flush at close
 
         pipeline.outbox.sender = AfterSend(pipeline.outbox.sender, fill)
         for _ in range(DRAINS):

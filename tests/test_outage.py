@@ -99,10 +99,9 @@ def test_a_full_file_system_loses_no_alert(tmp_path, small_disk: Path, caplog) -
         harness = Harness(load_config(path), Clock())
         harness.run(1)
         filler = small_disk / "filler"
-        with filler.open("wb") as handle, pytest.raises(OSError):
+        with filler.open("wb", buffering=0) as handle, pytest.raises(OSError):
             while True:  # fill the disk to the last block
-                handle.write(b"\0" * 65536)
-                handle.flush()
+                handle.write(b"\0" * 65536)  # unbuffered: no bytes left to flush at close
         harness.run(3, step=1.0)
         assert delivered(harness) == []
         assert "cannot write the database" in caplog.text
