@@ -4,7 +4,7 @@ import asyncio
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +228,22 @@ def queued_datagrams(sock: socket.socket) -> list[list[str]]:
     finally:
         sock.settimeout(timeout)
     return datagrams
+
+
+def vm_steps(store: Store, read: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (in thousands, SQLite's progress callback) that `read`
+    costs on `store`'s connection: a measure of work that does not depend on the machine's
+    load, for tests that a read costs the same whatever the size of the database."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    store.conn.set_progress_handler(count, 1000)
+    try:
+        read()
+    finally:
+        store.conn.set_progress_handler(None, 0)
+    return steps

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Clock, database_at, poll_now, source_config
+from conftest import Clock, database_at, poll_now, source_config, vm_steps
 from prometheus_client.parser import text_string_to_metric_families
 from servers import Reply, ScriptedSite, ticker_page
 
@@ -238,24 +238,6 @@ def test_the_migration_counts_what_the_database_held(tmp_path: Path) -> None:
     assert value(samples, "ticker_deliveries_pending", channel="me") == 1
 
 
-def scrape_steps(store: Store) -> int:
-    """How many SQLite virtual-machine steps (in thousands, SQLite's progress callback)
-    one scrape costs: a measure of its work that does not depend on the machine's load."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    store.conn.set_progress_handler(count, 1000)
-    try:
-        metrics.exposition(store)
-    finally:
-        store.conn.set_progress_handler(None, 1000)
-    return steps
-
-
 def alerts_of(store: Store, start: int, count: int) -> None:
     """`count` more alerted lines of source "bulk", each with a sent delivery."""
     page = [Line.from_text(f"Line number {n} of the bulk") for n in range(start, start + count)]
@@ -267,11 +249,11 @@ def alerts_of(store: Store, start: int, count: int) -> None:
 def test_a_scrape_costs_the_same_at_100_and_5000_alerts(store: Store) -> None:
     store.record_poll("bulk", "https://example.org/", [Line.from_text("seed")], 0.0, ["me"])
     alerts_of(store, 0, 100)
-    small = scrape_steps(store)
+    small = vm_steps(store, lambda: metrics.exposition(store))
     alerts_of(store, 100, 4900)
     assert store.counts()["alerts"] == 5000
     # Counting lines, alerts and deliveries from their tables would read every row.
-    assert scrape_steps(store) <= small + 1
+    assert vm_steps(store, lambda: metrics.exposition(store)) <= small + 1
     plan = store.conn.execute(
         "EXPLAIN QUERY PLAN SELECT channel, count(*) FROM deliveries INDEXED BY "
         "deliveries_pending WHERE status = 'pending' GROUP BY channel"

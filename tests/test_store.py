@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import lines
+from conftest import lines, vm_steps
 
 from ticker.dedupe import Judge
 from ticker.errors import DatabaseUnusable
@@ -180,31 +180,14 @@ def _store_with_alerts(path: Path, count: int) -> Store:
     return store
 
 
-def _vm_steps(store: Store, read: Callable[[], object]) -> int:
-    """SQLite virtual-machine steps (in thousands) that `read` costs: work, not time."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    store.conn.set_progress_handler(count, 1000)
-    try:
-        read()
-    finally:
-        store.conn.set_progress_handler(None, 0)
-    return steps
-
-
 def test_reading_the_newest_alerts_costs_the_same_whatever_the_history(tmp_path: Path) -> None:
     # `ticker tail` shows, for an update, the newest alert of the item it updates: without
     # an index on alerts(item_id) that look-up read every alert, 20 times per tail.
     small = _store_with_alerts(tmp_path / "small.db", 1_000)
     large = _store_with_alerts(tmp_path / "large.db", 20_000)
     assert len(large.recent_alerts(20)) == 20
-    cost_small = _vm_steps(small, lambda: small.recent_alerts(20))
-    cost_large = _vm_steps(large, lambda: large.recent_alerts(20))
+    cost_small = vm_steps(small, lambda: small.recent_alerts(20))
+    cost_large = vm_steps(large, lambda: large.recent_alerts(20))
     assert cost_large <= cost_small + 2, (cost_small, cost_large)
 
 
@@ -315,7 +298,7 @@ def test_following_delivery_changes_costs_the_same_whatever_the_outbox(tmp_path:
         return lambda: (store.last_delivery_change(), store.delivery_changes(after))
 
     assert len(look(large)()[1]) == 5  # type: ignore[index]
-    assert _vm_steps(large, look(large)) <= _vm_steps(small, look(small)) + 2
+    assert vm_steps(large, look(large)) <= vm_steps(small, look(small)) + 2
     plan = large.conn.execute("EXPLAIN QUERY PLAN SELECT * FROM deliveries WHERE changed > 1")
     assert any("INDEX deliveries_changed" in row[3] for row in plan)
     for store in stores:
@@ -354,6 +337,6 @@ def test_channel_stats_cost_the_same_whatever_the_sent_history(tmp_path: Path) -
         ("mail", 2, 1, "refused")
     ]
     assert stats["mail"].last_sent == 2.0 + pending[-4].id
-    assert _vm_steps(large, large.channel_stats) <= _vm_steps(small, small.channel_stats) + 2
+    assert vm_steps(large, large.channel_stats) <= vm_steps(small, small.channel_stats) + 2
     for store in stores:
         store.close()

@@ -481,6 +481,20 @@ def _count_change(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", (DELIVERY_CHANGE,))
 
 
+def _alert_filters(source: str | None, grep: str | None) -> tuple[list[str], list[object]]:
+    """The WHERE terms and parameters of `ticker tail`'s filters, on alerts `a` joined to
+    their items `i`: one source, and text containing `grep` (case-insensitive)."""
+    where: list[str] = []
+    params: list[object] = []
+    if source:
+        where.append("a.source = ?")
+        params.append(source)
+    if grep:
+        where.append("i.text LIKE ? ESCAPE '\\'")
+        params.append(f"%{_like_escaped(grep)}%")
+    return where, params
+
+
 def _like_escaped(text: str) -> str:
     """`text` with LIKE's wildcards (and the escape character) escaped by a backslash."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -1460,14 +1474,9 @@ class Store:
     ) -> list[AlertView]:
         """The newest `limit` alerts after `after_id` matching the filters, oldest first;
         with `oldest`, the first `limit` after it (to page through them: the web API)."""
-        where: list[str] = ["a.id > ?", f"a.kind != '{ALSO}'"]  # follow-ups: under their story
-        params: list[object] = [after_id]
-        if source:
-            where.append("a.source = ?")
-            params.append(source)
-        if grep:
-            where.append("i.text LIKE ? ESCAPE '\\'")
-            params.append(f"%{_like_escaped(grep)}%")
+        where, params = _alert_filters(source, grep)
+        where += ["a.id > ?", f"a.kind != '{ALSO}'"]  # follow-ups: under their story
+        params.append(after_id)
         rows = self.conn.execute(
             "SELECT a.id, a.source, i.attribution, i.text, i.body, i.url, i.first_seen, "
             "a.created, a.kind, a.changes, a.item_id, "
@@ -1546,17 +1555,13 @@ class Store:
         at most `limit`, of the alerts `recent_alerts` would show with these filters (and
         their follow-ups). Read through the `changed` index: the cost follows what changed,
         not the size of the outbox."""
-        where: list[str] = ["d.changed > ?"]
-        params: list[object] = [after]
-        if after_delivery is not None:
-            where = ["d.changed >= ? AND (d.changed > ? OR d.id > ?)"]
-            params = [after, after, after_delivery]
-        if source:
-            where.append("a.source = ?")
-            params.append(source)
-        if grep:
-            where.append("i.text LIKE ? ESCAPE '\\'")
-            params.append(f"%{_like_escaped(grep)}%")
+        where, params = _alert_filters(source, grep)
+        if after_delivery is None:
+            where.append("d.changed > ?")
+            params.append(after)
+        else:
+            where.append("d.changed >= ? AND (d.changed > ? OR d.id > ?)")
+            params += [after, after, after_delivery]
         rows = self.conn.execute(
             "SELECT d.changed, d.id AS delivery_id, d.alert_id, d.channel, d.status, d.attempts, "
             "d.last_attempt AS at, d.last_error AS error, a.kind, a.source, "
