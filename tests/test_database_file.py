@@ -515,10 +515,10 @@ def test_a_real_notadb_error_is_fatal(tmp_path: Path) -> None:
 def failing_writes(store: Store, error: sqlite3.Error, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every poll's write raises `error`, as the disk or the file would make it."""
 
-    def record_poll(*args: object, **kwargs: object) -> None:
+    def record_lines(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(store, "record_poll", record_poll)
+    monkeypatch.setattr(store, "record_lines", record_lines)
 
 
 def test_an_io_error_stops_the_daemon_with_one_critical_line_and_one_health_alert(

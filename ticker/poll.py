@@ -16,6 +16,7 @@ from ticker.errors import FetchError, ParseError
 from ticker.fetch import Page, fetch_page
 from ticker.health import health_change
 from ticker.lines import Line
+from ticker.record import Policy
 from ticker.route import router
 from ticker.sources import kind_for
 from ticker.store import PollRecord, SourceState, Store
@@ -81,6 +82,13 @@ def judge_for(config: Config) -> Judge:
         threshold=config.dedupe.threshold,
         aliases=config.dedupe.aliases,
     )
+
+
+def policy_for(config: Config, source: Source, clock: Callable[[], float]) -> Policy:
+    """What `source`'s new lines become under `config`: judged by its [dedupe] settings,
+    routed to the channels that take the source."""
+    route = router(config.channels_for(source.name), clock)
+    return Policy(route, judge_for(config), across=config.dedupe.across_sources)
 
 
 def _failed(
@@ -188,18 +196,16 @@ async def poll_source(
         store.record_not_modified(source.name, source.url, clock(), latency=page.elapsed)
         check_health(config, source, store, clock())
         return PollOutcome(source=source.name, not_modified=True)
-    record = store.record_poll(
+    record = store.record_lines(
         source.name,
         source.url,
         lines,
         clock(),
-        router(config.channels_for(source.name), clock),
-        judge=judge_for(config),
+        policy_for(config, source, clock),
         backfill=source.backfill,
         etag=page.etag,
         last_modified=page.last_modified,
         latency=page.elapsed,
-        across=config.dedupe.across_sources,
     )
     check_health(config, source, store, clock())
     _log_record(record)

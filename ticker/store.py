@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ticker import dbfile
+from ticker import dbfile, record
 from ticker.errors import DatabaseUnusable
 from ticker.lines import Line
+from ticker.record import ALSO, AlertPlan, Decision, Policy
 
 if TYPE_CHECKING:
     from ticker.clock import BootReading
-    from ticker.dedupe import Candidate, Judge, Verdict
+    from ticker.dedupe import Candidate, Judge
     from ticker.route import Router
 
 SCHEMA_VERSION = 12
@@ -61,7 +62,6 @@ CHECKPOINT_WAIT_MS = 1_000
 TABLES = {"sources", "items", "alerts", "deliveries"}  # a versioned database has at least these
 DELIVERY_CHANGE = "delivery_change"  # the counter that numbers delivery changes (schema 9)
 CHANNEL_HEALTH = "channel"  # the attribution of a health alert about a channel
-ALSO = "also"  # the kind of an item another source told first, and of its follow-up alert
 MAX_STORY_HOPS = 8  # links followed from an item to the story's first item (bounded walk)
 # The upper bounds (seconds) of the poll-duration histogram's buckets (ticker.metrics): a
 # poll of a loopback page takes milliseconds, of a slow site seconds, a timeout 30 s.
@@ -500,17 +500,6 @@ def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _verdict_columns(verdict: Verdict | None) -> tuple[str, int | None, str | None]:
-    if verdict is None:
-        return "new", None, None
-    return verdict.kind, verdict.item_id, "; ".join(verdict.changes) or None
-
-
-def _fixed_route(channels: Sequence[str], update_channels: Sequence[str] | None) -> Router:
-    targets = {"new": channels, "update": channels if update_channels is None else update_channels}
-    return lambda line, kind: targets.get(kind, ())  # no follow-ups ("also") anywhere
-
-
 ACROSS = b"across"  # the hash personalisation of the terms every source shares
 
 
@@ -555,6 +544,30 @@ def _checked_connection(path: Path, readonly: bool) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+class _History:
+    """What `record.decide` reads of the log of `source`'s poll, through `store`'s reads on
+    `conn` (the poll's transaction)."""
+
+    def __init__(self, store: Store, conn: sqlite3.Connection, source: str) -> None:
+        self.store, self.conn, self.source = store, conn, source
+
+    def candidates(self, terms: set[str], since: float) -> list[Candidate]:
+        """Items of the source seen since `since` sharing the rarest of `terms`."""
+        return self.store._candidates(self.conn, self.source, terms, since)
+
+    def candidates_across(self, terms: set[str], since: float) -> list[Candidate]:
+        """Items of the other sources seen since `since` sharing the rarest of `terms`."""
+        return self.store._candidates_across(self.conn, self.source, terms, since)
+
+    def story_root(self, item_id: int) -> tuple[int, str] | None:
+        """The item (id, source) that told the story of `item_id` first."""
+        return self.store._story_root(self.conn, item_id)
+
+    def story_channels(self, root: int) -> set[str]:
+        """The channels given the story of item `root` already."""
+        return self.store._story_channels(self.conn, root)
 
 
 class Store:
@@ -901,12 +914,12 @@ class Store:
         source: str,
         line: Line,
         now: float,
-        verdict: Verdict | None,
-        also_of: int | None = None,
+        decision: Decision | None = None,
     ) -> int:
-        kind, of_item, changes = _verdict_columns(verdict)
-        if also_of is not None:
-            kind = ALSO
+        """Insert the new `line` of `source` as an item of what `decision` made it (None:
+        a new story); returns its id."""
+        decision = decision or Decision("new")
+        kind = decision.kind
         cursor = conn.execute(
             "INSERT INTO items (source, fingerprint, text, attribution, body, url, first_seen, "
             "last_seen, times_seen, kind, of_item, changes, key, published, also_of) "
@@ -921,11 +934,11 @@ class Store:
                 now,
                 now,
                 kind,
-                of_item,
-                changes,
+                decision.of_item,
+                decision.changes_text,
                 line.key,
                 line.published,
-                also_of,
+                decision.also_of,
             ),
         )
         self._tally("lines", source, kind)
@@ -1051,18 +1064,18 @@ class Store:
         item_id: int,
         now: float,
         channels: Sequence[str],
-        verdict: Verdict | None = None,
-        kind: str | None = None,
+        kind: str = "new",
+        updates_item: int | None = None,
+        changes: str | None = None,
     ) -> int:
-        """Insert an alert of item `item_id` (of kind `kind`, else the verdict's) and a
-        pending delivery of it to each of `channels`; returns the alert's id."""
-        verdict_kind, of_item, changes = _verdict_columns(verdict)
-        kind = kind or verdict_kind
+        """Insert an alert of kind `kind` of item `item_id` (an update of `updates_item`,
+        `changes` saying what changed) and a pending delivery of it to each of `channels`;
+        returns the alert's id."""
         boot_id, boot_time = self.boot_clock() or (None, None)
         cursor = conn.execute(
             "INSERT INTO alerts (item_id, source, created, kind, updates_item, changes, "
             "boot_id, boot_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (item_id, source, now, kind, of_item, changes, boot_id, boot_time),
+            (item_id, source, now, kind, updates_item, changes, boot_id, boot_time),
         )
         alert_id = int(cursor.lastrowid or 0)
         conn.executemany(
@@ -1075,58 +1088,12 @@ class Store:
             self._tally("deliveries", channel, "queued")
         return alert_id
 
-    def _judge(
-        self,
-        conn: sqlite3.Connection,
-        source: str,
-        line: Line,
-        now: float,
-        judge: Judge | None,
-        edited: Candidate | None = None,
-    ) -> tuple[Verdict | None, set[str]]:
-        """How `line` relates to the source's earlier items, and its index terms. A line
-        whose key names an earlier item (`edited`) is an update of it, whatever the words
-        and the window; otherwise the judge, if any, compares the words."""
-        from ticker.dedupe import edit_of
-
-        terms = judge.terms(line) if judge is not None else set()
-        if edited is not None:
-            return edit_of(edited, line), terms
-        if judge is None:
-            return None, terms
-        candidates = self._candidates(conn, source, terms, now - judge.window)
-        return judge.classify(line, candidates, now), terms
-
-    def _across(
-        self,
-        conn: sqlite3.Connection,
-        source: str,
-        line: Line,
-        now: float,
-        judge: Judge,
-        terms: set[str],
-        own: Verdict | None,
-    ) -> tuple[Verdict, int] | None:
-        """The verdict of `line` against the other sources' recent lines and the item that
-        told the story first (the root), when `line` is "also reported by" `source`: a
-        duplicate of another source's line, or an update of one when its own source has
-        no earlier line of the story. An update of its own line stays an update (it
-        alerts), unless another source already showed the same words; a duplicate of its
-        own line stays a duplicate. None if it is none of these."""
-        if own is not None and own.kind == "duplicate":
-            return None
-        candidates = self._candidates_across(conn, source, terms, now - judge.window)
-        if not candidates:
-            return None
-        other = judge.classify(line, candidates)
-        if other.item_id is None or other.kind == "new":
-            return None
-        if other.kind == "update" and own is not None and own.kind == "update":
-            return None
-        root = self._story_root(conn, other.item_id)
-        if root is None or root[1] == source:
-            return None  # the story began on this source: its own verdict stands
-        return other, root[0]
+    def _insert_planned(
+        self, conn: sqlite3.Connection, source: str, item_id: int, now: float, plan: AlertPlan
+    ) -> int:
+        """Insert the alert `plan` describes, of item `item_id`, and its deliveries."""
+        kind, updates, changes = plan.kind, plan.updates_item, plan.changes
+        return self._insert_alert(conn, source, item_id, now, plan.channels, kind, updates, changes)
 
     def _story_root(self, conn: sqlite3.Connection, item_id: int) -> tuple[int, str] | None:
         """The item (id, source) that told the story of `item_id` first: the item itself,
@@ -1159,29 +1126,6 @@ class Store:
         )
         return {str(row[0]) for row in rows}
 
-    def _alert_also(
-        self,
-        conn: sqlite3.Connection,
-        source: str,
-        line: Line,
-        item_id: int,
-        root: int,
-        now: float,
-        route: Router,
-    ) -> int | None:
-        """Deliveries for a line "also reported by" `source`: nothing to the channels that
-        were given the story already, but a short follow-up (an alert of kind "also") to
-        those of them with `also = "notify"`; and the line as a new alert to the channels
-        of `source` that were never given the story (a channel of that source alone must
-        not lose it). Returns the new alert's id, or None."""
-        told = self._story_channels(conn, root)
-        follow_ups = [name for name in route(line, ALSO) if name in told]
-        if follow_ups:
-            also_id = self._insert_alert(conn, source, item_id, now, follow_ups, kind=ALSO)
-            conn.execute("UPDATE alerts SET updates_item = ? WHERE id = ?", (root, also_id))
-        untold = [name for name in route(line, "new") if name not in told]
-        return self._insert_alert(conn, source, item_id, now, untold) if untold else None
-
     def record_poll(
         self,
         name: str,
@@ -1198,76 +1142,55 @@ class Store:
         latency: float | None = None,
         across: bool = False,
     ) -> PollRecord:
+        """`record_lines` under the policy `record.policy_of` makes of `channels` (names, or
+        a Router), `update_channels`, `judge` and `across`: the short form of tests and
+        benchmarks (a new story alerts `channels`, an update `update_channels`)."""
+        policy = record.policy_of(channels, update_channels, judge, across)
+        return self.record_lines(
+            name,
+            url,
+            lines,
+            now,
+            policy,
+            backfill=backfill,
+            etag=etag,
+            last_modified=last_modified,
+            latency=latency,
+        )
+
+    def record_lines(
+        self,
+        name: str,
+        url: str,
+        lines: Sequence[Line],
+        now: float,
+        policy: Policy,
+        *,
+        backfill: int = 0,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        latency: float | None = None,
+    ) -> PollRecord:
         """Diff a successful poll's lines against the log and record the result atomically.
 
         `lines` are in page order, newest first. A line whose fingerprint this source has
         ever shown is not new (it only gets its last_seen and times_seen updated). A new
-        line becomes an item. If its `key` (the source's own item id) names an earlier
-        item, it is an update of that item (an edited post); else, with a `judge`, it is
-        first classified against the source's recent items. A duplicate is only logged, an
-        update alerts `update_channels` (default: `channels`), a new story alerts
-        `channels`; `channels` may instead be a Router that names the channels of each line.
-        The source's first successful poll is a silent baseline, of which only the
-        `backfill` newest lines alert. Items are inserted oldest first, so alert ids follow
-        the story's order.
-
-        With `across` (and a `judge`), lines are indexed for every source too, and a new
-        line (not a baseline one, not an edit) is also compared with the other sources'
-        recent lines: one that tells a story another source told first is stored as kind
-        "also" (`_across`) and delivered as `_alert_also` says.
+        line becomes an item, and what kind of item, with which alerts and deliveries, is
+        the policy's call (`record.decide`: this method reads what it asks and writes what
+        it decides). The source's first successful poll is a silent baseline, of which
+        only the `backfill` newest lines alert. Items are inserted oldest first, so alert
+        ids follow the story's order, and a line is judged against the older lines of its
+        own poll too. With `policy.across`, lines are indexed for every source too.
         """
-        from ticker.dedupe import Candidate
-
-        route = channels if callable(channels) else _fixed_route(channels, update_channels)
         with self.transaction() as conn:
-            state = conn.execute(
-                "SELECT last_success FROM sources WHERE name = ?", (name,)
-            ).fetchone()
-            baseline = state is None or state[0] is None
-            self._touch_source(conn, name, url, now)
+            baseline = self._start_poll(conn, name, url, now)
             known = self._known_items(conn, name, [line.fingerprint for line in lines])
             conn.executemany(
                 "UPDATE items SET last_seen = ?, times_seen = times_seen + 1 WHERE id = ?",
                 [(now, item_id) for item_id in known.values()],
             )
             fresh = [line for line in lines if line.fingerprint not in known]
-            keyed = self._keyed_items(conn, name, [line.key for line in fresh if line.key])
-            alerting = len(fresh) if not baseline else min(backfill, len(fresh))
-            new: list[NewItem] = []
-            for index in range(len(fresh) - 1, -1, -1):
-                line = fresh[index]
-                edited = keyed.get(line.key) if line.key else None
-                verdict, terms = self._judge(conn, name, line, now, judge, edited)
-                if baseline and verdict is not None and verdict.kind != "duplicate":
-                    verdict = None  # the baseline has no history to update
-                also = None  # a baseline line is nobody's "also": it was on the page before
-                if across and judge is not None and not baseline and edited is None:
-                    also = self._across(conn, name, line, now, judge, terms, verdict)
-                also_of = None
-                if also is not None:
-                    verdict, also_of = also
-                item_id = self._insert_item(conn, name, line, now, verdict, also_of)
-                self._index_terms(conn, name, item_id, terms, across)
-                if line.key:
-                    keyed[line.key] = Candidate(item_id, line.text)
-                kind = ALSO if also_of is not None else verdict.kind if verdict else "new"
-                alert_id = None
-                if index < alerting and also_of is not None:
-                    alert_id = self._alert_also(conn, name, line, item_id, also_of, now, route)
-                elif index < alerting and kind in ("new", "update"):
-                    targets = route(line, kind)
-                    alert_id = self._insert_alert(conn, name, item_id, now, targets, verdict)
-                new.append(
-                    NewItem(
-                        item_id,
-                        line,
-                        alert_id,
-                        kind,
-                        verdict.item_id if verdict else None,
-                        verdict.changes if verdict else (),
-                        also_of,
-                    )
-                )
+            new = self._record_fresh(conn, name, fresh, now, policy, baseline, backfill)
             conn.execute(
                 "UPDATE sources SET last_success = ?, consecutive_failures = 0, last_error = NULL,"
                 " layout_failures = 0, last_result = 'ok', last_latency = ?,"
@@ -1276,6 +1199,76 @@ class Store:
             )
             self._tally_poll(name, "ok", latency)
         return PollRecord(source=name, baseline=baseline, new=tuple(new), seen=len(known))
+
+    def _start_poll(self, conn: sqlite3.Connection, name: str, url: str, now: float) -> bool:
+        """Note a poll of `name` at `now`; True if it is the source's first success."""
+        state = conn.execute("SELECT last_success FROM sources WHERE name = ?", (name,)).fetchone()
+        self._touch_source(conn, name, url, now)
+        return state is None or state[0] is None
+
+    def _record_fresh(
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        fresh: Sequence[Line],
+        now: float,
+        policy: Policy,
+        baseline: bool,
+        backfill: int,
+    ) -> list[NewItem]:
+        """Write the `fresh` lines of a poll (newest first), oldest first, as the policy
+        decides each one, in the caller's transaction."""
+        from ticker.dedupe import Candidate
+
+        keyed = self._keyed_items(conn, source, [line.key for line in fresh if line.key])
+        history = _History(self, conn, source)
+        alerting = record.alerting(len(fresh), baseline, backfill)
+        new: list[NewItem] = []
+        for index in range(len(fresh) - 1, -1, -1):
+            line = fresh[index]
+            edited = keyed.get(line.key) if line.key else None
+            decision = record.decide(
+                line,
+                now,
+                policy,
+                history,
+                edited=edited,
+                baseline=baseline,
+                alerts=index < alerting,
+            )
+            item = self._write_line(conn, source, line, now, decision, policy.across)
+            if line.key:
+                keyed[line.key] = Candidate(item.item_id, line.text)  # a later edit in this poll
+            new.append(item)
+        return new
+
+    def _write_line(
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        line: Line,
+        now: float,
+        decision: Decision,
+        across: bool,
+    ) -> NewItem:
+        """Write a new line as `decision` says: its item, its index terms (for every source
+        too, with `across`), its alerts and their deliveries."""
+        item_id = self._insert_item(conn, source, line, now, decision)
+        self._index_terms(conn, source, item_id, decision.terms, across)
+        if decision.follow_up is not None:
+            self._insert_planned(conn, source, item_id, now, decision.follow_up)
+        alert_id = None
+        if decision.alert is not None:
+            alert_id = self._insert_planned(conn, source, item_id, now, decision.alert)
+        return NewItem(
+            item_id,
+            line,
+            alert_id,
+            decision.kind,
+            decision.of_item,
+            decision.changes,
+            decision.also_of,
+        )
 
     # --- the outbox ----------------------------------------------------------------------
 
