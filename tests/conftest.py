@@ -247,3 +247,25 @@ def vm_steps(store: Store, read: Callable[[], object]) -> int:
     finally:
         store.conn.set_progress_handler(None, 0)
     return steps
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One real PostgreSQL server for the session (tests/postgres.py), stopped at its end;
+    the test skips, with the reason, where the server's binaries or psycopg are missing."""
+    import postgres
+
+    reason = postgres.unavailable()
+    if reason:
+        pytest.skip(reason)
+    server = postgres.PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_db(postgres_server: Any) -> Iterator[str]:
+    """The conninfo of a fresh, empty database on the session's server, dropped after."""
+    conninfo = postgres_server.create_database()
+    yield conninfo
+    postgres_server.drop_database(conninfo)
