@@ -166,8 +166,11 @@ def acquire(
     with _reachable(conn), conn.transaction():
         moment = _now(conn, now)
         _add_sources(conn, wanted)
-        _free_unwanted(conn, replica, wanted)
-        held = _keep(conn, replica, wanted, moment, ttl)
+        held = _renew_held(conn, replica, moment, ttl)
+        unwanted = set(held).difference(wanted)
+        if unwanted:
+            _free(conn, replica, sorted(unwanted))
+            held = [source for source in held if source not in unwanted]
         cap = len(wanted)
         if fair_share:
             cap = _share(len(wanted), _live_others(conn, replica, moment) + 1)
@@ -186,11 +189,7 @@ def renew(conn: Connection, replica: Replica, ttl: float, now: float | None = No
     taken it): `acquire` takes it again if it is still free."""
     with _reachable(conn), conn.transaction():
         moment = _now(conn, now)
-        rows = conn.execute(
-            "UPDATE leases SET expires = %s WHERE owner = %s AND expires > %s RETURNING source",
-            (moment + ttl, replica.name, moment),
-        ).fetchall()
-        held = sorted(source for (source,) in rows)
+        held = _renew_held(conn, replica, moment, ttl)
         _beat(conn, replica, moment, ttl, len(held))
     return held
 
@@ -272,30 +271,26 @@ _share = fair_share  # acquire's parameter of that name hides the function insid
 
 
 def _add_sources(conn: Connection, wanted: list[str]) -> None:
-    # Only the missing rows, in sorted order: replicas adding the same new sources at once
-    # then wait for each other in one order (no deadlock), and the usual call inserts none.
-    conn.execute(
-        "INSERT INTO leases (source) SELECT s FROM unnest(%s::text[]) AS s"
-        " WHERE NOT EXISTS (SELECT 1 FROM leases WHERE source = s) ORDER BY s"
-        " ON CONFLICT DO NOTHING",
-        (wanted,),
-    )
-
-
-def _free_unwanted(conn: Connection, replica: Replica, wanted: list[str]) -> None:
-    conn.execute(
-        "UPDATE leases SET owner = NULL, expires = 0 WHERE owner = %s AND source <> ALL(%s)",
-        (replica.name, wanted),
-    )
-
-
-def _keep(
-    conn: Connection, replica: Replica, wanted: list[str], moment: float, ttl: float
-) -> list[str]:
+    # A hashed EXCEPT finds the missing rows (usually none) in ~1 ms for 3,000 sources, where
+    # `source = ANY(%s)` compares every row with every element once psycopg prepares the
+    # statement (a generic plan's array is a parameter, so PostgreSQL cannot hash it).
+    # Inserted in sorted order: replicas adding the same new sources at once then wait for
+    # each other in one order, never in a deadlock.
     rows = conn.execute(
-        "UPDATE leases SET expires = %s"
-        " WHERE owner = %s AND expires > %s AND source = ANY(%s) RETURNING source",
-        (moment + ttl, replica.name, moment, wanted),
+        "SELECT s FROM unnest(%s::text[]) AS s EXCEPT SELECT source FROM leases", (wanted,)
+    ).fetchall()
+    if rows:
+        conn.execute(
+            "INSERT INTO leases (source) SELECT s FROM unnest(%s::text[]) AS s ORDER BY s"
+            " ON CONFLICT DO NOTHING",
+            (sorted(source for (source,) in rows),),
+        )
+
+
+def _renew_held(conn: Connection, replica: Replica, moment: float, ttl: float) -> list[str]:
+    rows = conn.execute(
+        "UPDATE leases SET expires = %s WHERE owner = %s AND expires > %s RETURNING source",
+        (moment + ttl, replica.name, moment),
     ).fetchall()
     return sorted(source for (source,) in rows)
 
@@ -310,8 +305,9 @@ def _live_others(conn: Connection, replica: Replica, moment: float) -> int:
 
 def _free(conn: Connection, replica: Replica, sources: list[str]) -> None:
     conn.execute(
-        "UPDATE leases SET owner = NULL, expires = 0 WHERE owner = %s AND source = ANY(%s)",
-        (replica.name, sources),
+        "UPDATE leases SET owner = NULL, expires = 0 FROM unnest(%s::text[]) AS f(source)"
+        " WHERE leases.source = f.source AND owner = %s",
+        (sources, replica.name),
     )
 
 
@@ -328,9 +324,9 @@ def _take(
     # lease another replica took and committed meanwhile is not taken again.
     rows = conn.execute(
         "WITH free AS ("
-        " SELECT source FROM leases"
-        " WHERE source = ANY(%(wanted)s) AND (owner IS NULL OR expires <= %(now)s)"
-        " ORDER BY source LIMIT %(count)s FOR UPDATE SKIP LOCKED)"
+        " SELECT source FROM leases JOIN unnest(%(wanted)s::text[]) AS w(source) USING (source)"
+        " WHERE owner IS NULL OR expires <= %(now)s"
+        " ORDER BY source LIMIT %(count)s FOR UPDATE OF leases SKIP LOCKED)"
         " UPDATE leases SET owner = %(name)s, expires = %(until)s, acquired = %(now)s"
         " FROM free WHERE leases.source = free.source RETURNING leases.source",
         {
