@@ -6,9 +6,10 @@ gets a fresh database cloned from a template (`CREATE DATABASE ... TEMPLATE`, a 
 tests never see each other's rows. The server is this process's child: `stop()` ends it
 (fast shutdown), and the session fixture in conftest.py calls it at the end.
 
-The binaries are found in $TICKER_PG_BIN, else in the newest /usr/lib/postgresql/*/bin
-(Debian's `postgresql` package, which .ci/run installs), else on PATH. Where they are
-missing, or psycopg is not installed, `unavailable()` says why and the tests skip with it.
+The binaries are found in $TICKER_PG_BIN (only there, when it is set), else in the newest
+/usr/lib/postgresql/*/bin (Debian's `postgresql` package, which .ci/run installs), else on
+PATH. Where they are missing, or psycopg is not installed, `unavailable()` says why and the
+tests skip with it.
 
 initdb and postgres refuse to run as root. When the tests run as root (CI does), the server
 runs as the unprivileged user `nobody` (subprocess's `user=`, the same as `runuser -u
@@ -57,13 +58,15 @@ SETTINGS = {
 def bin_dir() -> Path | None:
     """The directory holding initdb, pg_ctl and postgres, or None if none is found."""
     wanted = os.environ.get("TICKER_PG_BIN")
-    candidates = [Path(wanted)] if wanted else []
-    # Newest major version first: /usr/lib/postgresql/15/bin before .../13/bin.
-    found = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted((Path(p) for p in found), key=lambda p: _major(p), reverse=True)
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(Path(on_path).parent)
+    if wanted:  # only there: TICKER_PG_BIN=/nonexistent shows the tests' skip
+        candidates = [Path(wanted)]
+    else:
+        # Newest major version first: /usr/lib/postgresql/15/bin before .../13/bin.
+        found = glob.glob("/usr/lib/postgresql/*/bin")
+        candidates = sorted((Path(p) for p in found), key=_major, reverse=True)
+        on_path = shutil.which("initdb")
+        if on_path:
+            candidates.append(Path(on_path).parent)
     for directory in candidates:
         if all((directory / name).is_file() for name in ("initdb", "postgres")):
             return directory
