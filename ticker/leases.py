@@ -166,11 +166,7 @@ def acquire(
     with _reachable(conn), conn.transaction():
         moment = _now(conn, now)
         _add_sources(conn, wanted)
-        held = _renew_held(conn, replica, moment, ttl)
-        unwanted = set(held).difference(wanted)
-        if unwanted:
-            _free(conn, replica, sorted(unwanted))
-            held = [source for source in held if source not in unwanted]
+        held = _drop_unwanted(conn, replica, _renew_held(conn, replica, moment, ttl), wanted)
         cap = len(wanted)
         if fair_share:
             cap = _share(len(wanted), _live_others(conn, replica, moment) + 1)
@@ -293,6 +289,16 @@ def _renew_held(conn: Connection, replica: Replica, moment: float, ttl: float) -
         (moment + ttl, replica.name, moment),
     ).fetchall()
     return sorted(source for (source,) in rows)
+
+
+def _drop_unwanted(
+    conn: Connection, replica: Replica, held: list[str], wanted: list[str]
+) -> list[str]:
+    """Free the leases held of sources no longer wanted (removed from the config); the rest."""
+    unwanted = set(held).difference(wanted)
+    if unwanted:
+        _free(conn, replica, sorted(unwanted))
+    return [source for source in held if source not in unwanted]
 
 
 def _live_others(conn: Connection, replica: Replica, moment: float) -> int:
