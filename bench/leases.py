@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.rig import machine, revision
-from tests.postgres import PostgresServer, unavailable
+from tests.postgres import PostgresServer, ServerUnavailable, unavailable
 
 T0 = 1_764_000_000.0
 TTL = 30.0
@@ -103,7 +103,11 @@ def main() -> None:
     if reason:
         print(f"PostgreSQL unavailable: {reason}")
         return
-    server = PostgresServer.start()
+    try:
+        server = PostgresServer.start()
+    except ServerUnavailable as exc:
+        print(f"PostgreSQL unavailable: {exc}")
+        return
     try:
         print(f"server start (initdb, postgres, first connection): {server.started_in:.2f} s")
         run(server, args.sources, args.replicas, args.rounds)

@@ -252,13 +252,17 @@ def vm_steps(store: Store, read: Callable[[], object]) -> int:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Any]:
     """One real PostgreSQL server for the session (tests/postgres.py), stopped at its end;
-    the test skips, with the reason, where the server's binaries or psycopg are missing."""
+    the test skips, with the reason, where the server's binaries or psycopg are missing, or
+    this process may not run the server as an unprivileged user."""
     import postgres
 
     reason = postgres.unavailable()
     if reason:
         pytest.skip(reason)
-    server = postgres.PostgresServer.start()
+    try:
+        server = postgres.PostgresServer.start()
+    except postgres.ServerUnavailable as exc:
+        pytest.skip(str(exc))
     yield server
     server.stop()
 

@@ -112,6 +112,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ServerUnavailable(RuntimeError):
+    """This process may not run the server: it cannot hand the directory or the process to
+    the unprivileged user (no CAP_SETUID or CAP_CHOWN in a container, say). A skip reason."""
+
+
 @dataclass
 class PostgresServer:
     """A running PostgreSQL server that this process started; `stop()` ends it."""
@@ -127,16 +132,23 @@ class PostgresServer:
     def start(cls, tcp: bool = False) -> PostgresServer:
         """initdb a new cluster in a temporary directory and start its server; wait until it
         accepts connections. `tcp`: also listen on 127.0.0.1 (at `port`); by default only
-        the unix socket in the directory. Raises RuntimeError, with the server's log, if
-        it does not start."""
+        the unix socket in the directory. Raises ServerUnavailable where this process may not
+        run it, RuntimeError (with the server's log) if it does not start."""
         reason = unavailable()
         if reason:
             raise RuntimeError(reason)
         began = time.monotonic()
-        root = _private_directory()
         port = free_port() if tcp else 5432  # the socket's name; private directory: no clash
-        _initdb(root)
-        process = _postgres(root, port, tcp)
+        root = _private_directory()
+        try:
+            _initdb(root)
+            process = _postgres(root, port, tcp)
+        except BaseException as exc:
+            shutil.rmtree(root, ignore_errors=True)
+            if isinstance(exc, PermissionError):
+                reason = f"cannot run PostgreSQL as {UNPRIVILEGED!r}: {exc}"
+                raise ServerUnavailable(reason) from exc
+            raise
         server = cls(root, port, process, tcp, started_in=0.0)
         try:
             server._wait_ready(began + START_TIMEOUT)
@@ -224,8 +236,12 @@ def _private_directory() -> Path:
     socket's path must be (at most 107 bytes)."""
     root = Path(tempfile.mkdtemp(prefix="ticker-pg-"))
     run_as = _run_as()
-    if run_as:
-        os.chown(root, run_as["user"], run_as["group"])
+    try:
+        if run_as:
+            os.chown(root, run_as["user"], run_as["group"])
+    except PermissionError as exc:
+        root.rmdir()
+        raise ServerUnavailable(f"cannot give a directory to {UNPRIVILEGED!r}: {exc}") from exc
     return root
 
 

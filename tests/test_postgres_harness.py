@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from tempfile import mkdtemp
 from typing import Any
 
 import postgres
@@ -45,3 +46,21 @@ def test_a_server_on_loopback_stops_and_leaves_nothing() -> None:
     assert not server.root.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(server.conninfo(via_tcp=True), connect_timeout=2)
+
+
+def test_no_right_to_drop_root_is_a_skip_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    # In a container without CAP_SETUID/CAP_CHOWN, handing the server to `nobody` fails.
+    if postgres.unavailable():
+        pytest.skip(postgres.unavailable() or "")
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(postgres, "_initdb", refused)
+    made: list[Path] = []
+    monkeypatch.setattr(
+        postgres, "_private_directory", lambda: made.append(Path(mkdtemp())) or made[0]
+    )
+    with pytest.raises(postgres.ServerUnavailable, match="Operation not permitted"):
+        postgres.PostgresServer.start()
+    assert made and not made[0].exists()  # its directory is gone too
