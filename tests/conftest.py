@@ -247,3 +247,29 @@ def vm_steps(store: Store, read: Callable[[], object]) -> int:
     finally:
         store.conn.set_progress_handler(None, 0)
     return steps
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One real PostgreSQL server for the session (tests/postgres.py), stopped at its end;
+    the test skips, with the reason, where the server's binaries or psycopg are missing, or
+    this process may not run the server as an unprivileged user."""
+    import postgres
+
+    reason = postgres.unavailable()
+    if reason:
+        pytest.skip(reason)
+    try:
+        server = postgres.PostgresServer.start()
+    except postgres.ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_db(postgres_server: Any) -> Iterator[str]:
+    """The conninfo of a fresh, empty database on the session's server, dropped after."""
+    conninfo = postgres_server.create_database()
+    yield conninfo
+    postgres_server.drop_database(conninfo)

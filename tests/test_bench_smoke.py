@@ -25,6 +25,7 @@ RUNS = [
     ("dedupe_index --across --sizes 1000 --queries 50", [r"\n\s+1000\s.*ms.* \d+/\d+/\d+/\d+\n"]),
     ("dedupe_methods", [r"ticker \(ratio \+ proper-noun guard\)\s+1\.000"]),
     ("metrics --alerts 2000 --scrapes 5", [r"/metrics: median [\d.]+ ms"]),
+    ("leases --sources 300 --rounds 3", [r"acquire, steady state .*median|PostgreSQL unavailable"]),
     (
         "web --alerts 2000 --clients 5 --runs 3 --rounds 2",
         [r"GET / .*median", r"fan-out .* 5 live clients"],

@@ -92,3 +92,10 @@ class DatabaseInUse(StoreError):
         self.path = str(path)
         self.problem = f"is in use by {holder}; stop it first"
         TickerError.__init__(self, f"{self.path} {self.problem}")
+
+
+class DatabaseUnreachable(StoreError):
+    """A database server (PostgreSQL) cannot be reached, or ended the connection. A replica
+    that sees it stops polling and sending (its view of leases and alerts may be stale)
+    until it reconnects; its leases expire and the other replicas take its sources. `path`
+    is where the database is (host, port, database name; never a password)."""

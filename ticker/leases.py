@@ -1,0 +1,405 @@
+"""Per-source leases in PostgreSQL, so that replicas of `ticker run` poll each source once.
+
+Two tables (MIGRATIONS, applied by `migrate`):
+
+    leases    source, owner, expires, acquired: one row per source; a lease whose owner is
+              NULL or whose `expires` has passed is free
+    replicas  name, host, pid, started, heartbeat, expires, sources_held: one row per
+              replica, its last heartbeat; `ticker status` lists them
+
+A replica calls `acquire` every renew interval (a third of the ttl, say) with every source of
+its config: in one transaction it writes its heartbeat, keeps (renews) what it holds, gives up
+what is above its fair share, and takes free or expired leases up to that share with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so two replicas never take the same row and never wait
+for each other. The fair share is ceil(sources / live replicas), live meaning a heartbeat
+that has not expired: three replicas and 3,000 sources hold at most 1,000 each, and when one
+dies (its heartbeat and its leases expire together, one ttl after its last renewal) the
+others' share grows and their next `acquire` takes its sources: within one ttl plus one renew
+interval. A replica that cannot reach the database gets DatabaseUnreachable, must stop
+polling (it may no longer hold what it thinks), and its leases run out the same way.
+
+Times are Unix seconds: the caller's `now` (tests move it by hand, without sleeping) or, when
+None, the database server's clock, one clock for every replica whatever their machines' clocks
+say; production code passes None.
+
+This module holds its own SQL: store.py is the SQLite engine, and leases exist only on
+PostgreSQL (one process on SQLite needs none).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from ticker.errors import DatabaseUnreachable
+
+Connection = psycopg.Connection[Any]
+
+COMPONENT = "leases"  # this module's rows in schema_versions
+MIGRATION_LOCK = 0x7469636B6572  # pg_advisory_xact_lock key ("ticker"): one migrator at a time
+FORGET_AFTER = 24 * 3600.0  # seconds a dead replica stays listed (each start is a new replica)
+# SQLSTATEs of a server that is stopping or starting (class 08, connection exceptions, too)
+SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
+CONNECT_TIMEOUT = 5  # seconds; libpq's default is to wait forever
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: leases and the replicas' heartbeats. Times are Unix seconds (float8), as the rest of
+    # ticker keeps them, so the caller's clock and the server's compare directly.
+    """
+    CREATE TABLE leases (
+        source TEXT PRIMARY KEY,
+        owner TEXT,
+        expires DOUBLE PRECISION NOT NULL DEFAULT 0,
+        acquired DOUBLE PRECISION
+    );
+    CREATE INDEX leases_owner ON leases (owner);
+    CREATE TABLE replicas (
+        name TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started DOUBLE PRECISION NOT NULL,
+        heartbeat DOUBLE PRECISION NOT NULL,
+        expires DOUBLE PRECISION NOT NULL,
+        sources_held INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One `ticker run` process among replicas: `name` is unique to this start of it."""
+
+    name: str
+    host: str
+    pid: int
+    started: float  # Unix seconds
+
+    @classmethod
+    def here(cls, started: float) -> Replica:
+        """This process, started at `started`; a new name at each start (host:pid:random),
+        so a restarted process never inherits a dead one's leases by its pid."""
+        host, pid = socket.gethostname(), os.getpid()
+        return cls(f"{host}:{pid}:{secrets.token_hex(4)}", host, pid, started)
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    """A replica as `ticker status` shows it."""
+
+    name: str
+    host: str
+    pid: int
+    started: float
+    heartbeat: float  # its last heartbeat
+    expires: float  # when it counts as gone, unless it beats again
+    sources_held: int  # 0 once it is gone
+    live: bool
+
+
+def connect(conninfo: str, application_name: str = "ticker") -> Connection:
+    """An autocommit connection to `conninfo`; DatabaseUnreachable if the server cannot be
+    reached or refuses (the message names host, port and database, never a password)."""
+    try:
+        return psycopg.connect(
+            conninfo,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name=application_name,
+        )
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnreachable(_where(conninfo), _reason(exc)) from exc
+
+
+def migrate(conn: Connection) -> int:
+    """Bring the lease tables to the newest version (idempotent; replicas starting at once
+    take turns on an advisory lock); the version reached."""
+    with _reachable(conn), conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_versions ("
+            " component TEXT NOT NULL, version INTEGER NOT NULL,"
+            " applied TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"
+        )
+        row = conn.execute(
+            "SELECT coalesce(max(version), 0) FROM schema_versions WHERE component = %s",
+            (COMPONENT,),
+        ).fetchone()
+        version = int(row[0]) if row else 0
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            conn.execute(MIGRATIONS[number - 1])
+            conn.execute(
+                "INSERT INTO schema_versions (component, version) VALUES (%s, %s)",
+                (COMPONENT, number),
+            )
+    return len(MIGRATIONS)
+
+
+def fair_share(sources: int, live_replicas: int) -> int:
+    """The most sources one replica may hold: ceil(sources / live replicas)."""
+    return math.ceil(sources / max(live_replicas, 1))
+
+
+def acquire(
+    conn: Connection,
+    replica: Replica,
+    sources: Sequence[str],
+    ttl: float,
+    fair_share: bool = True,
+    now: float | None = None,
+) -> list[str]:
+    """Heartbeat, renew, give up, take: the sources (of `sources`) that `replica` holds for
+    the next `ttl` seconds, sorted. Takes only free or expired leases (never one that
+    another replica holds); with `fair_share`, holds at most ceil(sources / live replicas)
+    and frees the surplus for the others. Leases of sources not in `sources` (removed from
+    the config) are freed."""
+    wanted = sorted(set(sources))
+    with _reachable(conn), conn.transaction():
+        moment = _now(conn, now)
+        _add_sources(conn, wanted)
+        held = _drop_unwanted(conn, replica, _renew_held(conn, replica, moment, ttl), wanted)
+        cap = len(wanted)
+        if fair_share:
+            cap = _share(len(wanted), _live_others(conn, replica, moment) + 1)
+        if len(held) > cap:
+            _free(conn, replica, held[cap:])
+            held = held[:cap]
+        elif len(held) < cap:
+            held += _take(conn, replica, wanted, cap - len(held), moment, ttl)
+        _beat(conn, replica, moment, ttl, len(held))
+    return sorted(held)
+
+
+def renew(conn: Connection, replica: Replica, ttl: float, now: float | None = None) -> list[str]:
+    """Extend every lease `replica` still holds by `ttl` seconds, and its heartbeat; the
+    sources it holds, sorted. A lease that expired is not renewed (another replica may have
+    taken it): `acquire` takes it again if it is still free."""
+    with _reachable(conn), conn.transaction():
+        moment = _now(conn, now)
+        held = _renew_held(conn, replica, moment, ttl)
+        _beat(conn, replica, moment, ttl, len(held))
+    return held
+
+
+def release(
+    conn: Connection,
+    replica: Replica,
+    sources: Sequence[str] | None = None,
+    now: float | None = None,
+) -> None:
+    """Free `replica`'s leases of `sources` (None: all of them), for the others to take at
+    once rather than after they expire."""
+    with _reachable(conn), conn.transaction():
+        moment = _now(conn, now)
+        if sources is None:
+            conn.execute(
+                "UPDATE leases SET owner = NULL, expires = 0 WHERE owner = %s", (replica.name,)
+            )
+        else:
+            _free(conn, replica, list(sources))
+        conn.execute(
+            "UPDATE replicas SET sources_held ="
+            " (SELECT count(*) FROM leases WHERE owner = %(name)s AND expires > %(now)s)"
+            " WHERE name = %(name)s",
+            {"name": replica.name, "now": moment},
+        )
+
+
+def leave(conn: Connection, replica: Replica, now: float | None = None) -> None:
+    """A clean stop: free every lease of `replica` and mark it gone (it stays listed, not
+    live, until FORGET_AFTER)."""
+    release(conn, replica, None, now)
+    with _reachable(conn), conn.transaction():
+        conn.execute(
+            "UPDATE replicas SET expires = %s, sources_held = 0 WHERE name = %s",
+            (_now(conn, now), replica.name),
+        )
+
+
+def replicas(conn: Connection, now: float | None = None) -> list[ReplicaState]:
+    """Every replica listed (live or gone within FORGET_AFTER), oldest start first."""
+    with _reachable(conn), conn.transaction():
+        moment = _now(conn, now)
+        rows = conn.execute(
+            "SELECT name, host, pid, started, heartbeat, expires, sources_held"
+            " FROM replicas ORDER BY started, name"
+        ).fetchall()
+    return [_state(*row, moment=moment) for row in rows]
+
+
+def _state(
+    name: str,
+    host: str,
+    pid: int,
+    started: float,
+    heartbeat: float,
+    expires: float,
+    sources_held: int,
+    *,
+    moment: float,
+) -> ReplicaState:
+    live = expires > moment
+    held = sources_held if live else 0  # a gone replica's leases expired with its heartbeat
+    return ReplicaState(name, host, pid, started, heartbeat, expires, held, live)
+
+
+def holders(conn: Connection, now: float | None = None) -> dict[str, str]:
+    """Who holds what: source -> replica name, for every lease not expired."""
+    with _reachable(conn), conn.transaction():
+        moment = _now(conn, now)
+        rows = conn.execute(
+            "SELECT source, owner FROM leases WHERE owner IS NOT NULL AND expires > %s",
+            (moment,),
+        ).fetchall()
+    return dict(rows)
+
+
+_share = fair_share  # acquire's parameter of that name hides the function inside it
+
+
+def _add_sources(conn: Connection, wanted: list[str]) -> None:
+    # A hashed EXCEPT finds the missing rows (usually none) in ~1 ms for 3,000 sources, where
+    # `source = ANY(%s)` compares every row with every element once psycopg prepares the
+    # statement (a generic plan's array is a parameter, so PostgreSQL cannot hash it).
+    # Inserted in sorted order: replicas adding the same new sources at once then wait for
+    # each other in one order, never in a deadlock.
+    rows = conn.execute(
+        "SELECT s FROM unnest(%s::text[]) AS s EXCEPT SELECT source FROM leases", (wanted,)
+    ).fetchall()
+    if rows:
+        conn.execute(
+            "INSERT INTO leases (source) SELECT s FROM unnest(%s::text[]) AS s ORDER BY s"
+            " ON CONFLICT DO NOTHING",
+            (sorted(source for (source,) in rows),),
+        )
+
+
+def _renew_held(conn: Connection, replica: Replica, moment: float, ttl: float) -> list[str]:
+    rows = conn.execute(
+        "UPDATE leases SET expires = %s WHERE owner = %s AND expires > %s RETURNING source",
+        (moment + ttl, replica.name, moment),
+    ).fetchall()
+    return sorted(source for (source,) in rows)
+
+
+def _drop_unwanted(
+    conn: Connection, replica: Replica, held: list[str], wanted: list[str]
+) -> list[str]:
+    """Free the leases held of sources no longer wanted (removed from the config); the rest."""
+    unwanted = set(held).difference(wanted)
+    if unwanted:
+        _free(conn, replica, sorted(unwanted))
+    return [source for source in held if source not in unwanted]
+
+
+def _live_others(conn: Connection, replica: Replica, moment: float) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM replicas WHERE expires > %s AND name <> %s",
+        (moment, replica.name),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _free(conn: Connection, replica: Replica, sources: list[str]) -> None:
+    conn.execute(
+        "UPDATE leases SET owner = NULL, expires = 0 FROM unnest(%s::text[]) AS f(source)"
+        " WHERE leases.source = f.source AND owner = %s",
+        (sources, replica.name),
+    )
+
+
+def _take(
+    conn: Connection,
+    replica: Replica,
+    wanted: list[str],
+    count: int,
+    moment: float,
+    ttl: float,
+) -> list[str]:
+    # SKIP LOCKED: rows another replica is taking right now are skipped, not waited for;
+    # FOR UPDATE re-checks the condition on a row changed since this statement began, so a
+    # lease another replica took and committed meanwhile is not taken again.
+    rows = conn.execute(
+        "WITH free AS ("
+        " SELECT source FROM leases JOIN unnest(%(wanted)s::text[]) AS w(source) USING (source)"
+        " WHERE owner IS NULL OR expires <= %(now)s"
+        " ORDER BY source LIMIT %(count)s FOR UPDATE OF leases SKIP LOCKED)"
+        " UPDATE leases SET owner = %(name)s, expires = %(until)s, acquired = %(now)s"
+        " FROM free WHERE leases.source = free.source RETURNING leases.source",
+        {
+            "wanted": wanted,
+            "now": moment,
+            "count": count,
+            "name": replica.name,
+            "until": moment + ttl,
+        },
+    ).fetchall()
+    return [source for (source,) in rows]
+
+
+def _beat(conn: Connection, replica: Replica, moment: float, ttl: float, held: int) -> None:
+    conn.execute(
+        "INSERT INTO replicas (name, host, pid, started, heartbeat, expires, sources_held)"
+        " VALUES (%(name)s, %(host)s, %(pid)s, %(started)s, %(now)s, %(until)s, %(held)s)"
+        " ON CONFLICT (name) DO UPDATE SET heartbeat = EXCLUDED.heartbeat,"
+        " expires = EXCLUDED.expires, sources_held = EXCLUDED.sources_held",
+        {
+            "name": replica.name,
+            "host": replica.host,
+            "pid": replica.pid,
+            "started": replica.started,
+            "now": moment,
+            "until": moment + ttl,
+            "held": held,
+        },
+    )
+    conn.execute("DELETE FROM replicas WHERE expires < %s", (moment - FORGET_AFTER,))
+
+
+def _now(conn: Connection, now: float | None) -> float:
+    if now is not None:
+        return now
+    row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+    assert row is not None  # a SELECT without FROM returns one row
+    return float(row[0])
+
+
+@contextmanager
+def _reachable(conn: Connection) -> Iterator[None]:
+    """psycopg's connection errors (the server gone, the connection ended by it, a closed
+    connection) as DatabaseUnreachable; other errors pass (a deadlock, also an
+    OperationalError to psycopg, is a bug here, not an outage)."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        if conn.closed or (exc.sqlstate or "")[:2] == "08" or exc.sqlstate in SERVER_GONE:
+            raise DatabaseUnreachable(_where(conn), _reason(exc)) from exc
+        raise
+
+
+def _where(conn: Connection | str) -> str:
+    """The database, for messages: "PostgreSQL database NAME at HOST:PORT", from the
+    connection's parameters (never the password, which a conninfo string may hold)."""
+    try:
+        if isinstance(conn, str):
+            params = conninfo_to_dict(conn)
+            host, port, dbname = params.get("host"), params.get("port"), params.get("dbname")
+        else:
+            host, port, dbname = conn.info.host, conn.info.port, conn.info.dbname
+    except (psycopg.Error, ValueError):
+        return "PostgreSQL database"
+    return f"PostgreSQL database {dbname or '?'} at {host or 'localhost'}:{port or 5432}"
+
+
+def _reason(exc: Exception) -> str:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"cannot be reached: {first}"
