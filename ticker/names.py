@@ -115,13 +115,12 @@ def same_stem(a: str, b: str) -> bool:
     )
 
 
-@lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """The folded word `word` of a script with capitals reduced to its stem, for measuring
     how much of a line's wording a re-post keeps ("killed" / "killing" -> "kill", "attacks"
     -> "attack"), by the Snowball English stemmer (Porter2, PyStemmer's C build); any other
-    word as it is (its forms are compared by `same_stem`). Cached: a source's lines repeat
-    their words."""
+    word as it is (its forms are compared by `same_stem`). PyStemmer keeps its own cache
+    of 10,000 words, so no second one is kept here (each would hold its words for good)."""
     if not is_cased(word) or len(word) < STEM_LETTERS:
         return word
     return _english_stemmer().stemWord(word)
