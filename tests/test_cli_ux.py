@@ -68,6 +68,34 @@ def write_config(directory: Path, database: Path, source: str = "configured") ->
 # --- item 3: the database without a config ----------------------------------------------
 
 
+def test_db_check_and_backup_read_the_default_database_without_a_config(
+    isolated: dict[str, Path],
+) -> None:
+    database = isolated["data"] / "ticker" / "ticker.db"
+    make_database(database)
+    target = isolated["cwd"] / "copy.db"
+
+    checked = ticker("db", "check")
+    backed_up = ticker("db", "backup", str(target))
+
+    assert checked.exit_code == 0, checked.output
+    assert f"{database}: OK" in checked.output
+    assert backed_up.exit_code == 0, backed_up.output
+    copy = Store.open_readonly(target)
+    try:
+        assert copy.counts()["alerts"] == 1
+    finally:
+        copy.close()
+
+
+def test_db_check_reads_the_database_option(isolated: dict[str, Path]) -> None:
+    elsewhere = isolated["home"] / "other.db"
+    make_database(elsewhere)
+    checked = ticker("db", "check", "--database", str(elsewhere))
+    assert checked.exit_code == 0, checked.output
+    assert f"{elsewhere}: OK" in checked.output
+
+
 def test_tail_and_status_read_the_default_database_without_a_config(
     isolated: dict[str, Path],
 ) -> None:

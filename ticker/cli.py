@@ -776,31 +776,31 @@ def db_group() -> None:
 
 @db_group.command(name="check")
 @click.option("--quick", is_flag=True, help="PRAGMA quick_check: faster, skips index contents.")
+@click.option("--database", type=click.Path(), help=DATABASE_HELP)
 @click.pass_context
-def db_check(ctx: click.Context, quick: bool) -> None:
+def db_check(ctx: click.Context, quick: bool, database: str | None) -> None:
     """Check the database: file, schema, SQLite's integrity check, counts. Exit status 0
-    if it is sound, 3 with what is wrong if not."""
-    config = _config(ctx, secrets=False)  # reads the store only
-    database = config.settings.database
-    store = _readonly_store(database)
+    if it is sound, 3 with what is wrong if not. Needs no config."""
+    _, database_path = _reading(ctx, database)  # reads the store only: no config needed
+    store = _readonly_store(database_path)
     try:
         version = store.schema_version()
         problems = store.integrity_problems(quick=quick)
         counts = store.counts() if not problems else None
     except sqlite3.Error as exc:
-        _database_error(database, exc, "read")
+        _database_error(database_path, exc, "read")
     finally:
         store.close()
     check = "quick_check" if quick else "integrity_check"
     if problems:
-        click.echo(f"{database}: {check} found {len(problems)} problem(s):", err=True)
+        click.echo(f"{database_path}: {check} found {len(problems)} problem(s):", err=True)
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         raise UserError(
-            f"{database}: damaged; see 'Recovering the database' in the README", EXIT_DATABASE
+            f"{database_path}: damaged; see 'Recovering the database' in the README", EXIT_DATABASE
         )
     upgrade = " (ticker upgrades it when it next writes)" if version < SCHEMA_VERSION else ""
-    click.echo(f"{database}: OK")
+    click.echo(f"{database_path}: OK")
     click.echo(f"schema {version}, this ticker {SCHEMA_VERSION}{upgrade}")
     click.echo(f"{check}: ok")
     if counts is not None:
@@ -813,15 +813,16 @@ def db_check(ctx: click.Context, quick: bool) -> None:
 @db_group.command(name="backup")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace TARGET if it exists.")
+@click.option("--database", type=click.Path(), help=DATABASE_HELP)
 @click.pass_context
-def db_backup(ctx: click.Context, target: Path, force: bool) -> None:
+def db_backup(ctx: click.Context, target: Path, force: bool, database: str | None) -> None:
     """Copy the database into TARGET (mode 0600), a consistent snapshot taken with SQLite's
-    online backup: safe while the daemon runs, unlike `cp` of a WAL database."""
+    online backup: safe while the daemon runs, unlike `cp` of a WAL database. Needs no
+    config."""
     from ticker.backup import BackupExists, write_backup
 
-    config = _config(ctx, secrets=False)  # reads the store only
-    database = config.settings.database
-    store = _readonly_store(database)
+    _, database_path = _reading(ctx, database)  # reads the store only: no config needed
+    store = _readonly_store(database_path)
     try:
         size = write_backup(store, target, replace=force)
     except BackupExists:
@@ -829,10 +830,10 @@ def db_backup(ctx: click.Context, target: Path, force: bool) -> None:
     except OSError as exc:
         raise UserError(f"{target}: cannot write the backup: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
-        _database_error(database, exc, "back up")
+        _database_error(database_path, exc, "back up")
     finally:
         store.close()
-    click.echo(f"{database} backed up to {target} ({size:,} bytes)")
+    click.echo(f"{database_path} backed up to {target} ({size:,} bytes)")
 
 
 def _web_address(
