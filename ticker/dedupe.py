@@ -613,10 +613,11 @@ def compare(
     """How the ticker line `later` relates to the line `earlier`; item_id is left None.
     With `seconds_apart` (how long after `earlier` `later` came), the rules that need the
     times apply as the store applies them (`recredited`)."""
-    verdict = relate(Story.of(earlier), Story.of(later), threshold, aliases)
+    story = Story.of(later)
+    verdict = relate(Story.of(earlier), story, threshold, aliases)
     if verdict.kind != "new" or seconds_apart is None:
         return verdict
-    return recredited(Candidate(0, earlier, first_seen=0.0), Story.of(later), seconds_apart)
+    return recredited(Candidate(0, earlier, first_seen=0.0), story, seconds_apart)
 
 
 def classify(
