@@ -158,46 +158,48 @@ def _iso(timestamp: float | None) -> str | None:
 
 
 def as_json(status: Status) -> str:
-    """One JSON object: raw values, times as ISO 8601 UTC strings or null, latency in ms."""
-    return json.dumps(
-        {
-            "sources": [
-                {
-                    "name": s.name,
-                    "configured": s.configured,
-                    "last_poll": _iso(s.last_poll),
-                    "last_success": _iso(s.last_success),
-                    "result": s.result,
-                    "error": s.error,
-                    "latency_ms": round(s.latency * 1000, 1) if s.latency is not None else None,
-                    "consecutive_failures": s.failures,
-                    "health": s.health,
-                    "lines_today": s.lines_today,
-                    "next_poll": _iso(s.next_poll),
-                }
-                for s in status.sources
-            ],
-            "channels": [
-                {
-                    "name": c.name,
-                    "configured": c.configured,
-                    "pending": c.pending,
-                    "failed": c.failed,
-                    "cancelled": c.cancelled,
-                    "expired": c.expired,
-                    "last_success": _iso(c.last_success),
-                    "last_error": c.last_error,
-                    "last_error_at": _iso(c.last_error_at),
-                }
-                for c in status.channels
-            ],
-            "reload": _reload_json(status.reload),
-            "database": str(status.database),
-            "generated": iso_utc(status.generated),
-        },
-        ensure_ascii=False,
-        indent=2,
-    )
+    """One JSON object (`status_json`), indented."""
+    return json.dumps(status_json(status), ensure_ascii=False, indent=2)
+
+
+def status_json(status: Status) -> dict[str, object]:
+    """The status as `--json` gives it (and the web API): raw values, times as ISO 8601
+    UTC strings or null, latency in ms."""
+    return {
+        "sources": [
+            {
+                "name": s.name,
+                "configured": s.configured,
+                "last_poll": _iso(s.last_poll),
+                "last_success": _iso(s.last_success),
+                "result": s.result,
+                "error": s.error,
+                "latency_ms": round(s.latency * 1000, 1) if s.latency is not None else None,
+                "consecutive_failures": s.failures,
+                "health": s.health,
+                "lines_today": s.lines_today,
+                "next_poll": _iso(s.next_poll),
+            }
+            for s in status.sources
+        ],
+        "channels": [
+            {
+                "name": c.name,
+                "configured": c.configured,
+                "pending": c.pending,
+                "failed": c.failed,
+                "cancelled": c.cancelled,
+                "expired": c.expired,
+                "last_success": _iso(c.last_success),
+                "last_error": c.last_error,
+                "last_error_at": _iso(c.last_error_at),
+            }
+            for c in status.channels
+        ],
+        "reload": _reload_json(status.reload),
+        "database": str(status.database),
+        "generated": iso_utc(status.generated),
+    }
 
 
 def _reload_json(reload: Reload | None) -> dict[str, object] | None:

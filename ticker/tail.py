@@ -68,27 +68,31 @@ def burst_ids(alerts: list[AlertView]) -> dict[int, int]:
 
 
 def as_json(alert: Shown, group: int | None = None) -> str:
-    """One JSON Lines record of an alert, or of a delivery's change (`change_json`)."""
+    """One JSON Lines record of an alert (`alert_json`), or of a delivery's change
+    (`change_json`)."""
     if isinstance(alert, DeliveryChange):
         return json.dumps(change_json(alert), ensure_ascii=False)
-    return json.dumps(
-        {
-            "id": alert.id,
-            "source": alert.source,
-            "kind": alert.kind,
-            "attribution": alert.attribution,
-            "text": alert.text,
-            "url": alert.url,
-            "first_seen": iso_utc(alert.first_seen),
-            "updates_id": alert.updates_id,
-            "updates_text": alert.updates_text,
-            "changes": alert.changes.split("; ") if alert.changes else [],
-            "group": group if group is not None else alert.id,
-            "deliveries": alert.deliveries,
-            "also": [also_json(also) for also in alert.also],
-        },
-        ensure_ascii=False,
-    )
+    return json.dumps(alert_json(alert, group), ensure_ascii=False)
+
+
+def alert_json(alert: AlertView, group: int | None = None) -> dict[str, object]:
+    """An alert as `--json` gives it (and the web API: the same fields); `group` is the id
+    of the burst it belongs to, if it is not its own."""
+    return {
+        "id": alert.id,
+        "source": alert.source,
+        "kind": alert.kind,
+        "attribution": alert.attribution,
+        "text": alert.text,
+        "url": alert.url,
+        "first_seen": iso_utc(alert.first_seen),
+        "updates_id": alert.updates_id,
+        "updates_text": alert.updates_text,
+        "changes": alert.changes.split("; ") if alert.changes else [],
+        "group": group if group is not None else alert.id,
+        "deliveries": alert.deliveries,
+        "also": [also_json(also) for also in alert.also],
+    }
 
 
 def also_json(also: AlsoView) -> dict[str, object]:

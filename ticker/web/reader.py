@@ -8,7 +8,6 @@ index takes a millisecond or so, so one thread serves many readers).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,13 +115,11 @@ class Reader:
 
 
 def alert_record(alert: AlertView, group: int | None = None) -> dict[str, object]:
-    """An alert with exactly the fields of `ticker tail --json` (built by tail.as_json, so
-    the two never drift apart)."""
-    record: dict[str, object] = json.loads(tailing.as_json(alert, group))
-    return record
+    """An alert with exactly the fields of `ticker tail --json` (tail.alert_json builds
+    both, so the two never drift apart)."""
+    return tailing.alert_json(alert, group)
 
 
 def status_record(status: reporting.Status) -> dict[str, object]:
-    """The status with exactly the fields of `ticker status --json`."""
-    record: dict[str, object] = json.loads(reporting.as_json(status))
-    return record
+    """The status with exactly the fields of `ticker status --json` (status.status_json)."""
+    return reporting.status_json(status)
