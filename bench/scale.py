@@ -384,6 +384,17 @@ def report(args: argparse.Namespace, run: Run) -> None:
             f"(an even spread would be {args.sources / args.interval:.1f})"
         )
     print(f"intervals > {late:g} s: {sum(i > late for i in intervals)} of {len(intervals)}")
+    # A missed poll once every source has had its first one (the first round is the
+    # start-up's: thousands of first polls, each recording a baseline, queue behind each
+    # other, and an interval that began in it may be long).
+    settled = first + run.round_one
+    after = [
+        b - a for t in by_page.values() for a, b in zip(t, t[1:], strict=False) if a >= settled
+    ]
+    print(
+        f"missed polls after the first round (intervals > {late:g} s): "
+        f"{sum(i > late for i in after)} of {len(after)}"
+    )
     last = max((at for at, *_ in log), default=first)
     silent = [p for p in range(args.sources) if not by_page.get(p) or by_page[p][-1] < last - late]
     print(f"sources not polled in the last {late:g} s of the run: {len(silent)}")
