@@ -437,6 +437,7 @@ def test_failover_kill_and_stop_lose_nothing_and_send_once(
         )
         statuses = {r.number: r.stop() for r in (stopped, survivor)}
         logs = c.logs()
+        table = alerts(survivor.config)  # through its relay, still there
 
     events = [Event("SIGKILL", killed.pid, kill_at), Event("SIGSTOP", stopped.pid, stop_at)]
     explained, copies = check_exactly_once(c, CHANNELS, events)
@@ -449,7 +450,6 @@ def test_failover_kill_and_stop_lose_nothing_and_send_once(
     assert not late, f"the resumed replica sent what another had sent: {late}"
     assert all(status == 0 for status in statuses.values()), (statuses, logs)
     assert "Traceback" not in logs, logs
-    table = alerts(survivor.config)
     texts = [a["text"] for a in table if WIRE.match(a["text"])]
     assert sorted(texts) == sorted(site.produced()), "each line one alert"
     assert all(
