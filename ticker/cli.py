@@ -22,6 +22,7 @@ from ticker.errors import (
     ConfigError,
     DatabaseBroken,
     DatabaseInUse,
+    DatabaseMaintenanceElsewhere,
     DatabaseMissing,
     DatabaseUnusable,
     ParseError,
@@ -806,11 +807,14 @@ def db_check(ctx: click.Context, quick: bool, database: str | None) -> None:
     _, database_path = _reading(ctx, database)  # reads the store only: no config needed
     store = _readonly_store(database_path)
     try:
+        store.sqlite_file("db check")
         version = store.schema_version()
         problems = store.integrity_problems(quick=quick)
         counts = store.counts() if not problems else None
     except DATABASE_ERRORS as exc:
         _database_error(database_path, exc, "read")
+    except DatabaseMaintenanceElsewhere as exc:
+        _fail(exc)
     finally:
         store.close()
     check = "quick_check" if quick else "integrity_check"
@@ -846,6 +850,7 @@ def db_backup(ctx: click.Context, target: Path, force: bool, database: str | Non
     _, database_path = _reading(ctx, database)  # reads the store only: no config needed
     store = _readonly_store(database_path)
     try:
+        store.sqlite_file("db backup")
         size = write_backup(store, target, replace=force)
     except BackupExists:
         raise UserError(f"{target} exists; give --force to replace it") from None
@@ -853,6 +858,8 @@ def db_backup(ctx: click.Context, target: Path, force: bool, database: str | Non
         raise UserError(f"{target}: cannot write the backup: {exc.strerror or exc}") from None
     except DATABASE_ERRORS as exc:
         _database_error(database_path, exc, "back up")
+    except DatabaseMaintenanceElsewhere as exc:
+        _fail(exc)
     finally:
         store.close()
     click.echo(f"{database_path} backed up to {target} ({size:,} bytes)")

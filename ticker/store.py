@@ -719,8 +719,9 @@ class Store:
         if isinstance(self.path, Path):
             dbfile.check_same_file(self.path, self.identity)
 
-    def _sqlite_only(self, what: str) -> Path:
-        """The file of a SQLite database; DatabaseMaintenanceElsewhere for PostgreSQL."""
+    def sqlite_file(self, what: str) -> Path:
+        """The file of a SQLite database, for SQLite's own maintenance (`what`: "db check");
+        raises DatabaseMaintenanceElsewhere for PostgreSQL, whose maintenance is its own."""
         if isinstance(self.path, Path):
             return self.path
         from ticker.pg import MAINTENANCE
@@ -731,7 +732,7 @@ class Store:
         """What SQLite's integrity_check (or the faster quick_check, which skips the
         indexes' contents) finds wrong, at most `limit` lines; [] if nothing. Raises
         DatabaseMaintenanceElsewhere on PostgreSQL."""
-        self._sqlite_only("db check")
+        self.sqlite_file("db check")
         pragma = "quick_check" if quick else "integrity_check"
         rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA {pragma}({limit})")]
         return [] if rows == ["ok"] else rows
@@ -740,7 +741,7 @@ class Store:
         """Copy the database, as one consistent snapshot, into the new file `target` with
         SQLite's online backup (safe while the daemon writes). The copy is one file, no
         WAL beside it. Raises DatabaseMaintenanceElsewhere on PostgreSQL (pg_dump's job)."""
-        self._sqlite_only("db backup")
+        self.sqlite_file("db backup")
         assert isinstance(self.conn, sqlite3.Connection)
         copy = sqlite3.connect(target, isolation_level=None)
         try:
@@ -831,12 +832,14 @@ class Store:
             self._tally("poll_seconds_sum", name, "", latency)
 
     def schema_version(self) -> int:
-        """The database's schema version: SQLite's PRAGMA user_version; PostgreSQL's row
-        in schema_versions (ticker.pg, numbered on its own)."""
+        """The database's schema version: SQLite's PRAGMA user_version. PostgreSQL's schema
+        is numbered on its own (ticker.pg, in schema_versions) and written at the newest
+        SQLite schema's tables: at its newest it is SCHEMA_VERSION, what callers compare."""
         if self.engine == "postgresql":
             from ticker import pg
 
-            return pg.schema_version(self.conn)  # type: ignore[arg-type]
+            version = pg.schema_version(self.conn)  # type: ignore[arg-type]
+            return SCHEMA_VERSION if version >= pg.SCHEMA_VERSION else version
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
