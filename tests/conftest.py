@@ -74,7 +74,7 @@ def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any
     the server cannot start); what `Store.open` and `[ticker] database` take."""
     if engine == "sqlite":
         return tmp_path / "ticker.db"
-    from ticker.pg import PostgresTarget
+    from ticker.dburl import PostgresTarget
 
     return PostgresTarget.from_conninfo(request.getfixturevalue("postgres_db"))
 

@@ -359,15 +359,16 @@ def test_status_imports_neither_apprise_nor_the_scheduler_nor_httpx(
         "from ticker.cli import main\n"
         f"main(['--config', {str(config)!r}, 'status'], standalone_mode=False)\n"
         "heavy = sorted(m for m in ('apprise', 'apscheduler', 'httpx', 'sqlite_utils',"
-        " 'selectolax', 'psycopg') if m in sys.modules)\n"
+        " 'selectolax', 'psycopg', 'ticker.pg') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
     )
     assert "LINES TODAY" in result.stdout, result.stderr
-    # On SQLite, psycopg is not even imported; on PostgreSQL it is the engine.
-    assert f"HEAVY {['psycopg'] if store.engine == 'postgresql' else []}" in result.stdout
+    # On SQLite, neither psycopg nor the PostgreSQL engine is imported.
+    engine = ["psycopg", "ticker.pg"] if store.engine == "postgresql" else []
+    assert f"HEAVY {engine}" in result.stdout
 
 
 def test_cancelled_and_expired_deliveries_are_counted_removed_channels_listed(

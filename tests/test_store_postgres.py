@@ -22,8 +22,8 @@ from servers import PageServer, SmtpSink, ticker_page
 
 from ticker.cli import main
 from ticker.config import load_config
+from ticker.dburl import PostgresTarget
 from ticker.errors import DatabaseMaintenanceElsewhere, DatabaseUnreachable
-from ticker.pg import PostgresTarget
 from ticker.redact import Redactor, redact_url
 from ticker.store import DATABASE_ERRORS, Store
 

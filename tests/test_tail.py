@@ -144,15 +144,16 @@ def test_tail_imports_neither_apprise_nor_the_scheduler_nor_httpx(
         f"sys.argv = ['ticker', '--config', {str(config)!r}, 'tail']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('apprise', 'apscheduler', 'httpx', 'sqlite_utils',"
-        " 'selectolax', 'psycopg') if m in sys.modules)\n"
+        " 'selectolax', 'psycopg', 'ticker.pg') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
     )
     assert "Second news" in result.stdout, result.stderr
-    # On SQLite, psycopg is not even imported; on PostgreSQL it is the engine.
-    assert f"HEAVY {['psycopg'] if store.engine == 'postgresql' else []}" in result.stdout
+    # On SQLite, neither psycopg nor the PostgreSQL engine is imported.
+    engine = ["psycopg", "ticker.pg"] if store.engine == "postgresql" else []
+    assert f"HEAVY {engine}" in result.stdout
 
 
 def test_tail_draws_updates_under_what_they_update_and_bursts_as_one(

@@ -18,6 +18,7 @@ import click
 
 from ticker import __version__
 from ticker.config import Channel, Config, Source, command_line_source, load_config, require_sources
+from ticker.dburl import Database
 from ticker.errors import (
     ConfigError,
     DatabaseBroken,
@@ -31,7 +32,6 @@ from ticker.errors import (
 )
 from ticker.lines import Line
 from ticker.logs import set_level, setup_logging
-from ticker.pg import Database
 from ticker.reasons import with_likely_cause
 from ticker.redact import redact_url
 from ticker.route import describe

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ticker import __version__
+from ticker.dburl import PostgresTarget, is_url
 from ticker.errors import ConfigError
-from ticker.pg import PostgresTarget, is_url
 from ticker.redact import holds_credentials, redact_url, secrets_of_urls
 from ticker.route import compile_pattern, parse_quiet_hours, timezone_named
 from ticker.sources.kind import Kind

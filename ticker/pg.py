@@ -4,8 +4,6 @@ store.Store holds one set of queries, written in the SQL both SQLite and Postgre
 (`?` placeholders, `INSERT ... ON CONFLICT`, `RETURNING`). This module lets that Store run
 on PostgreSQL (psycopg 3):
 
-- `PostgresTarget`: `[ticker] database = "postgresql://user@host/db"`, its password kept
-  apart from the URL (never printed: `str()` shows the URL without it);
 - `Connection`: what Store calls on a sqlite3.Connection (`execute`, `executemany`,
   `in_transaction`), on an autocommit psycopg connection. Each statement is translated
   once (and cached): `?` -> `%s`, `%` -> `%%`, SQLite's planner hints (`INDEXED BY`,
@@ -16,9 +14,10 @@ on PostgreSQL (psycopg 3):
   SQL, versioned as ticker.leases does (`schema_versions`, component "store", an advisory
   lock so that replicas starting together take turns).
 
-psycopg is imported here only, and only when a PostgreSQL database is opened: the module
-itself imports the standard library, so config.py may use PostgresTarget and `ticker tail`
-on SQLite imports nothing new (tests/test_imports.py).
+psycopg is imported here only, and only when a PostgreSQL database is opened; this module
+is imported only then too (store.Store._open_postgres). What names a PostgreSQL database
+(`PostgresTarget`, the config's) is in the light ticker.dburl, so `ticker tail` on SQLite
+imports nothing new (tests/test_imports.py).
 """
 
 from __future__ import annotations
@@ -27,81 +26,18 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from ticker.dburl import PostgresTarget
 from ticker.errors import DatabaseMissing, DatabaseQueryFailed, DatabaseUnreachable
 
 if TYPE_CHECKING:
     import psycopg
 
-SCHEMES = ("postgresql", "postgres")
 COMPONENT = "store"  # this schema's rows in schema_versions (leases has its own)
 MIGRATION_LOCK = 0x7469636B6572  # the advisory lock ticker.leases migrates under, too
 CONNECT_TIMEOUT = 5  # seconds; libpq's default is to wait forever
 SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
-
-
-def is_url(value: str) -> bool:
-    """Whether `value` names a PostgreSQL database (postgresql:// or postgres://)."""
-    scheme, sep, _rest = value.partition("://")
-    return bool(sep) and scheme.lower() in SCHEMES
-
-
-@dataclass(frozen=True)
-class PostgresTarget:
-    """A PostgreSQL database: `url` without its password, and the password apart (None:
-    libpq finds one itself, in PGPASSWORD or ~/.pgpass, or needs none). `str()` is the
-    URL, safe to print."""
-
-    url: str
-    password: str | None = field(default=None, repr=False)
-
-    @classmethod
-    def parse(cls, value: str, password: str | None = None) -> PostgresTarget:
-        """The database that URL `value` names; a password in it (user:PASSWORD@ or
-        ?password=) is taken out of the URL. Raises ValueError saying what is wrong."""
-        parts = urlsplit(value.strip())
-        if parts.scheme.lower() not in SCHEMES:
-            raise ValueError("expected a postgresql://user@host/dbname URL")
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        found = [v for k, v in query if k == "password"]
-        query = [(k, v) for k, v in query if k != "password"]
-        userinfo, at, hostport = parts.netloc.rpartition("@")
-        user, colon, secret = userinfo.partition(":")
-        if colon and secret:
-            found.insert(0, unquote(secret))
-        if not (parts.path.strip("/") or any(k == "dbname" for k, _ in query)):
-            raise ValueError("expected a database name: postgresql://user@host/dbname")
-        netloc = f"{user}@{hostport}" if at else hostport
-        url = urlunsplit(("postgresql", netloc, parts.path, urlencode(query, safe="/"), ""))
-        return cls(url, password if password is not None else (found[0] if found else None))
-
-    @classmethod
-    def from_conninfo(cls, conninfo: str) -> PostgresTarget:
-        """The database a libpq "key=value ..." string names (the tests' servers)."""
-        params = dict(item.split("=", 1) for item in conninfo.split())
-        password = params.pop("password", None)
-        user = quote(params.pop("user", ""), safe="")
-        dbname = quote(params.pop("dbname", ""), safe="")
-        netloc = f"{user}@" if user else ""
-        url = urlunsplit(("postgresql", netloc, f"/{dbname}", urlencode(params, safe="/"), ""))
-        return cls(url, password)
-
-    def __str__(self) -> str:
-        return self.url
-
-    def conninfo(self) -> str:
-        """What psycopg (and ticker.leases.connect) takes, with the password: never print it."""
-        from psycopg.conninfo import make_conninfo
-
-        extra = {"password": self.password} if self.password is not None else {}
-        return make_conninfo(self.url, **extra)
-
-
-Database = Path | PostgresTarget  # what `[ticker] database` holds, and Store.open takes
 
 
 # --- translating the Store's statements ---------------------------------------------------

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ticker.config import Config
+from ticker.dburl import PostgresTarget
 from ticker.lines import single_spaced
-from ticker.pg import PostgresTarget
 from ticker.reasons import likely_cause
 from ticker.store import ChannelStats, SourceState, Store
 from ticker.tail import iso_utc, local_time

@@ -39,8 +39,8 @@ from ticker.record import ALSO, AlertPlan, Decision, Policy
 
 if TYPE_CHECKING:
     from ticker.clock import BootReading
+    from ticker.dburl import PostgresTarget
     from ticker.dedupe import Candidate, Judge
-    from ticker.pg import PostgresTarget
     from ticker.route import Router
 
 # What a caller catches instead of sqlite3.Error: SQLite's errors, and the PostgreSQL
@@ -589,9 +589,9 @@ def _database(database: Path | PostgresTarget | str) -> Path | PostgresTarget:
     if isinstance(database, Path):
         return database
     if isinstance(database, str):
-        from ticker import pg
+        from ticker.dburl import PostgresTarget, is_url
 
-        return pg.PostgresTarget.parse(database) if pg.is_url(database) else Path(database)
+        return PostgresTarget.parse(database) if is_url(database) else Path(database)
     return database
 
 

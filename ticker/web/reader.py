@@ -16,7 +16,7 @@ from typing import TypeVar
 from ticker import status as reporting
 from ticker import tail as tailing
 from ticker.config import Config
-from ticker.pg import Database
+from ticker.dburl import Database
 from ticker.store import AlertView, Store
 
 T = TypeVar("T")
