@@ -60,10 +60,10 @@ def wait_for(port: int) -> None:
     raise SystemExit("page server did not start")
 
 
-async def measure(source: Source, db: str, cycles: int, *, expect_304: bool) -> list[float]:
+async def measure(source: Source, db: Path | str, cycles: int, *, expect_304: bool) -> list[float]:
     """CPU seconds of each of `cycles` polls of `source` after a warm-up poll (the
     baseline), stored in `db` (a SQLite path or a PostgreSQL URL)."""
-    config = parse_config({"ticker": {"database": db}}, Path("bench"))
+    config = parse_config({"ticker": {"database": str(db)}}, Path("bench"))
     store = Store.open(config.settings.database)
     samples = []
     async with make_client(config.settings) as client:

@@ -143,6 +143,26 @@ def _waiting_on_a_lock(watch: Store) -> bool:
     return int(row[0]) > 0
 
 
+def test_statements_are_translated_once_percent_signs_included(pg: Store) -> None:
+    assert pg.conn.execute("SELECT '100%'").fetchone()[0] == "100%"  # sent as it is
+    row = pg.conn.execute("SELECT ? || '%' AS share", ("5",)).fetchone()
+    assert (row[0], row["share"], dict(row)) == ("5%", "5%", {"share": "5%"})
+
+
+def test_conninfo_is_what_leases_connect_takes(pg: Store, tmp_path: Path) -> None:
+    from ticker import leases
+
+    conn = leases.connect(pg.conninfo)  # the store's database, with its password if any
+    try:
+        assert leases.migrate(conn) >= 1
+    finally:
+        conn.close()
+    sqlite = Store.open(tmp_path / "t.db")
+    with pytest.raises(ValueError, match="SQLite"):
+        _ = sqlite.conninfo
+    sqlite.close()
+
+
 def test_maintenance_of_sqlite_says_it_is_postgresqls_job(pg: Store) -> None:
     with pytest.raises(DatabaseMaintenanceElsewhere, match="pg_dump"):
         pg.backup_to(Path("/nonexistent/copy.db"))
@@ -168,9 +188,14 @@ def test_the_password_comes_from_a_file_and_is_never_shown(tmp_path: Path) -> No
     secret.write_text("s3cr3t-pass\n", encoding="utf-8")
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[ticker]\ndatabase = "postgresql://ticker:${{file:{secret}}}@db.example.com/ticker"\n',
+        f'[ticker]\ndatabase = "postgresql://ticker:${{file:{secret}}}@db.example.com/ticker"\n'
+        '[[source]]\nname = "site"\nurl = "http://localhost/"\nselector = "li"\n',
         encoding="utf-8",
     )
+    config.chmod(0o600)
+    checked = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
+    assert "database: postgresql://ticker@db.example.com/ticker" in checked.output
+    assert "s3cr3t" not in checked.output
     loaded = load_config(config)
     database = loaded.settings.database
     assert isinstance(database, PostgresTarget)

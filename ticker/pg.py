@@ -50,12 +50,12 @@ _SQLITE_ONLY = (
 
 
 @functools.lru_cache(maxsize=1024)
-def translate(sql: str) -> str:
-    """The Store's statement `sql` (SQLite's dialect, `?` placeholders) for psycopg."""
-    sql = sql.replace("%", "%%")
+def translate(sql: str, parameters: bool = True) -> str:
+    """The Store's statement `sql` (SQLite's dialect, `?` placeholders) for psycopg. Without
+    `parameters`, psycopg sends the text as it is: `%` stays `%`."""
     for pattern, replacement in _SQLITE_ONLY:
         sql = pattern.sub(replacement, sql)
-    return sql.replace("?", "%s")
+    return sql.replace("%", "%%").replace("?", "%s") if parameters else sql
 
 
 @functools.lru_cache(maxsize=256)
@@ -92,7 +92,9 @@ class Connection:
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         """Run one statement; its cursor (rows fetched already: fetchone, fetchall, iter)."""
         with self.errors():
-            return self.raw.execute(translate(sql), parameters or None)
+            if not parameters:  # sent as it is (and may hold several statements)
+                return self.raw.execute(translate(sql, parameters=False))
+            return self.raw.execute(translate(sql), parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each set of parameters (psycopg pipelines them)."""
@@ -104,10 +106,12 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
-        """Whether a transaction is open (or failed and not yet rolled back)."""
+        """Whether a transaction is open (or failed and not yet rolled back); False on a
+        connection that is gone (nothing to roll back there: the server did)."""
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        status = self.raw.info.transaction_status
+        return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
     def close(self) -> None:
         """Close the connection (never raises)."""
