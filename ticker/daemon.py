@@ -7,7 +7,6 @@ import asyncio
 import logging
 import random
 import signal
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from ticker.notify import Message
 from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
-from ticker.store import Store
+from ticker.store import DATABASE_ERRORS, Store
 
 if TYPE_CHECKING:
     from ticker.scheduler import SteadyScheduler  # APScheduler: imported by `run` only
@@ -91,7 +90,7 @@ class Daemon:
             outcome = await self._tracked(
                 poll_source(self.config, source, self.client, self.store, self.clock)
             )
-        except (sqlite3.Error, DatabaseBroken) as exc:
+        except DATABASE_ERRORS + (DatabaseBroken,) as exc:
             if self.database_failed(exc):
                 return PollOutcome(source=source.name, error=f"database: {self.broken}")
             log.error(
@@ -127,7 +126,7 @@ class Daemon:
     def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
         try:
             self._schedule_next(source, outcome)
-        except sqlite3.Error as exc:  # only the next-poll time shown by `ticker status`
+        except DATABASE_ERRORS as exc:  # only the next-poll time shown by `ticker status`
             if self.database_failed(exc):
                 return
             log.warning("%s: cannot record the next poll time: %s", source.name, exc)
@@ -156,7 +155,7 @@ class Daemon:
         try:
             await self._tracked(self.outbox.drain())
             sdnotify.notify(f"STATUS={self.status_line()}")
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             if self.database_failed(exc):
                 return
             log.error("outbox: cannot use the database (%s); deliveries wait", exc)
@@ -178,7 +177,7 @@ class Daemon:
         try:
             self.store.check_file()
             removed = self.store.prune(before)
-        except (sqlite3.Error, DatabaseBroken) as exc:
+        except DATABASE_ERRORS + (DatabaseBroken,) as exc:
             if self.database_failed(exc):
                 return
             log.warning("housekeeping skipped: %s", exc)
@@ -278,7 +277,7 @@ class Daemon:
         be written now only costs that record."""
         try:
             self.store.record_service("reload", self.clock(), error)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("cannot record the reload's outcome for `ticker status`: %s", exc)
 
     def _make_pending_due(self) -> None:
@@ -288,7 +287,7 @@ class Daemon:
         try:
             self.outbox.cancel_removed()
             retried = self.outbox.retry_now()
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             if not self._pending_due_later:
                 log.error(
                     "cannot make pending deliveries due now (%s); tried again at the next drain",
@@ -304,7 +303,7 @@ class Daemon:
         """STATUS= for systemd, or nothing if the database cannot be read right now."""
         try:
             return (f"STATUS={self.status_line()}",)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             return ()
 
     def _apply(self, config: Config, sender: Sender) -> None:
@@ -514,7 +513,7 @@ async def _poll_checked(
     store.check_file()
     try:
         return await poll_source(config, source, client, store, clock)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         reason = dbfile.fatal_reason(exc)
         if reason is None:
             raise

@@ -23,7 +23,6 @@ import logging
 import os
 import secrets
 import socket
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -44,7 +43,7 @@ from ticker.notify import (
     list_item,
 )
 from ticker.route import RateWindow, rules_of
-from ticker.store import Delivery, Mark, Store
+from ticker.store import DATABASE_ERRORS, Delivery, Mark, Store
 
 RETRY_FIRST = 30.0
 RETRY_CAP = 3600.0
@@ -291,7 +290,7 @@ class DrainResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    error: sqlite3.Error | None = None
+    error: BaseException | None = None  # one of store.DATABASE_ERRORS
 
     def add(self, other: DrainResult) -> None:
         """Count `other` in this one."""
@@ -434,7 +433,7 @@ class Outbox:
             while channel in self._again and not self._stopping:
                 self._again.discard(channel)
                 await self._drain_channel(channel, result)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             result.error = exc
         finally:
             self._again.discard(channel)
@@ -521,7 +520,7 @@ class Outbox:
         wall = self.clock()
         try:
             held = self.store.claim(ids, self.owner, wall, wall + CLAIM_TTL)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             self._pause_writes()
             raise
         if len(held) == len(ids):
@@ -579,7 +578,7 @@ class Outbox:
         nothing is sent twice for want of a mark."""
         try:
             self.store.write_marks([mark for _, mark in settled])
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             self._pause_writes()
             self._held[channel] = settled
             log.error(
@@ -598,7 +597,7 @@ class Outbox:
             return True
         try:
             self.store.write_marks([mark for _, mark in settled])
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             self._pause_writes()
             return False  # said once when it began
         del self._held[channel]
@@ -637,7 +636,7 @@ class Outbox:
         text = f"channel {channel} refuses messages: {error}"
         try:
             alert = self.store.record_channel_refusal(channel, text, now, told)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.error("health: %s (cannot record the health alert: %s)", text, exc)
             return
         if alert is not None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ticker.config import Config
+from ticker.dburl import PostgresTarget
 from ticker.lines import single_spaced
 from ticker.reasons import likely_cause
 from ticker.store import ChannelStats, SourceState, Store
@@ -69,7 +70,7 @@ class Reload:
 class Status:
     """Everything `ticker status` shows, read at `generated`."""
 
-    database: Path
+    database: Path | PostgresTarget
     generated: float
     sources: tuple[SourceRow, ...]
     channels: tuple[ChannelRow, ...]
