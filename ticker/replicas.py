@@ -356,8 +356,8 @@ class Leased:
 
     async def run(self, listener: Listener) -> None:
         """Renew every ttl / 3 until cancelled; after a cut, reconnect with backoff. Tell
-        `listener` the sources held whenever they change (none, at a cut)."""
-        held = self.held_sources()
+        `listener` the sources held after each renewal (none, at a cut): it may have stopped
+        polling some that were held all along (its view went stale while it was frozen)."""
         while True:  # until cancelled (the daemon stops)
             if self._conn is None:
                 await self._reconnect()
@@ -365,10 +365,7 @@ class Leased:
                 await asyncio.sleep(self.ttl * RENEW_EVERY)
                 with contextlib.suppress(DatabaseUnreachable):  # `lost` logged it
                     await self._in_thread(self.renew, self.ttl)  # next turn: reconnect
-            now_held = self.held_sources()
-            if now_held != held:
-                held = now_held
-                listener(held)
+            listener(self.held_sources())
 
     async def _reconnect(self) -> None:
         """Join again, waiting 1, 2, 4 ... 30 s before each attempt; logs once when back."""
