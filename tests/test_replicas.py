@@ -9,6 +9,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -254,3 +255,37 @@ def test_config_check_refuses_a_lease_too_short(tmp_path: Any) -> None:
         )
     message = str(raised.value)
     assert "ticker.lease_seconds" in message and "between 2 and 3600" in message
+
+
+def test_status_lists_the_replicas_and_who_holds_what(replicas: Any, postgres_db: str) -> None:
+    import json
+
+    from ticker import status as reporting
+
+    empty = reporting.Status(Path("db"), T0, (), ())
+    assert reporting.with_replicas(empty, postgres_db).replicas == ()  # none ran yet
+    a, b = replicas(), replicas()
+    a.join()
+    b.join()
+    settle(a, b)
+    gone = replicas()
+    gone.join()
+    gone.leave()
+    report = reporting.with_replicas(empty, postgres_db, now=replicas.clocks.server)
+    assert report.replicas is not None
+    rows = {row.name: row for row in report.replicas}
+    assert [rows[x.owner].live for x in (a, b, gone)] == [True, True, False]
+    assert sorted(rows[a.owner].sources + rows[b.owner].sources) == SOURCES
+    assert rows[a.owner].sources_held == len(rows[a.owner].sources) == 15
+    assert sorted(rows[a.owner].channels + rows[b.owner].channels) == sorted(CHANNELS)
+    text = reporting.as_text(report, verbose=True)
+    assert "HOST" in text and "HEARTBEAT" in text and a.owner in text
+    assert f"{a.owner} holds sources: " + ", ".join(rows[a.owner].sources) in " ".join(text.split())
+    assert "holds sources" not in reporting.as_text(report)  # who holds what: with -v only
+    listed = json.loads(reporting.as_json(report))["replicas"]
+    assert {r["name"]: r["live"] for r in listed} == {
+        a.owner: True,
+        b.owner: True,
+        gone.owner: False,
+    }
+    assert "replicas" not in reporting.status_json(empty)  # SQLite: unchanged

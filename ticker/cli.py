@@ -642,11 +642,17 @@ def status(ctx: click.Context, as_json: bool, database: str | None) -> None:
                 "run `ticker poll` or `ticker run` once to upgrade it"
             )
         report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
+        if getattr(store, "engine", "sqlite") == "postgresql":  # the replicas (issue 17)
+            conninfo = store.conninfo  # type: ignore[attr-defined]
+            report = reporting.with_replicas(report, conninfo, ctx.obj["redactor"].scrub)
     except sqlite3.Error as exc:
         _database_error(path, exc, "read")
+    except StoreError as exc:  # DatabaseUnreachable
+        _fail(exc)
     finally:
         store.close()
-    click.echo(reporting.as_json(report) if as_json else reporting.as_text(report))
+    verbose = ctx.obj["verbose"] > 0  # `-v`: who holds what
+    click.echo(reporting.as_json(report) if as_json else reporting.as_text(report, verbose))
 
 
 @main.command(name="notify-test")
