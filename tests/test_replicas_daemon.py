@@ -244,3 +244,83 @@ async def _until(condition: Any) -> None:
     async with asyncio.timeout(10):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
+    tmp_path: Path, postgres_db: str
+) -> None:
+    # Two daemons in one process, on one store, with real `Leased` coordinations on the
+    # PostgreSQL server (short leases: 1.5 s, renewed every 0.5 s), their real schedulers.
+    from ticker.replicas import Leased
+
+    polls: list[tuple[str, str, float, float]] = []  # (daemon, source, began, ended)
+
+    class Spy(Daemon):
+        label = ""
+
+        async def poll(self, source: Any, *, deliver: bool = True) -> Any:
+            began = asyncio.get_running_loop().time()
+            outcome = await super().poll(source, deliver=deliver)
+            if outcome.record is not None or outcome.error is not None:  # it fetched
+                polls.append((self.label, source.name, began, asyncio.get_running_loop().time()))
+            return outcome
+
+    names = ["a", "b", "c", "d"]
+    with PageServer([PAGE]) as site:
+        config = source_config(
+            tmp_path,
+            *({"name": n, "url": site.url, "selector": "li", "interval": 1} for n in names),
+        )
+        store = Store.open(config.settings.database)
+
+        def polled_by(label: str, since: float) -> set[str]:
+            return {source for who, source, began, _ in polls if who == label and began >= since}
+
+        async def scenario() -> None:
+            loop = asyncio.get_running_loop()
+            async with make_client(config.settings) as client:
+                daemons, stops, runs = [], [], []
+                for label in ("A", "B"):
+                    coord = Leased(postgres_db, names, ["me"], 1.5)
+                    daemon = Spy(config, store, client, Recorder(), coordination=coord)
+                    daemon.label = label
+                    stop = asyncio.Event()
+                    daemons.append(daemon)
+                    stops.append(stop)
+                    runs.append(loop.create_task(daemon.run(stop)))
+                try:
+                    # An even spread: each polls two sources, and only those.
+                    await _until_long(
+                        lambda: (
+                            len(polled_by("A", loop.time() - 1.2)) == 2
+                            and len(polled_by("B", loop.time() - 1.2)) == 2
+                        )
+                    )
+                    now = loop.time()
+                    assert not polled_by("A", now - 1.2) & polled_by("B", now - 1.2)
+                    # A stops cleanly: B polls all four.
+                    stops[0].set()
+                    await runs[0]
+                    stopped = loop.time()
+                    await _until_long(lambda: polled_by("B", stopped) == set(names))
+                finally:
+                    for stop in stops:
+                        stop.set()
+                    await asyncio.gather(*runs, return_exceptions=True)
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            store.close()
+    # Never two daemons polling one source at once.
+    for source in names:
+        mine = sorted((began, ended, who) for who, s, began, ended in polls if s == source)
+        for (_, ended, who), (began, _, other) in zip(mine, mine[1:], strict=False):
+            assert who == other or began >= ended, (source, who, other)
+
+
+async def _until_long(condition: Any) -> None:
+    """Wait (bounded, 30 s) until `condition()` holds."""
+    async with asyncio.timeout(30):
+        while not condition():
+            await asyncio.sleep(0.05)
