@@ -289,3 +289,21 @@ def test_status_lists_the_replicas_and_who_holds_what(replicas: Any, postgres_db
         gone.owner: False,
     }
     assert "replicas" not in reporting.status_json(empty)  # SQLite: unchanged
+
+
+def test_a_replica_rejoins_only_once_its_store_reaches_the_database_too(replicas: Any) -> None:
+    # The store's connection lost the database while the lease connection did not: joining
+    # again would only fail the next poll. The probe (the store's) keeps it out until then.
+    a = replicas()
+    store_down = [True]
+
+    def probe() -> None:
+        if store_down[0]:
+            raise DatabaseUnreachable("PostgreSQL database t at h:5432", "cannot be reached: x")
+
+    a.probe = probe
+    with pytest.raises(DatabaseUnreachable):
+        a.join()
+    assert a._conn is None and a.held_sources() == frozenset()
+    store_down[0] = False
+    assert len(a.join()) == 30

@@ -25,7 +25,6 @@ users never load it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -115,6 +114,7 @@ def coordinate(config: Config, store: object) -> Membership:
         [c.name for c in config.channels],
         lease_seconds(config),
         config_path=str(config.path),
+        probe=getattr(store, "pending_count", None),
     )
 
 
@@ -202,6 +202,9 @@ class Leased:
     elapsed: Callable[[], float] = boot_seconds
     now: Callable[[], float | None] = _never
     started: Callable[[], float] = time.time
+    # Asked before a (re)join: the store's own connection must work too, or a replica
+    # whose store lost the database would rejoin, fail its first poll and drop out again.
+    probe: Callable[[], object] | None = None
     problem: str | None = None
     _replica: Replica | None = field(default=None, init=False)
     _conn: Connection | None = field(default=None, init=False, repr=False)
@@ -268,7 +271,9 @@ class Leased:
         conn = leases.connect(self.conninfo, application_name=replica.name)
         try:
             leases.migrate(conn)
-        except DatabaseUnreachable:
+            if self.probe is not None:
+                self.probe()
+        except BaseException:
             conn.close()
             raise
         if generation != self._generation:  # given up on while it connected (`_in_thread`)
@@ -363,9 +368,19 @@ class Leased:
                 await self._reconnect()
             else:
                 await asyncio.sleep(self.ttl * RENEW_EVERY)
-                with contextlib.suppress(DatabaseUnreachable):  # `lost` logged it
-                    await self._in_thread(self.renew, self.ttl)  # next turn: reconnect
+                await self._renew_logged()
             listener(self.held_sources())
+
+    async def _renew_logged(self) -> None:
+        """One renewal. A lost database is `lost`'s to log (the next turn reconnects);
+        any other error (a lock timeout, a bug) is logged and the next turn tries again:
+        the view runs out by itself meanwhile, and the watchdog starves after a ttl."""
+        try:
+            await self._in_thread(self.renew, self.ttl)
+        except DatabaseUnreachable:
+            pass
+        except Exception:  # noqa: BLE001  # logged; this loop must go on
+            log.exception("replica %s: renewing its leases failed", self.owner)
 
     async def _reconnect(self) -> None:
         """Join again, waiting 1, 2, 4 ... 30 s before each attempt; logs once when back."""
@@ -377,6 +392,8 @@ class Leased:
                 await self._in_thread(self.join, self.ttl + CONNECT_WAIT)
             except DatabaseUnreachable as exc:
                 log.debug("still no database: %s", exc)
+            except Exception:  # noqa: BLE001  # the store's probe, a bug: try again later
+                log.warning("replica %s: rejoining failed", self.owner, exc_info=True)
         log.warning(
             "replica %s: the database is back; rejoined as a new replica, holding %d "
             "source(s), %d channel(s)",
