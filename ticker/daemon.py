@@ -446,9 +446,11 @@ class Daemon:
         self.outbox.owner = self.coord.owner
         if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
-        # Alone: by this host's processes. Replicas: the outbox's `alive` decides when it
-        # claims (an Outbox without it would take other hosts' live replicas for dead).
-        if isinstance(self.coord, Alone) and (released := self.outbox.release_dead_claims()):
+        # Alone: processes of this host that are gone. Replicas: those not live, asked of
+        # the coordination (an Outbox without `alive` would take other hosts' live
+        # replicas for dead: then it is left to the claims' expiry).
+        knows = isinstance(self.coord, Alone) or "alive" in _outbox_options(self.coord)
+        if knows and (released := self.outbox.release_dead_claims()):
             log.info("%d deliveries claimed by a process that is gone are free again", released)
         self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
