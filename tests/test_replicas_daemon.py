@@ -324,3 +324,76 @@ async def _until_long(condition: Any) -> None:
     async with asyncio.timeout(30):
         while not condition():
             await asyncio.sleep(0.05)
+
+
+def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
+    tmp_path: Path, postgres_db: str
+) -> None:
+    # A "killed" replica: its daemon stops without handing its leases back, so they run out
+    # on their own. The survivor must poll every source within ttl x (1 + 1/3) after the
+    # last renewal, plus one interval: the lease is 1.5 x the 1 s interval here, the
+    # default ratio. The bound is loose (a loaded machine); the figure is printed.
+    from ticker.replicas import RENEW_EVERY, Leased
+
+    polls: list[tuple[int, str, float]] = []
+    names = ["a", "b", "c", "d"]
+    ttl, interval = 1.5, 1.0
+
+    class Spy(Daemon):
+        number = 0
+
+        async def poll(self, source: Any, *, deliver: bool = True) -> Any:
+            outcome = await super().poll(source, deliver=deliver)
+            if outcome.record is not None or outcome.error is not None:
+                polls.append((self.number, source.name, asyncio.get_running_loop().time()))
+            return outcome
+
+    with PageServer([PAGE]) as site:
+        config = source_config(
+            tmp_path,
+            *({"name": n, "url": site.url, "selector": "li", "interval": interval} for n in names),
+        )
+        store = Store.open(config.settings.database)
+        took: list[float] = []
+
+        async def scenario() -> None:
+            loop = asyncio.get_running_loop()
+            async with make_client(config.settings) as client:
+                coords = [Leased(postgres_db, names, ["me"], ttl) for _ in range(2)]
+                daemons = [Spy(config, store, client, Recorder(), coordination=c) for c in coords]
+                daemons[1].number = 1
+                stops = [asyncio.Event(), asyncio.Event()]
+                runs = [loop.create_task(d.run(s)) for d, s in zip(daemons, stops, strict=True)]
+                try:
+                    await _until_long(
+                        lambda: (
+                            {s for n, s, _ in polls if n == 0}
+                            and {s for n, s, _ in polls if n == 1}
+                        )
+                    )
+                    victim = coords[0]
+
+                    async def killed() -> None:  # no `leave`: the leases run out
+                        if victim._conn is not None:
+                            victim._conn.close()
+
+                    victim.stop = killed  # type: ignore[method-assign]
+                    mine = set(victim.held_sources())
+                    last_renewal = loop.time()  # at most this late
+                    stops[0].set()
+                    await runs[0]
+                    await _until_long(
+                        lambda: mine <= {s for n, s, t in polls if n == 1 and t > last_renewal}
+                    )
+                    took.append(loop.time() - last_renewal)
+                finally:
+                    for stop in stops:
+                        stop.set()
+                    await asyncio.gather(*runs, return_exceptions=True)
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            store.close()
+    print(f"takeover: {took[0]:.2f} s (ttl {ttl} s, interval {interval} s)")
+    assert took[0] < ttl * (1 + RENEW_EVERY) + interval + 3.0  # 3 s: a loaded machine
