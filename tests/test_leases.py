@@ -260,3 +260,15 @@ def test_acquire_alone_frees_the_channels_a_take_held(connect: Any) -> None:
 def test_a_source_named_like_a_channel_lease_is_refused(connect: Any) -> None:
     with pytest.raises(ValueError, match="channel:"):
         leases.take(connect(), replica(1), ["channel:mail"], ["mail"], TTL, now=T0)
+
+
+def test_a_connection_with_a_timeout_gives_up_on_unanswered_packets(postgres_db: str) -> None:
+    # Over TCP a network that drops packets would hang a call for minutes; with a timeout
+    # libpq's tcp_user_timeout and keepalives end it (the values reach libpq).
+    conn = leases.connect(postgres_db, "r", timeout=3)
+    try:
+        params = conn.info.get_parameters()
+        assert params.get("tcp_user_timeout") == "3000"
+        assert params.get("keepalives_idle") == "3"
+    finally:
+        conn.close()

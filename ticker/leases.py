@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ticker.errors import DatabaseUnreachable
 
@@ -107,12 +107,27 @@ class ReplicaState:
     live: bool
 
 
-def connect(conninfo: str, application_name: str = "ticker") -> Connection:
+def connect(
+    conninfo: str, application_name: str = "ticker", timeout: float | None = None
+) -> Connection:
     """An autocommit connection to `conninfo`; DatabaseUnreachable if the server cannot be
-    reached or refuses (the message names host, port and database, never a password)."""
+    reached or refuses (the message names host, port and database, never a password).
+    `timeout` (seconds): over TCP, a call whose packets go unanswered that long fails
+    (tcp_user_timeout, and keepalives on an idle connection) instead of hanging until the
+    kernel gives up, minutes later; a network that drops packets is then an outage too."""
+    extra: dict[str, int] = {}
+    if timeout is not None:
+        seconds = max(int(timeout), 1)
+        extra = {
+            "tcp_user_timeout": seconds * 1000,
+            "keepalives": 1,
+            "keepalives_idle": seconds,
+            "keepalives_interval": max(seconds // 3, 1),
+            "keepalives_count": 3,
+        }
     try:
         return psycopg.connect(
-            conninfo,
+            make_conninfo(conninfo, **extra) if extra else conninfo,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT,
             application_name=application_name,

@@ -268,7 +268,7 @@ class Leased:
 
         generation = self._generation
         replica = leases.Replica.here(self.started())
-        conn = leases.connect(self.conninfo, application_name=replica.name)
+        conn = leases.connect(self.conninfo, application_name=replica.name, timeout=self.ttl)
         try:
             leases.migrate(conn)
             if self.probe is not None:
