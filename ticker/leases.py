@@ -7,7 +7,8 @@ Two tables (MIGRATIONS, applied by `migrate`):
     replicas  name, host, pid, started, heartbeat, expires, sources_held: one row per
               replica, its last heartbeat; `ticker status` lists them
 
-A replica calls `acquire` every renew interval (a third of the ttl, say) with every source of
+A replica calls `acquire` (or `take`, which leases its channels too, as `channel:<name>`,
+with a fair share of their own) every renew interval (a third of the ttl) with every source of
 its config: in one transaction it writes its heartbeat, keeps (renews) what it holds, gives up
 what is above its fair share, and takes free or expired leases up to that share with
 `SELECT ... FOR UPDATE SKIP LOCKED`, so two replicas never take the same row and never wait
