@@ -233,7 +233,8 @@ def test_status_json(tmp_path: Path, store: Store, at_noon: None) -> None:
     result = run_cli(write_config(tmp_path, store.path), "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) == {"sources", "channels", "reload", "database", "generated"}
+    extra = {"replicas"} if getattr(store, "engine", "sqlite") == "postgresql" else set()
+    assert set(doc) == {"sources", "channels", "reload", "database", "generated"} | extra
     assert doc["reload"] is None  # no reload since the database was made
     if store.engine == "sqlite":
         assert Path(doc["database"]).resolve() == (tmp_path / "ticker.db").resolve()

@@ -47,6 +47,7 @@ class Settings:
     retention_days: int = 30
     health_failures: int = 5  # failed polls in a row before a health alert
     health_layout_failures: int = 3  # polls in a row without the ticker before a health alert
+    lease_seconds: float | None = None  # replicas' lease ttl; None: ticker.replicas.lease_seconds
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,7 @@ TICKER_FIELDS: dict[str, Field] = {
     "retention_days": _integer(1, 3650, "an integer number of days"),
     "health_failures": _integer(1, 1000, "an integer number of polls"),
     "health_layout_failures": _integer(1, 1000, "an integer number of polls"),
+    "lease_seconds": _number(2, 3600, "a number of seconds", "a replica's lease on PostgreSQL"),
 }
 SOURCE_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),

@@ -4,11 +4,13 @@ housekeeping, sd_notify, a config reload on SIGHUP and a clean stop on SIGINT/SI
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +18,12 @@ import httpx
 
 from ticker import dbfile, sdnotify
 from ticker.config import Config, Source
-from ticker.errors import DatabaseBroken, TickerError
+from ticker.errors import DatabaseBroken, DatabaseUnreachable, TickerError
 from ticker.notify import Message
 from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
+from ticker.replicas import Alone, Membership, coordinate
 from ticker.store import DATABASE_ERRORS, Store
 
 if TYPE_CHECKING:
@@ -49,13 +52,20 @@ class Daemon:
         sender: Sender,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        coordination: Membership | None = None,
     ) -> None:
+        """`coordination` says which sources and channels this process may poll and send:
+        None, every one on SQLite (`Alone`), its share of leases on PostgreSQL (`Leased`)."""
         self.config = config
         self.store = store
         self.client = client
         self.clock = clock  # the wall clock: only stored and shown
         self.monotonic = monotonic  # what intervals and windows are measured on
-        self.outbox = Outbox(store, sender, _shaping(config), clock, monotonic)
+        self.coord = coordination or coordinate(config, store)
+        self.outbox = Outbox(
+            store, sender, _shaping(config), clock, monotonic, **_outbox_options(self.coord)
+        )
+        self._polling = {s.name for s in config.sources}  # the sources whose jobs run
         self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
@@ -85,11 +95,16 @@ class Daemon:
         lines are new again next time."""
         if self.broken is not None:
             return PollOutcome(source=source.name, error=f"database: {self.broken}")
+        if not self.coord.holds_source(source.name):
+            return self._not_held(source)
         try:
             self.store.check_file()
             outcome = await self._tracked(
                 poll_source(self.config, source, self.client, self.store, self.clock)
             )
+        except DatabaseUnreachable as exc:  # PostgreSQL gone: hold nothing (replicas.py)
+            self._unreachable(exc)
+            return PollOutcome(source=source.name, error=f"database: {exc}")
         except DATABASE_ERRORS + (DatabaseBroken,) as exc:
             if self.database_failed(exc):
                 return PollOutcome(source=source.name, error=f"database: {self.broken}")
@@ -106,6 +121,63 @@ class Daemon:
         else:
             self._drain_in_background()
         return outcome
+
+    def _not_held(self, source: Source) -> PollOutcome:
+        """A poll of a source another replica holds (or this one no longer trusts its lease
+        of: frozen longer than it, cut off): nothing is fetched; its job waits until a
+        renewal gives it back (`_held_changed`)."""
+        self._polling.discard(source.name)
+        job = self.scheduler.get_job(_job_id(source)) if self.scheduler else None
+        if job is not None:
+            job.pause()
+        return PollOutcome(source=source.name)
+
+    def _unreachable(self, exc: DatabaseUnreachable) -> None:
+        """The store lost the PostgreSQL database: the replica holds nothing from now on
+        (its view may be stale); its coordination reconnects and rejoins."""
+        self.coord.lost(exc)
+        self._held_changed(frozenset())
+
+    def _held_changed(self, held: frozenset[str]) -> None:
+        """After each renewal (and at a cut): pause the jobs of sources no longer held,
+        start those newly held where their last holder left them (`_take_over`)."""
+        self.outbox.owner = self.coord.owner  # a new name after a rejoin
+        if self.scheduler is None:
+            return
+        gained = held - self._polling
+        lost = self._polling - held
+        self._polling = set(held)
+        for source in self.config.sources:
+            job = self.scheduler.get_job(_job_id(source)) if source.name in lost else None
+            if job is not None:
+                job.pause()
+        if gained:
+            self._take_over(gained)
+        if gained or lost:
+            log.info(
+                "replica %s: now polling %d source(s) (+%d, -%d)",
+                self.coord.owner,
+                len(held),
+                len(gained),
+                len(lost),
+            )
+            sdnotify.notify(*self._status_fields())
+
+    def _take_over(self, names: Collection[str]) -> None:
+        """Schedule the sources this replica just took: each at the next poll its last
+        holder planned (no sooner, no later than one interval from now), else now."""
+        planned: dict[str, float | None] = {}
+        with contextlib.suppress(*DATABASE_ERRORS):  # then: poll now
+            planned = {state.name: state.next_poll for state in self.store.source_states()}
+        now = self.clock()
+        for source in self.config.sources:
+            if source.name not in names or self.scheduler is None:
+                continue
+            job = self.scheduler.get_job(_job_id(source))
+            due = planned.get(source.name)
+            delay = min(max((due or now) - now, 0.0), source.interval)
+            if job is not None:
+                job.modify(next_run_time=self.scheduler.at(delay))
 
     def _drain_in_background(self) -> None:
         """Start a drain without waiting for it; drains asked for while a channel's task
@@ -126,6 +198,8 @@ class Daemon:
     def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
         try:
             self._schedule_next(source, outcome)
+        except DatabaseUnreachable as exc:
+            self._unreachable(exc)
         except DATABASE_ERRORS as exc:  # only the next-poll time shown by `ticker status`
             if self.database_failed(exc):
                 return
@@ -152,22 +226,31 @@ class Daemon:
         """Send every due delivery, then tell systemd how things stand. If the database
         cannot be written, nothing is claimed, so nothing is sent: deliveries wait; a send
         whose mark cannot be written holds its channel until it can (Outbox)."""
+        if self.coord.problem is not None:
+            return  # cut off from PostgreSQL: nothing is sent until it is back
         try:
             await self._tracked(self.outbox.drain())
             sdnotify.notify(f"STATUS={self.status_line()}")
+        except DatabaseUnreachable as exc:
+            self._unreachable(exc)
         except DATABASE_ERRORS as exc:
             if self.database_failed(exc):
                 return
             log.error("outbox: cannot use the database (%s); deliveries wait", exc)
 
     def status_line(self) -> str:
-        """One line for systemd's STATUS=: sources OK, last alert, pending deliveries."""
+        """One line for systemd's STATUS=: sources OK, last alert, pending deliveries; for a
+        replica, how many sources it holds, or that it cannot reach the database."""
+        if self.coord.problem is not None:
+            return f"database unreachable, polling and sending nothing: {self.coord.problem}"
+        held = self.coord.held_sources()
+        share = "" if held is None else f"replica holding {len(held)} source(s); "
         ok = sum(self._healthy.get(s.name, True) for s in self.config.sources)
         last = self.store.last_alert_time()
         when = datetime.fromtimestamp(last).strftime("%H:%M") if last else "none yet"
         pending = self.store.pending_count()
         return (
-            f"{ok}/{len(self.config.sources)} sources OK; last alert {when}; "
+            f"{share}{ok}/{len(self.config.sources)} sources OK; last alert {when}; "
             f"{pending} pending deliveries"
         )
 
@@ -177,6 +260,9 @@ class Daemon:
         try:
             self.store.check_file()
             removed = self.store.prune(before)
+        except DatabaseUnreachable as exc:
+            self._unreachable(exc)
+            return
         except DATABASE_ERRORS + (DatabaseBroken,) as exc:
             if self.database_failed(exc):
                 return
@@ -187,6 +273,13 @@ class Daemon:
 
     def _add_poll_job(self, scheduler: SteadyScheduler, source: Source, first: datetime) -> None:
         # The interval is a fallback: after each poll `_plan_next` sets the next run time.
+        # A source another replica holds gets a paused job (no run time), started when a
+        # renewal gives it to this one (`_held_changed`).
+        held = self.coord.holds_source(source.name)
+        if held:
+            self._polling.add(source.name)
+        else:
+            self._polling.discard(source.name)
         scheduler.add_job(
             self.poll,
             "interval",
@@ -195,7 +288,7 @@ class Daemon:
             id=_job_id(source),
             seconds=source.interval,
             jitter=source.jitter,
-            next_run_time=first,
+            next_run_time=first if held else None,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
@@ -258,6 +351,9 @@ class Daemon:
     def _reload_config(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
         try:
             config, sender = load()
+            self.coord.configure(
+                [s.name for s in config.sources], [c.name for c in config.channels]
+            )
         except TickerError as exc:
             log.error("reload failed, still running on the previous config: %s", exc)
             self._record_reload(str(exc))
@@ -345,14 +441,21 @@ class Daemon:
 
         scheduler = SteadyScheduler(self.clock, self.monotonic)
         self._stop = stop
+        await self.coord.start()  # PostgreSQL: join the replicas, take a share of the leases
+        self.outbox.owner = self.coord.owner
         if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
-        if released := self.outbox.release_dead_claims():
+        # Alone: processes of this host that are gone. Replicas: those not live, asked of
+        # the coordination (an Outbox without `alive` would take other hosts' live
+        # replicas for dead: then it is left to the claims' expiry).
+        knows = isinstance(self.coord, Alone) or "alive" in _outbox_options(self.coord)
+        if knows and (released := self.outbox.release_dead_claims()):
             log.info("%d deliveries claimed by a process that is gone are free again", released)
         self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
-        watchdog = _start_watchdog()
+        renewing = asyncio.get_running_loop().create_task(self.coord.run(self._held_changed))
+        watchdog = _start_watchdog(self.coord.in_touch)
         log.info(
             "watching %d source(s), %d channel(s); database %s",
             len(self.config.sources),
@@ -367,6 +470,9 @@ class Daemon:
             scheduler.pause()
             await self._finish_in_flight()
             scheduler.shutdown(wait=False)
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            await self.coord.stop()  # hand the leases back, for the others to take now
             if watchdog is not None:
                 watchdog.cancel()
         if self.broken is not None:
@@ -464,14 +570,23 @@ def _client_settings(config: Config) -> tuple[object, ...]:
     return settings.user_agent, settings.timeout
 
 
-def _start_watchdog() -> asyncio.Task[None] | None:
+def _start_watchdog(fed: Callable[[], bool] | None = None) -> asyncio.Task[None] | None:
     """WATCHDOG=1 from the event loop at half systemd's interval: a blocked loop stops the
-    pings, and systemd restarts the service."""
+    pings, and systemd restarts the service; so does `fed` saying False (a replica a ttl
+    without its database)."""
     interval = sdnotify.watchdog_interval()
     if interval is None:
         return None
     log.info("systemd watchdog: pinging every %.1f s", interval / 2)
-    return asyncio.get_running_loop().create_task(sdnotify.watchdog_loop(interval))
+    return asyncio.get_running_loop().create_task(sdnotify.watchdog_loop(interval, fed=fed))
+
+
+def _outbox_options(coord: Membership) -> dict[str, Any]:
+    """The Outbox's replica parameters (owner, gate, alive), those it takes: the outbox
+    gains `gate` and `alive` in round 21's deliveries branch."""
+    offered = {"owner": coord.owner, "gate": coord.holds_channel, "alive": coord.alive}
+    accepted = inspect.signature(Outbox.__init__).parameters
+    return {name: value for name, value in offered.items() if name in accepted}
 
 
 async def poll_once(
@@ -489,7 +604,8 @@ async def poll_once(
     from ticker.fetch import make_client
 
     async with make_client(config.settings) as client:
-        daemon = Daemon(config, store, client, sender, clock)
+        # One-off: every source it is asked for, as before (replicas poll on their own).
+        daemon = Daemon(config, store, client, sender, clock, coordination=Alone())
         outcomes = await asyncio.gather(
             *(_poll_checked(config, s, client, store, clock) for s in sources)
         )
