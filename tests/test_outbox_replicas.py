@@ -184,3 +184,24 @@ def test_schema_13_adds_the_send_counts_to_a_database_with_pending_deliveries(
     store.record_sends("mail", [5.0])
     assert store.sends_since("mail", 0) == 1
     store.close()
+
+
+def test_a_channel_that_comes_back_waits_out_the_other_holders_retry(store: Store) -> None:
+    clock, holders = Clock(), Holders(mail="a")
+    add_alerts(store, clock, separate(1), ["mail"])
+    start, sink = clock(), Sink()
+    a = replica(store, sink, clock, "a", holders)
+    b = replica(store, sink, clock, "b", holders)
+    sink.send = lambda channel, message: Failure("down")  # type: ignore[method-assign]
+    assert drain(a).retrying == 1  # again in 30 s
+    holders.held["mail"] = "b"
+    assert drain(a).retrying == 0  # gated
+    clock.now = start + 30
+    assert drain(b).retrying == 1  # again in 60 s: at start + 90
+    holders.held["mail"] = "a"
+    clock.now = start + 40
+    assert drain(a).retrying == 0  # b's backoff holds here too
+    del sink.send
+    clock.now = start + 90
+    assert drain(a).sent == 1
+    assert sink.bodies == ["story 0"]

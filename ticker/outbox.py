@@ -479,7 +479,10 @@ class Outbox:
         if not self._land_held(channel):
             return  # a channel whose last send is not recorded sends nothing more
         if not self._holds(channel):
-            return  # another replica sends it (its marks, above, land all the same)
+            # Another replica sends it (the marks above land all the same). Its retry times
+            # go to the database: read them again if the channel comes back here.
+            self._timings.pop(channel, None)
+            return
         shape = self.shaping.get(channel)
         if shape is None:
             return  # no longer configured
