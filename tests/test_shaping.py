@@ -5,9 +5,12 @@ Retry-After honoured."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 
+import pytest
 from conftest import Clock, Recorder, lines
 
 from ticker.notify import Failure, Limits
@@ -205,3 +208,24 @@ def test_a_wall_clock_stepped_back_does_not_hold_the_channel(store: Store) -> No
     record_alerts(store, ["Late: one more line"], clock())
     drain(outbox)
     assert [m.title for m in sender.messages][2:] == ["src: Late: one more line"]
+
+
+def test_a_send_the_database_cannot_count_is_still_marked(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Counting a message in the window is not worth a resend: a refused count costs one
+    message more in the minute at worst, and the mark is written all the same."""
+    clock = Clock(at(12))
+    record_alerts(store, distinct(1), clock())
+
+    def refuse(channel: str, times: Sequence[float]) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    store.record_sends = refuse  # type: ignore[method-assign]
+    sender = Recorder()
+    assert (
+        asyncio.run(Outbox(store, sender, {"me": Shaping(max_per_minute=2)}, clock).drain()).sent
+        == 1
+    )
+    assert store.pending_deliveries() == []
+    assert "cannot count a message in its max_per_minute window" in caplog.text
