@@ -174,7 +174,7 @@ def test_the_send_counts_are_kept_a_few_minutes_and_per_channel(store: Store) ->
     assert store.sends_since("mail", 0) == 1  # rows far ahead of it are gone
 
 
-def test_schema_13_adds_the_send_counts_to_a_database_with_pending_deliveries(
+def test_schema_13_adds_the_send_counts_to_a_schema_12_database(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ticker.db"
