@@ -205,3 +205,20 @@ def test_a_channel_that_comes_back_waits_out_the_other_holders_retry(store: Stor
     clock.now = start + 90
     assert drain(a).sent == 1
     assert sink.bodies == ["story 0"]
+
+
+def test_two_connections_share_the_window_and_the_channel(tmp_path: Path) -> None:
+    """As two processes would: each replica on its own connection to the database."""
+    clock, holders, path = Clock(), Holders(mail="a"), tmp_path / "ticker.db"
+    first, second = Store.open(path), Store.open(path)
+    add_alerts(first, clock, separate(5), ["mail"])
+    sink = HandOver(holders, after=2, to="b")
+    a = replica(first, sink, clock, "a", holders, max_per_minute=4)
+    b = replica(second, sink, clock, "b", holders, max_per_minute=4)
+    assert drain(a).sent == 2
+    assert drain(b).sent == 3  # two messages: one alert, then a digest of the last two
+    assert sink.bodies[:3] == ["story 0", "story 1", "story 2"]
+    assert len(sink.bodies) == 4 and len(sink.bodies[3].splitlines()) == 2
+    assert second.sends_since("mail", 0) == first.sends_since("mail", 0) == 4
+    first.close()
+    second.close()
