@@ -66,7 +66,7 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 # Each channel with a sent delivery and its last success, read from the deliveries_sent
 # index: one seek to each next channel (a loose index scan), one to each channel's newest.
 _LAST_SENT = """
@@ -103,6 +103,7 @@ MAX_STORY_HOPS = 8  # links followed from an item to the story's first item (bou
 # The upper bounds (seconds) of the poll-duration histogram's buckets (ticker.metrics): a
 # poll of a loopback page takes milliseconds, of a slow site seconds, a timeout 30 s.
 POLL_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SENDS_KEPT = 300.0  # seconds of channel_sends kept around the newest (the window is 60 s)
 
 
 @dataclass(frozen=True)
@@ -483,6 +484,15 @@ def _migration_12(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_13(conn: sqlite3.Connection) -> None:
+    """Each channel's max_per_minute window in the database (`Store.record_sends`): one row
+    per message sent, so a restarted ticker, or the replica that takes a channel over,
+    knows what the last minute already sent. Rows older than a few minutes are deleted as
+    new ones come."""
+    conn.execute("CREATE TABLE channel_sends (channel TEXT NOT NULL, at REAL NOT NULL)")
+    conn.execute("CREATE INDEX channel_sends_at ON channel_sends (channel, at)")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -496,6 +506,7 @@ MIGRATIONS = {
     10: _migration_10,
     11: _migration_11,
     12: _migration_12,
+    13: _migration_13,
 }
 
 
@@ -1519,6 +1530,32 @@ class Store:
             ).fetchall()
             for (channel,) in rows:
                 self._tally("deliveries", channel, "failed")
+
+    # --- the max_per_minute window (schema 13) --------------------------------------------
+
+    def record_sends(self, channel: str, times: Sequence[float]) -> None:
+        """Count messages sent to `channel` at `times` (wall clock) in its rate window, which
+        every process on this database shares; the channel's rows more than SENDS_KEPT
+        seconds before or after them go (a window is a minute; rows far ahead are from a
+        clock stepped back since)."""
+        if not times:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO channel_sends (channel, at) VALUES (?, ?)",
+                [(channel, at) for at in times],
+            )
+            conn.execute(
+                "DELETE FROM channel_sends WHERE channel = ? AND (at < ? OR at > ?)",
+                (channel, min(times) - SENDS_KEPT, max(times) + SENDS_KEPT),
+            )
+
+    def sends_since(self, channel: str, since: float) -> int:
+        """How many messages `record_sends` counted for `channel` after `since`."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM channel_sends WHERE channel = ? AND at > ?", (channel, since)
+        ).fetchone()
+        return int(row[0])
 
     def mark_sent(self, delivery_id: int, now: float) -> None:
         """The channel accepted the message."""
