@@ -7,12 +7,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-from conftest import lines
+from conftest import Clock, lines, poll_now, source_config
+from servers import PageServer, ticker_page
 
 from ticker import dbcopy
+from ticker import store as store_module
 from ticker.cli import main
 from ticker.dedupe import Judge
 from ticker.errors import DatabaseInUse, DatabaseMissing
@@ -32,7 +35,7 @@ OTHER = "Israeli media: Sirens sound in Metula and Kiryat Shmona"
 CHANNELS = ["ops", "quiet", "gone"]
 
 
-def rich_database(path: Path) -> None:
+def rich_database(path: Path, strip_url: str = URL[STRIP]) -> None:
     """A database holding some of everything: two sources (one down), items of every kind
     (new, update, duplicate, also, health), alerts, deliveries in every status (pending,
     retrying, claimed, sent, failed, expired, cancelled), terms, tallies, counters and a
@@ -42,12 +45,12 @@ def rich_database(path: Path) -> None:
     try:
         poll = store.record_poll
 
-        poll(STRIP, URL[STRIP], lines(OLD), T0, CHANNELS, judge=judge, across=True)
+        poll(STRIP, strip_url, lines(OLD), T0, CHANNELS, judge=judge, across=True)
         poll(CHANNEL, URL[CHANNEL], lines(OTHER), T0, CHANNELS, judge=judge, across=True)
-        poll(STRIP, URL[STRIP], lines(STORY, OLD), T0 + 60, CHANNELS, judge=judge, across=True)
-        poll(STRIP, URL[STRIP], lines(STORY_MORE, STORY, OLD), T0 + 120, CHANNELS,
+        poll(STRIP, strip_url, lines(STORY, OLD), T0 + 60, CHANNELS, judge=judge, across=True)
+        poll(STRIP, strip_url, lines(STORY_MORE, STORY, OLD), T0 + 120, CHANNELS,
              update_channels=["ops"], judge=judge, across=True)  # fmt: skip
-        poll(STRIP, URL[STRIP], lines(STORY_AGAIN, STORY_MORE), T0 + 180, CHANNELS,
+        poll(STRIP, strip_url, lines(STORY_AGAIN, STORY_MORE), T0 + 180, CHANNELS,
              judge=judge, across=True)  # fmt: skip
         poll(CHANNEL, URL[CHANNEL], lines(STORY_AGAIN + " (video)", OTHER), T0 + 200, CHANNELS,
              judge=judge, across=True)  # fmt: skip
@@ -233,10 +236,113 @@ def test_the_command_refusals_are_one_line_errors(rich: Path, tmp_path: Path) ->
     assert run_cli(str(rich), str(tmp_path / "copy.db"), "--replace").exit_code == 0
 
 
-def test_an_unreachable_server_is_an_error_without_the_password(rich: Path) -> None:
+def needs_engine() -> None:
+    """Skip unless this ticker has its PostgreSQL engine and psycopg is installed."""
     pytest.importorskip("psycopg")
+    if not hasattr(store_module, "DATABASE_ERRORS"):
+        pytest.skip("this ticker has no PostgreSQL engine yet (branch engine, issue 17)")
+
+
+def test_an_unreachable_server_is_an_error_without_the_password(rich: Path) -> None:
+    needs_engine()
     url = "postgresql://ticker:s3cret-pass@127.0.0.1:9/ticker"  # nothing listens on port 9
     result = run_cli(str(rich), url)
     assert result.exit_code != 0
     assert "ticker: error:" in result.stderr
     assert "s3cret-pass" not in result.output
+
+
+# --- round trips: the copy is the same database to every reader, and the daemon goes on -----
+
+
+def round_trip(source: Path, tmp_path: Path, via: str | None) -> Path:
+    """`source` copied to a new SQLite file, directly (`via` None) or through the
+    PostgreSQL database at the URL `via` and back."""
+    back = tmp_path / "back.db"
+    if via is None:
+        dbcopy.copy_database(source, back)
+    else:
+        dbcopy.copy_database(source, via)
+        dbcopy.copy_database(via, back)
+    return back
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def via(request: pytest.FixtureRequest) -> str | None:
+    """Where a round trip goes: nowhere (SQLite to SQLite), or through PostgreSQL."""
+    if request.param == "sqlite":
+        return None
+    needs_engine()
+    return postgres_url(request.getfixturevalue("postgres_db"))
+
+
+def postgres_url(conninfo: str) -> str:
+    """The postgresql:// URL of the test server's database `conninfo` names."""
+    params = dict(part.split("=", 1) for part in conninfo.split())
+    return (
+        f"postgresql://{params['user']}@/{params['dbname']}"
+        f"?host={quote(params['host'], safe='')}&port={params['port']}"
+    )
+
+
+def cli_output(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_a_round_trip_keeps_every_row(rich: Path, tmp_path: Path, via: str | None) -> None:
+    back = round_trip(rich, tmp_path, via)
+    assert dump(back) == dump(rich)
+
+
+def test_tail_and_status_show_the_same_after_a_round_trip(
+    rich: Path, tmp_path: Path, via: str | None
+) -> None:
+    back = round_trip(rich, tmp_path, via)
+    for command in (["tail", "-n", "50"], ["tail", "--json"], ["status"], ["status", "--json"]):
+        before = cli_output(*command, "--database", str(rich)).replace(str(rich), "DB")
+        after = cli_output(*command, "--database", str(back)).replace(str(back), "DB")
+        assert after == before, command
+    assert "Storm warning for the coast" in cli_output("tail", "--database", str(back))
+
+
+def test_the_daemon_goes_on_from_the_copy(tmp_path: Path, via: str | None) -> None:
+    """A copy of a database whose strip showed STORY_AGAIN and STORY_MORE last: the next
+    poll of that strip, with one new line, alerts that line once and nothing else."""
+    fresh = "Breaking: The bridge reopens to traffic tonight"
+    with PageServer([ticker_page([fresh, STORY_AGAIN, STORY_MORE, STORY, OLD])]) as site:
+        source = tmp_path / "src.db"
+        rich_database(source, strip_url=site.url)
+        copy = round_trip(source, tmp_path, via)
+        config = source_config(
+            tmp_path, {"name": STRIP, "url": site.url, "selector": ".breaking-news li"}
+        )
+        store = Store.open(copy)
+        try:
+            outcome = poll_now(config, store, Clock(T0 + 3600), STRIP)
+            again = poll_now(config, store, Clock(T0 + 3700), STRIP)
+        finally:
+            store.close()
+    assert outcome.record is not None and again.record is not None
+    assert [item.line.text for item in outcome.record.alerts] == [fresh]
+    assert again.record.alerts == ()
+
+
+def test_nothing_writes_the_source_while_it_is_copied(rich: Path, tmp_path: Path) -> None:
+    """A `ticker poll` from cron writes without the instance lock when it cannot have it:
+    during the copy its writes wait (and fail after the busy timeout), so that no line is
+    recorded in the source that the copy would not carry."""
+    refused: list[str] = []
+
+    def try_to_write(table: dbcopy.TableCopy) -> None:
+        conn = sqlite3.connect(rich, timeout=0, isolation_level=None)
+        try:
+            conn.execute("UPDATE sources SET etag = 'written during the copy'")
+        except sqlite3.OperationalError as exc:
+            refused.append(str(exc))
+        finally:
+            conn.close()
+
+    copied = dbcopy.copy_database(rich, tmp_path / "copy.db", progress=try_to_write)
+    assert refused == ["database is locked"] * len(copied)

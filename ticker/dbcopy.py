@@ -13,10 +13,12 @@ it was (absent, or unchanged).
 
 What keeps a running ticker from writing during the copy: the SQLite instance lock
 (ticker.instance) of each SQLite end, held for the whole copy (a `ticker run` holding it
-makes the copy refuse; one starting meanwhile is refused); on PostgreSQL, the copy refuses
+makes the copy refuse; one starting meanwhile is refused), and a write transaction on each
+(a `ticker poll` waits, then fails and tries again later); on PostgreSQL, the copy refuses
 while replicas are live (their heartbeats in the `replicas` table, ticker.leases), reads
-SRC in one REPEATABLE READ snapshot, and holds an advisory lock on DST so that two copies
-into it take turns. A DST that already holds rows is refused unless `replace`.
+SRC in one REPEATABLE READ snapshot taken under SHARE locks of its tables (writers wait),
+and holds an advisory lock on DST so that two copies into it take turns. A DST that
+already holds rows is refused unless `replace`.
 
 Like ticker.leases, this module holds its own SQL: it copies tables as tables, whatever
 their columns, so a column added by a migration is copied without a change here.
@@ -147,6 +149,7 @@ def copy_database(
         writer = _open_target(target, stack)
         reader = stack.enter_context(_reader(source))
         tables = _tables(reader, writer)
+        reader.freeze([name for name, _ in tables])
         if not replace and writer.holds_rows(tables):
             raise CopyRefused(
                 describe(target), "already holds rows; give --replace to overwrite them"
@@ -261,6 +264,7 @@ class _Reader(Protocol):
     where: str
 
     def tables(self) -> dict[str, list[str]]: ...
+    def freeze(self, tables: list[str]) -> None: ...
     def key(self, table: str, columns: list[str]) -> list[str]: ...
     def read(
         self, table: str, columns: list[str], key: list[str], batch: int
@@ -368,6 +372,10 @@ class _Sqlite(_End):
         ]
         return {name: [c[1] for c in self._info(name)] for name in names}
 
+    def freeze(self, tables: list[str]) -> None:
+        """Nothing more: the transaction `begin` opened is a write transaction (BEGIN
+        IMMEDIATE) that keeps every other writer out until the copy ends."""
+
     def _info(self, table: str) -> list[Any]:
         return list(self.conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall())
 
@@ -452,7 +460,10 @@ def _sqlite_reader(path: Path) -> Iterator[_Reader]:
     conn = sqlite3.connect(path, isolation_level=None)
     reader = _Sqlite(conn, str(path))
     try:
-        reader.begin("BEGIN")
+        # A write transaction that writes nothing: a `ticker poll` (which writes without
+        # the instance lock when it cannot have it) waits, and fails after its busy
+        # timeout, rather than record lines the copy would not carry.
+        reader.begin("BEGIN IMMEDIATE")
         yield reader
     finally:
         conn.close()
@@ -490,6 +501,15 @@ class _Postgres(_End):
         for table, column in rows:
             found.setdefault(table, []).append(column)
         return found
+
+    @_guarded
+    def freeze(self, tables: list[str]) -> None:
+        """Start the snapshot the copy reads, once `tables` are locked in SHARE mode:
+        readers go on, writers (a replica started meanwhile) wait until the copy ends.
+        The lock comes first: a REPEATABLE READ snapshot is taken by the first query,
+        so nothing committed before the lock is granted is missed."""
+        self.conn.rollback()  # the transaction that listed the tables: its snapshot goes
+        self.conn.execute(f"LOCK TABLE {_column_list(tables)} IN SHARE MODE")
 
     @_guarded
     def key(self, table: str, columns: list[str]) -> list[str]:
@@ -607,7 +627,6 @@ def _postgres_reader(url: str) -> Iterator[_Reader]:
     try:
         with _postgres_errors(where):
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
             _refuse_live_replicas(conn, where)
         yield _Postgres(conn, where)
     finally:
