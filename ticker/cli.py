@@ -8,7 +8,6 @@ them, so `ticker tail` starts fast.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,12 +30,13 @@ from ticker.errors import (
 )
 from ticker.lines import Line
 from ticker.logs import set_level, setup_logging
+from ticker.pg import Database
 from ticker.reasons import with_likely_cause
 from ticker.redact import redact_url
 from ticker.route import describe
 from ticker.sources import kind_for, kind_names
 from ticker.sources.kind import TYPE_WORDS, Key
-from ticker.store import SCHEMA_VERSION, Store
+from ticker.store import DATABASE_ERRORS, SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:
     import socket
@@ -75,9 +75,10 @@ def _exit_code(exc: Exception) -> int:
     return EXIT_FAILURE
 
 
-def _database_error(database: Path, exc: sqlite3.Error, doing: str = "use") -> NoReturn:
-    """A SQLite error met while working: exit 3 if the database went bad for good (damaged,
-    I/O error), else 1 (locked, busy, full: trying again later may work)."""
+def _database_error(database: Database, exc: BaseException, doing: str = "use") -> NoReturn:
+    """A database error met while working: exit 3 if the database went bad for good
+    (damaged, I/O error), else 1 (locked, busy, full, a PostgreSQL server unreachable:
+    trying again later may work)."""
     from ticker.dbfile import fatal_reason
 
     reason = fatal_reason(exc)
@@ -139,7 +140,7 @@ def _store(config: Config) -> Iterator[Store]:
         store.close()
 
 
-def _readonly_store(database: Path) -> Store:
+def _readonly_store(database: Database) -> Store:
     """The existing database, opened read-only; a clear error if there is none yet."""
     try:
         return Store.open_readonly(database)
@@ -149,15 +150,33 @@ def _readonly_store(database: Path) -> Store:
         ) from None
     except StoreError as exc:
         _fail(exc)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database, exc, "open")
 
 
-def _lock(database: Path, command: str) -> InstanceLock:
+class _NoLock:
+    """The instance lock of a PostgreSQL database: none (replicas share it; leases keep
+    them apart), and no lock file beside a URL."""
+
+    def __enter__(self) -> _NoLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Nothing to release."""
+
+
+def _lock(database: Database, command: str) -> InstanceLock | _NoLock:
     """The database's instance lock for `command` (ticker.instance), once the database
     was checked (nothing is created beside a file that cannot be used). A `ticker poll`
-    holding it is waited for, briefly; DatabaseInUse is raised if another holds it."""
+    holding it is waited for, briefly; DatabaseInUse is raised if another holds it.
+    PostgreSQL: none (_NoLock)."""
     from ticker.instance import POLL_WAIT, InstanceLock
+
+    if not isinstance(database, Path):
+        return _NoLock()
 
     try:
         Store.precheck(database)
@@ -292,7 +311,7 @@ def run(ctx: click.Context) -> None:
             asyncio.run(_run())
         except StoreError as exc:
             _fail(exc)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             _database_error(database, exc)
 
 
@@ -479,7 +498,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
 
     database = config.settings.database
     try:
-        lock: InstanceLock | None = _lock(database, "poll")
+        lock: InstanceLock | _NoLock | None = _lock(database, "poll")
     except DatabaseInUse as exc:
         lock = None  # record what is new; the holder sends it
         who = "it delivers" if exc.command != "poll" else "the next poll or `ticker run` delivers"
@@ -497,7 +516,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
             outcomes = asyncio.run(run)
     except StoreError as exc:
         _fail(exc)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database, exc)
     finally:
         poll_log.setLevel(poll_level)
@@ -524,7 +543,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _reading(ctx: click.Context, database: str | None) -> tuple[Config | None, Path]:
+def _reading(ctx: click.Context, database: str | None) -> tuple[Config | None, Database]:
     """The config (None if none is found) and the database `tail` and `status` read."""
     from ticker.config import reading_database
 
@@ -561,10 +580,13 @@ def _check_source(source: str | None, config: Config | None, store: Store) -> No
         )
 
 
-def _wait_for_database(database: Path) -> Store:
+def _wait_for_database(database: Database) -> Store:
     """`tail -f`: open the database, or, before one exists, say so, wait for it, then
-    open it."""
+    open it (a SQLite file; a PostgreSQL database is opened, or its error said, at once)."""
     from ticker import tail as tailing
+
+    if not isinstance(database, Path):
+        return _readonly_store(database)
 
     waiting = f"ticker: no database yet at {database}; waiting for one (Ctrl-C to stop)"
     tailing.wait_for_database(database, waiting=lambda: click.echo(waiting, err=True))
@@ -616,7 +638,7 @@ def tail(
                 click.echo(show(shown))
     except KeyboardInterrupt:
         pass
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(path, exc, "read")
     finally:
         store.close()
@@ -642,7 +664,7 @@ def status(ctx: click.Context, as_json: bool, database: str | None) -> None:
                 "run `ticker poll` or `ticker run` once to upgrade it"
             )
         report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(path, exc, "read")
     finally:
         store.close()
@@ -787,7 +809,7 @@ def db_check(ctx: click.Context, quick: bool, database: str | None) -> None:
         version = store.schema_version()
         problems = store.integrity_problems(quick=quick)
         counts = store.counts() if not problems else None
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database_path, exc, "read")
     finally:
         store.close()
@@ -829,7 +851,7 @@ def db_backup(ctx: click.Context, target: Path, force: bool, database: str | Non
         raise UserError(f"{target} exists; give --force to replace it") from None
     except OSError as exc:
         raise UserError(f"{target}: cannot write the backup: {exc.strerror or exc}") from None
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database_path, exc, "back up")
     finally:
         store.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ticker.config import Config
 from ticker.lines import single_spaced
+from ticker.pg import PostgresTarget
 from ticker.reasons import likely_cause
 from ticker.store import ChannelStats, SourceState, Store
 from ticker.tail import iso_utc, local_time
@@ -69,7 +70,7 @@ class Reload:
 class Status:
     """Everything `ticker status` shows, read at `generated`."""
 
-    database: Path
+    database: Path | PostgresTarget
     generated: float
     sources: tuple[SourceRow, ...]
     channels: tuple[ChannelRow, ...]
