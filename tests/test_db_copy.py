@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -15,11 +14,11 @@ from conftest import Clock, lines, poll_now, source_config
 from servers import PageServer, ticker_page
 
 from ticker import dbcopy
-from ticker import store as store_module
 from ticker.cli import main
 from ticker.dedupe import Judge
 from ticker.errors import DatabaseInUse, DatabaseMissing
 from ticker.instance import InstanceLock
+from ticker.pg import PostgresTarget
 from ticker.store import Store
 
 T0 = 1_800_000_000.0
@@ -236,15 +235,8 @@ def test_the_command_refusals_are_one_line_errors(rich: Path, tmp_path: Path) ->
     assert run_cli(str(rich), str(tmp_path / "copy.db"), "--replace").exit_code == 0
 
 
-def needs_engine() -> None:
-    """Skip unless this ticker has its PostgreSQL engine and psycopg is installed."""
-    pytest.importorskip("psycopg")
-    if not hasattr(store_module, "DATABASE_ERRORS"):
-        pytest.skip("this ticker has no PostgreSQL engine yet (branch engine, issue 17)")
-
-
 def test_an_unreachable_server_is_an_error_without_the_password(rich: Path) -> None:
-    needs_engine()
+    pytest.importorskip("psycopg")
     url = "postgresql://ticker:s3cret-pass@127.0.0.1:9/ticker"  # nothing listens on port 9
     result = run_cli(str(rich), url)
     assert result.exit_code != 0
@@ -255,7 +247,7 @@ def test_an_unreachable_server_is_an_error_without_the_password(rich: Path) -> N
 # --- round trips: the copy is the same database to every reader, and the daemon goes on -----
 
 
-def round_trip(source: Path, tmp_path: Path, via: str | None) -> Path:
+def round_trip(source: Path, tmp_path: Path, via: PostgresTarget | None) -> Path:
     """`source` copied to a new SQLite file, directly (`via` None) or through the
     PostgreSQL database at the URL `via` and back."""
     back = tmp_path / "back.db"
@@ -268,21 +260,12 @@ def round_trip(source: Path, tmp_path: Path, via: str | None) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def via(request: pytest.FixtureRequest) -> str | None:
-    """Where a round trip goes: nowhere (SQLite to SQLite), or through PostgreSQL."""
+def via(request: pytest.FixtureRequest) -> PostgresTarget | None:
+    """Where a round trip goes: nowhere (SQLite to SQLite), or through a fresh PostgreSQL
+    database (skipped, with the reason, where the test server cannot run)."""
     if request.param == "sqlite":
         return None
-    needs_engine()
-    return postgres_url(request.getfixturevalue("postgres_db"))
-
-
-def postgres_url(conninfo: str) -> str:
-    """The postgresql:// URL of the test server's database `conninfo` names."""
-    params = dict(part.split("=", 1) for part in conninfo.split())
-    return (
-        f"postgresql://{params['user']}@/{params['dbname']}"
-        f"?host={quote(params['host'], safe='')}&port={params['port']}"
-    )
+    return PostgresTarget.from_conninfo(request.getfixturevalue("postgres_db"))
 
 
 def cli_output(*args: str) -> str:
@@ -291,13 +274,15 @@ def cli_output(*args: str) -> str:
     return result.stdout
 
 
-def test_a_round_trip_keeps_every_row(rich: Path, tmp_path: Path, via: str | None) -> None:
+def test_a_round_trip_keeps_every_row(
+    rich: Path, tmp_path: Path, via: PostgresTarget | None
+) -> None:
     back = round_trip(rich, tmp_path, via)
     assert dump(back) == dump(rich)
 
 
 def test_tail_and_status_show_the_same_after_a_round_trip(
-    rich: Path, tmp_path: Path, via: str | None
+    rich: Path, tmp_path: Path, via: PostgresTarget | None
 ) -> None:
     back = round_trip(rich, tmp_path, via)
     for command in (["tail", "-n", "50"], ["tail", "--json"], ["status"], ["status", "--json"]):
@@ -307,14 +292,16 @@ def test_tail_and_status_show_the_same_after_a_round_trip(
     assert "Storm warning for the coast" in cli_output("tail", "--database", str(back))
 
 
-def test_the_daemon_goes_on_from_the_copy(tmp_path: Path, via: str | None) -> None:
+def test_the_daemon_goes_on_from_the_copy(tmp_path: Path, via: PostgresTarget | None) -> None:
     """A copy of a database whose strip showed STORY_AGAIN and STORY_MORE last: the next
     poll of that strip, with one new line, alerts that line once and nothing else."""
     fresh = "Breaking: The bridge reopens to traffic tonight"
     with PageServer([ticker_page([fresh, STORY_AGAIN, STORY_MORE, STORY, OLD])]) as site:
         source = tmp_path / "src.db"
         rich_database(source, strip_url=site.url)
-        copy = round_trip(source, tmp_path, via)
+        copy: Path | PostgresTarget = tmp_path / "copy.db"
+        dbcopy.copy_database(source, via or copy)  # the daemon on PostgreSQL, or the file
+        copy = via or copy
         config = source_config(
             tmp_path, {"name": STRIP, "url": site.url, "selector": ".breaking-news li"}
         )
@@ -346,3 +333,94 @@ def test_nothing_writes_the_source_while_it_is_copied(rich: Path, tmp_path: Path
 
     copied = dbcopy.copy_database(rich, tmp_path / "copy.db", progress=try_to_write)
     assert refused == ["database is locked"] * len(copied)
+
+
+# --- PostgreSQL ends -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres(postgres_db: str) -> PostgresTarget:
+    """A fresh, empty PostgreSQL database (skipped where the test server cannot run)."""
+    return PostgresTarget.from_conninfo(postgres_db)
+
+
+def test_postgresql_ids_continue_after_the_copied_ones(
+    rich: Path, postgres: PostgresTarget
+) -> None:
+    dbcopy.copy_database(rich, postgres)
+    store = Store.open(postgres)
+    try:
+        record = store.record_poll(STRIP, URL[STRIP], lines("A brand new line"), T0 + 999, ["ops"])
+        alert_ids = [item.alert_id for item in record.new]
+    finally:
+        store.close()
+    items, alerts = dump(rich)["items"], dump(rich)["alerts"]
+    assert record.new[0].item_id == max(row[0] for row in items) + 1
+    assert alert_ids == [max(row[0] for row in alerts) + 1]
+
+
+def test_a_postgresql_dst_holding_rows_or_a_broken_copy_is_left_as_it_was(
+    rich: Path, tmp_path: Path, postgres: PostgresTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dbcopy.copy_database(rich, postgres)
+    other = tmp_path / "other.db"
+    store = Store.open(other)
+    store.record_poll(STRIP, URL[STRIP], lines("Something else"), T0, ["ops"])
+    store.close()
+
+    with pytest.raises(dbcopy.CopyRefused, match="already holds rows"):
+        dbcopy.copy_database(other, postgres)
+    real_write = dbcopy._PostgresWriter.write
+    monkeypatch.setattr(
+        dbcopy._PostgresWriter,
+        "write",
+        lambda self, table, columns, rows: real_write(self, table, columns, rows[1:]),
+    )
+    with pytest.raises(dbcopy.CopyMismatch, match="sources: 1 rows in the source, 0 rows"):
+        dbcopy.copy_database(other, postgres, replace=True)
+    monkeypatch.undo()
+
+    back = tmp_path / "back.db"
+    dbcopy.copy_database(postgres, back)
+    assert dump(back) == dump(rich)  # still the first copy, whole
+    dbcopy.copy_database(other, postgres, replace=True)
+    dbcopy.copy_database(postgres, back, replace=True)
+    assert dump(back) == dump(other)
+
+
+def test_live_replicas_on_a_postgresql_end_make_the_copy_refuse(
+    rich: Path, tmp_path: Path, postgres: PostgresTarget
+) -> None:
+    from ticker import leases
+
+    dbcopy.copy_database(rich, postgres)
+    conn = leases.connect(postgres.conninfo())
+    try:
+        leases.migrate(conn)
+        replica = leases.Replica.here(T0)
+        leases.acquire(conn, replica, [STRIP, CHANNEL], ttl=60)
+        with pytest.raises(dbcopy.CopyRefused, match=r"in use by 1 ticker replica\(s\) \(pid"):
+            dbcopy.copy_database(postgres, tmp_path / "back.db")
+        with pytest.raises(dbcopy.CopyRefused, match="stop them first"):
+            dbcopy.copy_database(rich, postgres, replace=True)
+        leases.leave(conn, replica)
+    finally:
+        conn.close()
+    dbcopy.copy_database(postgres, tmp_path / "back.db")  # the replica left: copied
+    assert dump(tmp_path / "back.db") == dump(rich)
+
+
+def test_the_command_never_shows_the_password(
+    rich: Path, tmp_path: Path, postgres: PostgresTarget
+) -> None:
+    password = "s3cret-pass-4242"  # the test server trusts its socket: any password goes
+    url = postgres.url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
+    first = run_cli(str(rich), url)
+    again = run_cli(str(rich), url)
+    back = run_cli(url, str(tmp_path / "back.db"))
+    assert (first.exit_code, again.exit_code, back.exit_code) == (0, 1, 0), again.output
+    assert "already holds rows" in again.stderr
+    for result in (first, again, back):
+        assert password not in result.output, result.output
+        assert "postgresql://postgres@/" in result.stderr  # the user shown, not the password
+    assert dump(tmp_path / "back.db") == dump(rich)

@@ -869,9 +869,12 @@ def db_copy(ctx: click.Context, source: str, target: str, replace: bool) -> None
     Stop ticker first: a ticker using either end makes the copy refuse. Needs no config."""
     from ticker import dbcopy
 
+    try:
+        src, dst = dbcopy.parse_target(source), dbcopy.parse_target(target)
+    except ConfigError as exc:
+        _fail(exc)
     scrub = ctx.obj["redactor"]
-    scrub.update([*dbcopy.secrets_of(source), *dbcopy.secrets_of(target)])
-    src, dst = dbcopy.parse_target(source), dbcopy.parse_target(target)
+    scrub.update(getattr(end, "password", None) or "" for end in (src, dst))
 
     def shown(table: dbcopy.TableCopy) -> None:
         click.echo(f"  {table.name}: {table.rows:,} rows ({table.seconds:.1f} s)", err=True)
@@ -883,6 +886,8 @@ def db_copy(ctx: click.Context, source: str, target: str, replace: bool) -> None
         raise UserError(f"no database at {dbcopy.describe(src)}") from None
     except (StoreError, OSError) as exc:
         raise UserError(scrub.scrub(str(exc)), _exit_code(exc)) from None
+    except DATABASE_ERRORS as exc:  # what no end wrapped (SQLite's own, say)
+        raise UserError(scrub.scrub(f"cannot copy the database: {exc}")) from None
     total = sum(table.rows for table in copied)
     click.echo(
         f"copied {dbcopy.describe(src)} to {dbcopy.describe(dst)}: {total:,} rows, counts match"

@@ -36,20 +36,22 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ticker.config import command_line_database
 from ticker.errors import StoreError
-from ticker.redact import MASK
+from ticker.pg import PostgresTarget
 from ticker.store import Store
 
 if TYPE_CHECKING:
     from ticker.instance import InstanceLock
 
 BATCH_ROWS = 10_000  # rows read and written at a time: bounded memory, few round trips
-URL_SCHEMES = ("postgresql://", "postgres://")
 # PostgreSQL-only state of running replicas (ticker.leases), not part of the log: a copy
 # made while nothing runs has nothing in it worth moving, and SQLite has no such tables.
 COORDINATION = frozenset({"leases", "replicas", "schema_versions"})
+# The max_per_minute windows of the last minutes (pruned as written): copied where DST has
+# the table, left out where it has none (a SQLite schema before it, say).
+WINDOWS = frozenset({"channel_sends"})
 # Tables that others reference come first, so each row's references exist when it lands.
 FIRST = ("sources", "items", "alerts", "deliveries")
 SEEDED = "counters"  # rows a new database's migrations write (value 0): not "holding rows"
@@ -77,7 +79,7 @@ class CopyMismatch(StoreError):
         super().__init__(path, "the copy does not match: " + "; ".join(differences))
 
 
-Target = Path | str  # a SQLite file, or a postgresql:// URL
+Target = Path | PostgresTarget  # a SQLite file, or a PostgreSQL database
 
 
 @dataclass(frozen=True)
@@ -90,42 +92,15 @@ class TableCopy:
     seconds: float = 0.0
 
 
-def is_url(text: str) -> bool:
-    """True if `text` names a PostgreSQL database (postgresql:// or postgres://)."""
-    return text.lower().startswith(URL_SCHEMES)
-
-
 def parse_target(text: str) -> Target:
-    """SRC or DST as given on the command line: a URL as it is, anything else a path."""
-    return text if is_url(text) else Path(text)
+    """SRC or DST as given on the command line: a postgresql:// URL (its password taken
+    out of it, ticker.pg.PostgresTarget) or a path. Raises ConfigError for a bad URL."""
+    return command_line_database(text)
 
 
 def describe(target: Target) -> str:
-    """`target` for messages and output: a path as it is; a URL as user@host:port/name,
-    its password masked and its query (which may hold one) left out."""
-    if isinstance(target, Path):
-        return str(target)
-    try:
-        url = urlsplit(target)
-        user = url.username or ""
-        shown = (f"{user}:{MASK}@" if url.password else f"{user}@") if user else ""
-        port = f":{url.port}" if url.port else ""
-        return f"{url.scheme}://{shown}{url.hostname or ''}{port}{url.path}"
-    except ValueError:  # a malformed URL (a bad port): libpq says what is wrong
-        return f"{target.partition(':')[0]}://{MASK}"
-
-
-def secrets_of(text: str) -> list[str]:
-    """The password a postgresql:// URL holds (in its user part, or `password=` in its
-    query), for the redactor; [] for a path."""
-    if not is_url(text):
-        return []
-    try:
-        url = urlsplit(text)
-        query = [unquote(v) for k, v in parse_qsl(url.query) if k == "password"]
-        return [p for p in [url.password and unquote(url.password), *query] if p]
-    except ValueError:
-        return [text]  # cannot be taken apart: hide all of it
+    """`target` for messages and output: a path, or a URL without its password."""
+    return str(target)
 
 
 def copy_database(
@@ -163,7 +138,7 @@ def copy_database(
 def _same(source: Target, target: Target) -> bool:
     if isinstance(source, Path) and isinstance(target, Path):
         return source.resolve() == target.resolve()
-    return source == target
+    return str(source) == str(target)
 
 
 # --- preparing both ends ------------------------------------------------------------------
@@ -172,10 +147,10 @@ def _same(source: Target, target: Target) -> bool:
 def _prepare_source(source: Target, stack: ExitStack) -> None:
     """Check SRC exists (DatabaseMissing), lock it if SQLite, and bring it to this
     ticker's schema, as any ticker command that writes would."""
-    Store.open_readonly(source).close()  # type: ignore[arg-type]  # the engine takes URLs
+    Store.open_readonly(source).close()
     if isinstance(source, Path):
         stack.enter_context(_instance_lock(source))
-    Store.open(source).close()  # type: ignore[arg-type]
+    Store.open(source).close()
 
 
 def _instance_lock(database: Path) -> InstanceLock:
@@ -189,7 +164,7 @@ def _open_target(target: Target, stack: ExitStack) -> _Writer:
     """DST, created or upgraded to this ticker's schema, open for the copy's transaction.
     A new SQLite file is made under a temporary name and linked into place on commit."""
     if not isinstance(target, Path):
-        Store.open(target).close()  # type: ignore[arg-type]  # creates the schema
+        Store.open(target).close()
         return stack.enter_context(_postgres_writer(target))
     stack.enter_context(_instance_lock(target))
     if target.exists():
@@ -212,6 +187,7 @@ def _tables(reader: _Reader, writer: _Writer) -> list[tuple[str, list[str]]]:
     one of them (its schema is not this ticker's)."""
     wanted = {name: cols for name, cols in reader.tables().items() if name not in COORDINATION}
     have = writer.tables()
+    wanted = {name: cols for name, cols in wanted.items() if name in have or name not in WINDOWS}
     for name, columns in wanted.items():
         missing = [c for c in columns if c not in have.get(name, [])]
         if name not in have or missing:
@@ -583,25 +559,14 @@ class _PostgresWriter(_Postgres):
         self.conn.commit()
 
 
-def _conninfo(url: str) -> str:
-    """The libpq connection string of the database at `url`: the engine's (which adds a
-    password given in the config) when it has one, else the URL itself (libpq takes it,
-    and PGPASSWORD or ~/.pgpass)."""
-    store = Store.open_readonly(url)  # type: ignore[arg-type]  # the engine takes URLs
-    try:
-        return str(getattr(store, "conninfo", None) or url)
-    finally:
-        store.close()
-
-
-def _postgres_connection(url: str, where: str) -> Any:
+def _postgres_connection(target: PostgresTarget, where: str) -> Any:
     import psycopg
 
-    from ticker.leases import CONNECT_TIMEOUT
+    from ticker.pg import CONNECT_TIMEOUT
 
     with _postgres_errors(where):
         return psycopg.connect(
-            _conninfo(url), connect_timeout=CONNECT_TIMEOUT, application_name="ticker db copy"
+            target.conninfo(), connect_timeout=CONNECT_TIMEOUT, application_name="ticker db copy"
         )
 
 
@@ -619,11 +584,11 @@ def _refuse_live_replicas(conn: Any, where: str) -> None:
 
 
 @contextlib.contextmanager
-def _postgres_reader(url: str) -> Iterator[_Reader]:
+def _postgres_reader(target: PostgresTarget) -> Iterator[_Reader]:
     import psycopg
 
-    where = describe(url)
-    conn = _postgres_connection(url, where)
+    where = describe(target)
+    conn = _postgres_connection(target, where)
     try:
         with _postgres_errors(where):
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -634,9 +599,9 @@ def _postgres_reader(url: str) -> Iterator[_Reader]:
 
 
 @contextlib.contextmanager
-def _postgres_writer(url: str) -> Iterator[_Writer]:
-    where = describe(url)
-    conn = _postgres_connection(url, where)
+def _postgres_writer(target: PostgresTarget) -> Iterator[_Writer]:
+    where = describe(target)
+    conn = _postgres_connection(target, where)
     try:
         with _postgres_errors(where):
             _refuse_live_replicas(conn, where)
