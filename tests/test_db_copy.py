@@ -290,6 +290,10 @@ def test_tail_and_status_show_the_same_after_a_round_trip(
         after = cli_output(*command, "--database", str(back)).replace(str(back), "DB")
         assert after == before, command
     assert "Storm warning for the coast" in cli_output("tail", "--database", str(back))
+    if via is not None:  # and on PostgreSQL itself, on the way
+        for command in (["tail", "-n", "50"], ["tail", "--json"]):
+            before = cli_output(*command, "--database", str(rich))
+            assert cli_output(*command, "--database", via.url) == before, command
 
 
 def test_the_daemon_goes_on_from_the_copy(tmp_path: Path, via: PostgresTarget | None) -> None:
@@ -376,7 +380,7 @@ def test_a_postgresql_dst_holding_rows_or_a_broken_copy_is_left_as_it_was(
         "write",
         lambda self, table, columns, rows: real_write(self, table, columns, rows[1:]),
     )
-    with pytest.raises(dbcopy.CopyMismatch, match="sources: 1 rows in the source, 0 rows"):
+    with pytest.raises(dbcopy.CopyMismatch, match="sources: 1 row in the source, 0 rows"):
         dbcopy.copy_database(other, postgres, replace=True)
     monkeypatch.undo()
 

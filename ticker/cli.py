@@ -877,7 +877,9 @@ def db_copy(ctx: click.Context, source: str, target: str, replace: bool) -> None
     scrub.update(getattr(end, "password", None) or "" for end in (src, dst))
 
     def shown(table: dbcopy.TableCopy) -> None:
-        click.echo(f"  {table.name}: {table.rows:,} rows ({table.seconds:.1f} s)", err=True)
+        click.echo(
+            f"  {table.name}: {dbcopy.rows_text(table.rows)} ({table.seconds:.1f} s)", err=True
+        )
 
     click.echo(f"copying {dbcopy.describe(src)} to {dbcopy.describe(dst)}", err=True)
     try:
@@ -890,7 +892,8 @@ def db_copy(ctx: click.Context, source: str, target: str, replace: bool) -> None
         raise UserError(scrub.scrub(f"cannot copy the database: {exc}")) from None
     total = sum(table.rows for table in copied)
     click.echo(
-        f"copied {dbcopy.describe(src)} to {dbcopy.describe(dst)}: {total:,} rows, counts match"
+        f"copied {dbcopy.describe(src)} to {dbcopy.describe(dst)}: {dbcopy.rows_text(total)}, "
+        "counts match"
     )
     width = max((len(table.name) for table in copied), default=0)
     for table in copied:

@@ -228,7 +228,12 @@ def _copy_tables(
 
 def _tally_text(tally: tuple[int, int | None]) -> str:
     rows, max_id = tally
-    return f"{rows} rows" + (f" up to id {max_id}" if max_id is not None else "")
+    return rows_text(rows) + (f" up to id {max_id}" if max_id is not None else "")
+
+
+def rows_text(rows: int) -> str:
+    """How many rows, in words: "1 row", "12,345 rows"."""
+    return f"{rows:,} row" + ("" if rows == 1 else "s")
 
 
 # --- the two ends, on each engine ----------------------------------------------------------
