@@ -428,3 +428,22 @@ def test_the_command_never_shows_the_password(
         assert password not in result.output, result.output
         assert "postgresql://postgres@/" in result.stderr  # the user shown, not the password
     assert dump(tmp_path / "back.db") == dump(rich)
+
+
+def test_a_row_postgresql_refuses_fails_the_copy_and_leaves_dst_empty(
+    rich: Path, tmp_path: Path, postgres: PostgresTarget
+) -> None:
+    """SQLite keeps a NUL character in a text; PostgreSQL's text cannot hold one."""
+    conn = sqlite3.connect(rich, isolation_level=None)
+    conn.execute("UPDATE items SET body = ? WHERE id = 2", ("a\x00b",))
+    conn.close()
+    with pytest.raises(
+        dbcopy.CopyFailed, match=r"postgres@.*: cannot be copied: .*0x00.*\(table items\)"
+    ):
+        dbcopy.copy_database(rich, postgres)
+    store = Store.open_readonly(postgres)
+    try:
+        assert store.recent_alerts(50) == []  # the sources and items copied before: gone
+        assert store.source_states() == []
+    finally:
+        store.close()

@@ -210,20 +210,32 @@ def _copy_tables(
     copied, differences = [], []
     for name, columns in tables:
         began = time.monotonic()
-        key = reader.key(name, columns)
-        for rows in reader.read(name, columns, key, batch):
-            writer.write(name, columns, rows)
+        _copy_table(reader, writer, name, columns, batch)
         has_id = "id" in columns
-        writer.finish(name, columns)
         want, got = reader.tally(name, has_id), writer.tally(name, has_id)
         if want != got:
-            differences.append(f"{name}: {_tally_text(want)} in the source, {_tally_text(got)}")
+            differences.append(
+                f"{name}: {_tally_text(want)} in the source, {_tally_text(got)} in the copy"
+            )
         table = TableCopy(name, want[0], want[1], time.monotonic() - began)
         copied.append(table)
         progress(table)
     if differences:
         raise CopyMismatch(writer.where, differences)
     return copied
+
+
+def _copy_table(
+    reader: _Reader, writer: _Writer, name: str, columns: list[str], batch: int
+) -> None:
+    """Copy the rows of table `name`; a CopyFailed names the table."""
+    try:
+        key = reader.key(name, columns)
+        for rows in reader.read(name, columns, key, batch):
+            writer.write(name, columns, rows)
+        writer.finish(name, columns)
+    except CopyFailed as exc:
+        raise CopyFailed(exc.path, f"{exc.problem} (table {name})") from None
 
 
 def _tally_text(tally: tuple[int, int | None]) -> str:
@@ -287,13 +299,15 @@ def _sqlite_errors(where: str) -> Iterator[None]:
 def _postgres_errors(where: str) -> Iterator[None]:
     import psycopg
 
+    from ticker.errors import DatabaseUnreachable
+    from ticker.pg import wrapped
+
     try:
         yield
-    except psycopg.OperationalError as exc:
-        from ticker.errors import DatabaseUnreachable
-
-        raise DatabaseUnreachable(where, f"cannot be reached: {_first_line(exc)}") from None
     except psycopg.Error as exc:
+        error = wrapped(exc, where)  # the engine's judgement: a lost server, or a query
+        if isinstance(error, DatabaseUnreachable):
+            raise error from None
         raise CopyFailed(where, f"cannot be copied: {_first_line(exc)}") from None
 
 
