@@ -801,7 +801,7 @@ def check(ctx: click.Context) -> None:
 
 @main.group(name="db")
 def db_group() -> None:
-    """Check or back up the database (safe while the daemon runs)."""
+    """Check, back up or copy the database (check and backup are safe while the daemon runs)."""
 
 
 @db_group.command(name="check")
@@ -870,6 +870,48 @@ def db_backup(ctx: click.Context, target: Path, force: bool, database: str | Non
     finally:
         store.close()
     click.echo(f"{database_path} backed up to {target} ({size:,} bytes)")
+
+
+@db_group.command(name="copy")
+@click.argument("source")
+@click.argument("target")
+@click.option("--replace", is_flag=True, help="Overwrite the rows TARGET holds.")
+@click.pass_context
+def db_copy(ctx: click.Context, source: str, target: str, replace: bool) -> None:
+    """Copy the database SOURCE into TARGET, each a SQLite file or a postgresql:// URL,
+    checked by counts (exit status 1 if they differ; TARGET is then left as it was).
+    Stop ticker first: a ticker using either end makes the copy refuse. Needs no config."""
+    from ticker import dbcopy
+
+    try:
+        src, dst = dbcopy.parse_target(source), dbcopy.parse_target(target)
+    except ConfigError as exc:
+        _fail(exc)
+    scrub = ctx.obj["redactor"]
+    scrub.update(getattr(end, "password", None) or "" for end in (src, dst))
+
+    def shown(table: dbcopy.TableCopy) -> None:
+        click.echo(
+            f"  {table.name}: {dbcopy.rows_text(table.rows)} ({table.seconds:.1f} s)", err=True
+        )
+
+    click.echo(f"copying {dbcopy.describe(src)} to {dbcopy.describe(dst)}", err=True)
+    try:
+        copied = dbcopy.copy_database(src, dst, replace=replace, progress=shown)
+    except DatabaseMissing:
+        raise UserError(f"no database at {dbcopy.describe(src)}") from None
+    except (StoreError, OSError) as exc:
+        raise UserError(scrub.scrub(str(exc)), _exit_code(exc)) from None
+    except DATABASE_ERRORS as exc:  # what no end wrapped (SQLite's own, say)
+        raise UserError(scrub.scrub(f"cannot copy the database: {exc}")) from None
+    total = sum(table.rows for table in copied)
+    click.echo(
+        f"copied {dbcopy.describe(src)} to {dbcopy.describe(dst)}: {dbcopy.rows_text(total)}, "
+        "counts match"
+    )
+    width = max((len(table.name) for table in copied), default=0)
+    for table in copied:
+        click.echo(f"  {table.name:<{width}} {table.rows:>12,}")
 
 
 def _web_address(
