@@ -183,6 +183,60 @@ def test_a_connection_the_server_ended_is_database_unreachable(
     assert "cannot be reached" in str(caught.value)
 
 
+def test_a_lost_connection_is_dialled_again_at_the_next_call(
+    pg: Store, postgres_server: Any
+) -> None:
+    """The server ended the store's connection (a restart, an administrator, a network
+    cut): the call that finds it gone fails and records nothing; the next one reconnects,
+    so a replica that was cut off comes back without a restart."""
+    pg.record_poll("site", URL, lines("a"), 1.0, ["mail"])
+    assert postgres_server.terminate("ticker") >= 1
+    with pytest.raises(DatabaseUnreachable):
+        pg.record_poll("site", URL, lines("b", "a"), 2.0, ["mail"])
+    record = pg.record_poll("site", URL, lines("b", "a"), 3.0, ["mail"])
+    assert [item.line.text for item in record.alerts] == ["b"]
+    assert [alert.text for alert in pg.recent_alerts(10)] == ["b"]
+
+
+def test_a_transaction_cut_in_the_middle_writes_nothing_and_the_next_one_does(
+    pg: Store, postgres_server: Any
+) -> None:
+    with pytest.raises(DatabaseUnreachable), pg.transaction() as conn:
+        conn.execute("INSERT INTO service (key, at, detail) VALUES ('probe', 1, 'x')")
+        assert postgres_server.terminate("ticker") >= 1
+        # Not sent on a new connection outside the transaction (it would land alone).
+        conn.execute("INSERT INTO service (key, at, detail) VALUES ('half', 1, 'x')")
+    assert pg.service_fact("probe") is None and pg.service_fact("half") is None
+    pg.record_service("probe", 2.0, "back")
+    assert pg.service_fact("probe") == (2.0, "back")
+
+
+def test_a_database_that_stays_away_is_dialled_again_with_backoff(pg: Store) -> None:
+    from ticker import pg as engine
+
+    conn = pg.conn
+    assert isinstance(conn, engine.Connection)
+    now = [100.0]
+    dialled: list[float] = []
+
+    def dial_fails() -> Any:
+        dialled.append(now[0])
+        raise DatabaseUnreachable(conn.where, "cannot be reached: refused")
+
+    conn.raw.close()
+    conn.dial, conn.clock = dial_fails, lambda: now[0]
+    for _ in range(3):  # the first call dials; the next two, within a second, do not
+        with pytest.raises(DatabaseUnreachable):
+            pg.pending_count()
+    now[0] += engine.RECONNECT_WAIT[0]
+    with pytest.raises(DatabaseUnreachable):
+        pg.pending_count()
+    now[0] += engine.RECONNECT_WAIT[0]  # the second wait is longer
+    with pytest.raises(DatabaseUnreachable):
+        pg.pending_count()
+    assert dialled == [100.0, 100.0 + engine.RECONNECT_WAIT[0]]
+
+
 def test_the_password_comes_from_a_file_and_is_never_shown(tmp_path: Path) -> None:
     secret = tmp_path / "pgpass"
     secret.write_text("s3cr3t-pass\n", encoding="utf-8")

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ COMPONENT = "store"  # this schema's rows in schema_versions (leases has its own
 MIGRATION_LOCK = 0x7469636B6572  # the advisory lock ticker.leases migrates under, too
 CONNECT_TIMEOUT = 5  # seconds; libpq's default is to wait forever
 SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
+# Seconds between tries to dial a lost connection again (the first try comes at the next
+# call): a database that stays away costs each call an error, not a 5 s connect timeout.
+RECONNECT_WAIT = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 # --- translating the Store's statements ---------------------------------------------------
@@ -85,12 +89,60 @@ class Connection:
     """A psycopg connection (autocommit: the Store writes BEGIN and COMMIT itself) that
     takes the Store's statements as a sqlite3.Connection does."""
 
-    def __init__(self, conn: psycopg.Connection[Any], where: str) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        where: str,
+        dial: Callable[[], psycopg.Connection[Any]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`dial` makes a new connection like `conn` (None: a lost one stays lost)."""
         self.raw = conn
         self.where = where
+        self.dial = dial
+        self.clock = clock
+        self._transaction = False  # a BEGIN sent, its COMMIT or ROLLBACK not yet
+        self._failed_dials = 0
+        self._next_dial = float("-inf")  # no new connection tried before then (clock)
+
+    def _ready(self, sql: str) -> None:
+        """Dial again if the connection was lost (the server restarted, ended it, or the
+        network went away): only between transactions (a transaction cut in the middle is
+        lost: its statements fail until its ROLLBACK), and not more often than RECONNECT_WAIT
+        says, so that a database that stays away costs each call nothing but the error."""
+        if not self.raw.closed:
+            return
+        if sql.startswith("ROLLBACK"):
+            self._transaction = False
+        if self._transaction or self.dial is None:
+            raise DatabaseUnreachable(self.where, "cannot be reached: the connection was lost")
+        if self.clock() < self._next_dial:
+            raise DatabaseUnreachable(self.where, "cannot be reached (reconnecting)")
+        try:
+            self.raw = self.dial()
+        except DatabaseUnreachable:
+            self._next_dial = (
+                self.clock() + RECONNECT_WAIT[min(self._failed_dials, len(RECONNECT_WAIT) - 1)]
+            )
+            self._failed_dials += 1
+            raise
+        self._failed_dials = 0
+
+    def _track(self, sql: str) -> None:
+        """Note a transaction begun or ended by `sql`, which the server took."""
+        if sql.startswith("BEGIN"):
+            self._transaction = True
+        elif sql.startswith(("COMMIT", "ROLLBACK")):
+            self._transaction = False
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         """Run one statement; its cursor (rows fetched already: fetchone, fetchall, iter)."""
+        self._ready(sql)
+        if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            with self.errors():
+                cursor = self.raw.execute(translate(sql, parameters=False))
+            self._track(sql)
+            return cursor
         with self.errors():
             if not parameters:  # sent as it is (and may hold several statements)
                 return self.raw.execute(translate(sql, parameters=False))
@@ -101,6 +153,7 @@ class Connection:
         rows = list(parameters)
         if not rows:
             return
+        self._ready(sql)
         with self.errors(), self.raw.cursor() as cursor:
             cursor.executemany(translate(sql), rows)
 
@@ -110,6 +163,9 @@ class Connection:
         connection that is gone (nothing to roll back there: the server did)."""
         from psycopg.pq import TransactionStatus
 
+        if self.raw.closed:
+            self._transaction = False  # the server rolled it back; the caller is told
+            return False
         status = self.raw.info.transaction_status
         return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
@@ -146,10 +202,15 @@ def wrapped(exc: Exception, where: str, gone: bool = False) -> Exception:
 def connect(target: PostgresTarget, readonly: bool = False) -> Connection:
     """An autocommit connection to `target` whose rows read as sqlite3.Row's do; with
     `readonly`, every transaction on it is read-only. DatabaseUnreachable if the server
-    cannot be reached or refuses the login (the message never holds the password)."""
+    cannot be reached or refuses the login (the message never holds the password). A
+    connection lost later is dialled again at a call between transactions (`Connection`)."""
+    return Connection(_dial(target, readonly), str(target), lambda: _dial(target, readonly))
+
+
+def _dial(target: PostgresTarget, readonly: bool) -> psycopg.Connection[Any]:
+    """A new psycopg connection to `target`, set up as `connect` promises."""
     import psycopg
 
-    where = str(target)
     try:
         raw = psycopg.connect(
             target.conninfo(),
@@ -158,12 +219,11 @@ def connect(target: PostgresTarget, readonly: bool = False) -> Connection:
             application_name="ticker",
             row_factory=_rows,
         )
+        if readonly:
+            raw.execute("SET default_transaction_read_only = on")
     except psycopg.Error as exc:
-        raise wrapped(exc, where, gone=True) from None
-    conn = Connection(raw, where)
-    if readonly:
-        conn.execute("SET default_transaction_read_only = on")
-    return conn
+        raise wrapped(exc, str(target), gone=True) from None
+    return raw
 
 
 # --- the schema --------------------------------------------------------------------------
