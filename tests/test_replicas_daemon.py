@@ -239,11 +239,11 @@ async def _pings(sock: socket.socket, count: int) -> None:
             await asyncio.sleep(0.02)
 
 
-async def _until(condition: Any) -> None:
-    """Wait (bounded) until `condition()` holds."""
-    async with asyncio.timeout(10):
+async def _until(condition: Any, at_most: float = 10.0, step: float = 0.01) -> None:
+    """Wait (bounded: `at_most` seconds) until `condition()` holds."""
+    async with asyncio.timeout(at_most):
         while not condition():
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(step)
 
 
 def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
@@ -290,11 +290,13 @@ def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
                     runs.append(loop.create_task(daemon.run(stop)))
                 try:
                     # An even spread: each polls two sources, and only those.
-                    await _until_long(
+                    await _until(
                         lambda: (
                             len(polled_by("A", loop.time() - 1.2)) == 2
                             and len(polled_by("B", loop.time() - 1.2)) == 2
-                        )
+                        ),
+                        at_most=30.0,
+                        step=0.05,
                     )
                     now = loop.time()
                     assert not polled_by("A", now - 1.2) & polled_by("B", now - 1.2)
@@ -302,7 +304,9 @@ def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
                     stops[0].set()
                     await runs[0]
                     stopped = loop.time()
-                    await _until_long(lambda: polled_by("B", stopped) == set(names))
+                    await _until(
+                        lambda: polled_by("B", stopped) == set(names), at_most=30.0, step=0.05
+                    )
                 finally:
                     for stop in stops:
                         stop.set()
@@ -317,13 +321,6 @@ def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
         mine = sorted((began, ended, who) for who, s, began, ended in polls if s == source)
         for (_, ended, who), (began, _, other) in zip(mine, mine[1:], strict=False):
             assert who == other or began >= ended, (source, who, other)
-
-
-async def _until_long(condition: Any) -> None:
-    """Wait (bounded, 30 s) until `condition()` holds."""
-    async with asyncio.timeout(30):
-        while not condition():
-            await asyncio.sleep(0.05)
 
 
 def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
@@ -365,11 +362,13 @@ def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
                 stops = [asyncio.Event(), asyncio.Event()]
                 runs = [loop.create_task(d.run(s)) for d, s in zip(daemons, stops, strict=True)]
                 try:
-                    await _until_long(
+                    await _until(
                         lambda: (
                             {s for n, s, _ in polls if n == 0}
                             and {s for n, s, _ in polls if n == 1}
-                        )
+                        ),
+                        at_most=30.0,
+                        step=0.05,
                     )
                     victim = coords[0]
 
@@ -382,8 +381,10 @@ def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
                     last_renewal = loop.time()  # at most this late
                     stops[0].set()
                     await runs[0]
-                    await _until_long(
-                        lambda: mine <= {s for n, s, t in polls if n == 1 and t > last_renewal}
+                    await _until(
+                        lambda: mine <= {s for n, s, t in polls if n == 1 and t > last_renewal},
+                        at_most=30.0,
+                        step=0.05,
                     )
                     took.append(loop.time() - last_renewal)
                 finally:
