@@ -398,3 +398,59 @@ def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
             store.close()
     print(f"takeover: {took[0]:.2f} s (ttl {ttl} s, interval {interval} s)")
     assert took[0] < ttl * (1 + RENEW_EVERY) + interval + 3.0  # 3 s: a loaded machine
+
+
+class ChannelHolder(FakeCoordination):
+    """A fake coordination that holds the given sources and channels, and only those."""
+
+    def __init__(self, sources: Sequence[str], channels: Sequence[str]) -> None:
+        super().__init__(held=sources)
+        self.channels = set(channels)
+
+    def holds_channel(self, name: str) -> bool:
+        return name in self.channels
+
+
+def test_the_channels_holder_sends_at_once_what_another_replica_recorded(
+    tmp_path: Path, postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Replica A polls the source, replica B holds the channel: B hears of A's new delivery
+    # (NOTIFY at A's commit, LISTEN in B) and sends it at once. The drain timer is set to an
+    # hour here, so without the notification nothing would be sent within the test.
+    from ticker import daemon as daemon_module
+    from ticker.dburl import PostgresTarget
+
+    monkeypatch.setattr(daemon_module, "DRAIN_EVERY", 3600.0)
+    news = "<ul><li>Rescue teams reach the valley</li><li>Storm reaches the coast</li></ul>"
+    with PageServer([PAGE, news]) as site:
+        config = source_config(
+            tmp_path, {"name": "a", "url": site.url, "selector": "li", "interval": 1}
+        )
+        channel = config.channels[0].name
+        target = PostgresTarget.from_conninfo(postgres_db)
+        stores = [Store.open(target), Store.open(target)]
+        senders = [Recorder(), Recorder()]
+        holders = [ChannelHolder(["a"], []), ChannelHolder([], [channel])]
+
+        async def scenario() -> None:
+            loop = asyncio.get_running_loop()
+            async with make_client(config.settings) as client:
+                daemons = [
+                    Daemon(config, store, client, sender, coordination=coord)
+                    for store, sender, coord in zip(stores, senders, holders, strict=True)
+                ]
+                stop = asyncio.Event()
+                runs = [loop.create_task(daemon.run(stop)) for daemon in daemons]
+                try:
+                    await _until(lambda: bool(senders[1].messages), at_most=30.0, step=0.05)
+                finally:
+                    stop.set()
+                    await asyncio.gather(*runs, return_exceptions=True)
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            for store in stores:
+                store.close()
+    assert [m.body for m in senders[1].messages if "Rescue teams" in m.body]
+    assert senders[0].messages == []  # A holds no channel: it sent nothing
