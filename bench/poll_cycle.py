@@ -2,7 +2,11 @@
 with a 10-line ticker. The page is served by a separate `python -m http.server` process, so
 only ticker's own CPU time is counted (time.process_time of this process).
 
-    .venv/bin/python -m bench.poll_cycle [--cycles 200]
+    .venv/bin/python -m bench.poll_cycle [--cycles 200] [--database URL | --postgres]
+
+`--database postgresql://...` stores into that PostgreSQL database instead of a SQLite file
+(its tables must be empty); `--postgres` starts a throwaway server for the run (tests/postgres.py,
+the distribution's binaries). Only this process's CPU is counted: the server's is not.
 """
 
 from __future__ import annotations
@@ -56,11 +60,11 @@ def wait_for(port: int) -> None:
     raise SystemExit("page server did not start")
 
 
-async def measure(source: Source, db: Path, cycles: int, *, expect_304: bool) -> list[float]:
+async def measure(source: Source, db: Path | str, cycles: int, *, expect_304: bool) -> list[float]:
     """CPU seconds of each of `cycles` polls of `source` after a warm-up poll (the
-    baseline)."""
+    baseline), stored in `db` (a SQLite path or a PostgreSQL URL)."""
     config = parse_config({"ticker": {"database": str(db)}}, Path("bench"))
-    store = Store.open(db)
+    store = Store.open(config.settings.database)
     samples = []
     async with make_client(config.settings) as client:
         await poll_source(config, source, client, store, time.time)
@@ -89,7 +93,27 @@ def summary(samples: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--database", help="a postgresql:// URL (default: a SQLite file)")
+    parser.add_argument("--postgres", action="store_true", help="start a throwaway server")
     args = parser.parse_args()
+    server = None
+    if args.postgres:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        import postgres  # tests/postgres.py
+
+        server = postgres.PostgresServer.start()
+        from ticker.dburl import PostgresTarget
+
+        args.database = str(PostgresTarget.from_conninfo(server.create_database()))
+    try:
+        run(args)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(args: argparse.Namespace) -> None:
+    """The measurements, printed."""
     with tempfile.TemporaryDirectory() as tmp:
         page = big_page()
         (Path(tmp) / "index.html").write_text(page, encoding="utf-8")
@@ -101,7 +125,7 @@ def main() -> None:
         try:
             wait_for(port)
             base = f"http://127.0.0.1:{port}"
-            db = Path(tmp) / "bench.db"
+            db = args.database or str(Path(tmp) / "bench.db")
             full = asyncio.run(measure(strip(f"{base}/"), db, args.cycles, expect_304=False))
             cached = asyncio.run(measure(strip(f"{base}/etag"), db, args.cycles, expect_304=True))
         finally:
@@ -109,7 +133,11 @@ def main() -> None:
             server.wait()
     parse_ascii = parse_times(page, args.cycles)
     parse_arabic = parse_times(page.replace("Lorem ipsum", ARABIC), args.cycles)
-    print(f"page: {len(page.encode()) / 1000:.0f} KB, ticker: 10 lines, cycles: {args.cycles}")
+    engine = "PostgreSQL" if args.database else "SQLite"
+    print(
+        f"page: {len(page.encode()) / 1000:.0f} KB, ticker: 10 lines, cycles: {args.cycles}, "
+        f"database: {engine}"
+    )
     print(f"poll cycle CPU, 200 reply: {summary(full)}")
     print(f"poll cycle CPU, 304 reply: {summary(cached)}")
     print(f"parse alone:               {summary(parse_ascii)}")

@@ -58,8 +58,39 @@ def no_boot_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "boot_clock", lambda: None)
 
 
+ENGINES = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine in turn: a test that uses `store` (or `database`) runs on both."""
+    return str(request.param)
+
+
 @pytest.fixture
-def store(tmp_path: Path):
+def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """Where the test's database is, on `engine`: a SQLite file in tmp_path, or a fresh
+    PostgreSQL database on the session's server (the test skips, with the reason, where
+    the server cannot start); what `Store.open` and `[ticker] database` take."""
+    if engine == "sqlite":
+        return tmp_path / "ticker.db"
+    from ticker.dburl import PostgresTarget
+
+    return PostgresTarget.from_conninfo(request.getfixturevalue("postgres_db"))
+
+
+@pytest.fixture
+def store(database: Any) -> Iterator[Store]:
+    """An open, migrated Store on each engine in turn."""
+    db = Store.open(database)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A Store on SQLite only: for tests that reach into SQLite itself (PRAGMAs, vm_steps,
+    the file)."""
     db = Store.open(tmp_path / "ticker.db")
     yield db
     db.close()

@@ -129,7 +129,8 @@ def test_an_expired_claim_is_taken_over_and_a_live_one_is_not(store: Store) -> N
     assert store.claim([first], "b", clock(), clock() + CLAIM_TTL) == {first}
 
 
-def test_a_claim_that_cannot_be_written_sends_nothing(store: Store) -> None:
+def test_a_claim_that_cannot_be_written_sends_nothing(sqlite_store: Store) -> None:
+    store = sqlite_store  # reaches into SQLite itself
     clock, sink = Clock(), Sink()
     add_alerts(store, clock, separate(1), ["mail"])
     store.conn.execute("PRAGMA busy_timeout = 50")

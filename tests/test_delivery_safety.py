@@ -109,8 +109,9 @@ def test_a_mark_that_cannot_be_written_holds_the_channel_and_nothing_is_sent_twi
 
 
 def test_a_database_locked_by_another_process_after_a_send_sends_it_once(
-    store: Store, caplog
+    sqlite_store: Store, caplog
 ) -> None:
+    store = sqlite_store  # reaches into SQLite itself
     """The real thing: another connection takes the write lock (BEGIN IMMEDIATE) while a
     message is being sent, and keeps it over several drains."""
     clock, recorder = Clock(), Recorder()

@@ -21,7 +21,7 @@ from servers import PageServer, free_port, ticker_page
 
 LINES = ["Hamas: a statement on the talks in Cairo", "Israeli media: sirens in the north"]
 # Never needed by a poll of an html source with no channel, whatever it finds.
-UNNEEDED = {"apprise", "apscheduler", "feedparser", "jmespath"}
+UNNEEDED = {"apprise", "apscheduler", "feedparser", "jmespath", "psycopg"}  # psycopg: SQLite
 # Runs the `ticker` command given as arguments, then prints one PROBE line: its exit status,
 # the top-level packages it imported, and each call that loaded CA certificates into a TLS
 # context (ssl.create_default_context makes one of them; so does httpx's own default).

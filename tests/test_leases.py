@@ -224,3 +224,51 @@ def test_a_lock_timeout_is_not_taken_for_an_outage(connect: Any) -> None:
         with pytest.raises(psycopg.errors.LockNotAvailable):
             leases.acquire(waiter, replica(1), names(2), TTL, now=T0)
     assert leases.acquire(waiter, replica(1), names(2), TTL, now=T0) == names(2)
+
+
+def test_sources_and_channels_have_separate_fair_shares(connect: Any) -> None:
+    sources, channels = names(6), ["mail", "telegram"]
+    a, b = (replica(1), connect("a")), (replica(2), connect("b"))
+    first = leases.take(a[1], a[0], sources, channels, TTL, now=T0)
+    assert (first.sources, first.channels) == (sources, channels)  # alone: everything
+    assert first.live == {a[0].name}
+    for now in (T0 + 1, T0 + 2):  # b joins; a gives up its surplus; b takes it
+        held = [leases.take(c, me, sources, channels, TTL, now=now) for me, c in (a, b)]
+    assert [len(h.sources) for h in held] == [3, 3]
+    assert [len(h.channels) for h in held] == [1, 1]  # not 2 + 0: a share per group
+    assert sorted(held[0].channels + held[1].channels) == channels
+    assert held[1].live == {a[0].name, b[0].name}
+    # One channel, two replicas: ceil(1 / 2) = 1, so one of them holds it.
+    one = [leases.take(c, me, sources, ["mail"], TTL, now=T0 + 3) for me, c in (a, b)]
+    assert sorted(h.channels for h in one) == [[], ["mail"]]
+    # `replicas` counts sources only; `holders` names channel leases "channel:<name>".
+    counts = [s.sources_held for s in leases.replicas(a[1], now=T0 + 3)]
+    assert counts == [3, 3]
+    assert leases.holders(a[1], now=T0 + 3)["channel:mail"] in {a[0].name, b[0].name}
+
+
+def test_acquire_alone_frees_the_channels_a_take_held(connect: Any) -> None:
+    me, conn = replica(1), connect()
+    leases.take(conn, me, names(2), ["mail"], TTL, now=T0)
+    assert leases.acquire(conn, me, names(2), TTL, now=T0 + 1) == names(2)
+    assert sorted(leases.holders(conn, now=T0 + 1)) == names(2)
+    leases.take(conn, me, names(2), ["mail"], TTL, now=T0 + 2)
+    leases.release(conn, me, names(2)[:1], now=T0 + 2)
+    assert leases.replicas(conn, now=T0 + 2)[0].sources_held == 1  # the channel not counted
+
+
+def test_a_source_named_like_a_channel_lease_is_refused(connect: Any) -> None:
+    with pytest.raises(ValueError, match="channel:"):
+        leases.take(connect(), replica(1), ["channel:mail"], ["mail"], TTL, now=T0)
+
+
+def test_a_connection_with_a_timeout_gives_up_on_unanswered_packets(postgres_db: str) -> None:
+    # Over TCP a network that drops packets would hang a call for minutes; with a timeout
+    # libpq's tcp_user_timeout and keepalives end it (the values reach libpq).
+    conn = leases.connect(postgres_db, "r", timeout=3)
+    try:
+        params = conn.info.get_parameters()
+        assert params.get("tcp_user_timeout") == "3000"
+        assert params.get("keepalives_idle") == "3"
+    finally:
+        conn.close()

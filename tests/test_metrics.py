@@ -246,7 +246,8 @@ def alerts_of(store: Store, start: int, count: int) -> None:
         store.mark_sent(delivery.id, float(start + 2))
 
 
-def test_a_scrape_costs_the_same_at_100_and_5000_alerts(store: Store) -> None:
+def test_a_scrape_costs_the_same_at_100_and_5000_alerts(sqlite_store: Store) -> None:
+    store = sqlite_store  # reaches into SQLite itself
     store.record_poll("bulk", "https://example.org/", [Line.from_text("seed")], 0.0, ["me"])
     alerts_of(store, 0, 100)
     small = vm_steps(store, lambda: metrics.exposition(store))

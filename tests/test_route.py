@@ -14,10 +14,10 @@ from ticker.cli import main
 from ticker.config import Channel, load_config
 from ticker.errors import ConfigError
 from ticker.route import (
-    RateWindow,
     compile_pattern,
     in_quiet_hours,
     parse_quiet_hours,
+    rate_allowance,
     router,
     rules_of,
     timezone_named,
@@ -133,14 +133,9 @@ def test_the_router_names_the_channels_of_each_line_and_kind() -> None:
     assert route(hamas, "new") == ["all", "hamas", "no-updates", "night-digest"]
 
 
-def test_rate_window_counts_the_last_minute_only() -> None:
-    window = RateWindow(3)
-    for moment in (0.0, 10.0, 20.0):
-        window.record(moment)
-    assert window.allowance(30.0) == 0
-    assert window.allowance(60.5) == 1  # the message at 0 s left the window
-    assert window.allowance(90.0) == 3
-    assert RateWindow(0).allowance(0.0) is None  # 0: no limit
+def test_rate_allowance_is_what_the_minute_has_left() -> None:
+    assert [rate_allowance(3, sent) for sent in (0, 2, 3, 5)] == [3, 1, 0, 0]
+    assert rate_allowance(0, 7) is None  # 0: no limit
 
 
 def write_channel(tmp_path: Path, extra: str) -> Path:

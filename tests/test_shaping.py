@@ -5,9 +5,12 @@ Retry-After honoured."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 
+import pytest
 from conftest import Clock, Recorder, lines
 
 from ticker.notify import Failure, Limits
@@ -175,3 +178,54 @@ def test_fit_fills_each_piece_without_overflowing(store: Store) -> None:
                 assert not merged.render(None).fits(
                     Limits(limits.chars - 10 if limits.chars else 0, limits.lines)
                 )
+
+
+def test_a_restart_does_not_reset_the_minute(store: Store) -> None:
+    """The window is counted in the database: a ticker restarted (or crash-looping) within
+    the minute does not send the minute's allowance a second time."""
+    clock = Clock(at(12))
+    record_alerts(store, distinct(2), clock())
+    sender = Recorder()
+    drain(Outbox(store, sender, {"me": Shaping(max_per_minute=2)}, clock))
+    clock.now += 5
+    record_alerts(store, ["Late: one more line"], clock())
+    drain(Outbox(store, sender, {"me": Shaping(max_per_minute=2)}, clock))  # the restart
+    assert len(sender.messages) == 2  # held, not sent
+    clock.now = at(12, 1) + 1
+    drain(Outbox(store, sender, {"me": Shaping(max_per_minute=2)}, clock))
+    assert sender.messages[-1].title == "src: Late: one more line"
+
+
+def test_a_wall_clock_stepped_back_does_not_hold_the_channel(store: Store) -> None:
+    """Sends counted under a wall clock since stepped back an hour are an hour ahead of
+    it: not counted, so the channel does not wait for the clock to catch up."""
+    clock = Clock(at(12))
+    record_alerts(store, distinct(2), clock())
+    sender = Recorder()
+    outbox = Outbox(store, sender, {"me": Shaping(max_per_minute=2)}, clock)
+    drain(outbox)
+    clock.step(-3600)
+    record_alerts(store, ["Late: one more line"], clock())
+    drain(outbox)
+    assert [m.title for m in sender.messages][2:] == ["src: Late: one more line"]
+
+
+def test_a_send_the_database_cannot_count_is_still_marked(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Counting a message in the window is not worth a resend: a refused count costs one
+    message more in the minute at worst, and the mark is written all the same."""
+    clock = Clock(at(12))
+    record_alerts(store, distinct(1), clock())
+
+    def refuse(channel: str, times: Sequence[float]) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    store.record_sends = refuse  # type: ignore[method-assign]
+    sender = Recorder()
+    assert (
+        asyncio.run(Outbox(store, sender, {"me": Shaping(max_per_minute=2)}, clock).drain()).sent
+        == 1
+    )
+    assert store.pending_deliveries() == []
+    assert "cannot count a message in its max_per_minute window" in caplog.text

@@ -43,7 +43,9 @@ def at_noon(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def write_config(tmp_path: Path, database: str = "ticker.db") -> Path:
+def write_config(tmp_path: Path, database: object = "ticker.db") -> Path:
+    """A config of four sources and a channel; `database` (a path, or a Store's `path`: a
+    PostgreSQL one prints as its URL) in [ticker]."""
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -146,7 +148,7 @@ def notes_under(stdout: str, name: str) -> list[str]:
 
 def test_status_shows_every_source(tmp_path: Path, store: Store, at_noon: None) -> None:
     build_state(store)
-    result = run_cli(write_config(tmp_path))
+    result = run_cli(write_config(tmp_path, store.path))
     assert result.exit_code == 0, result.output
     table = rows(result.stdout)
     assert table["SOURCE"] == [
@@ -184,7 +186,7 @@ def test_a_source_no_longer_configured_is_listed_last_and_marked(
     tmp_path: Path, store: Store, at_noon: None
 ) -> None:
     build_state(store)
-    stdout = run_cli(write_config(tmp_path)).stdout
+    stdout = run_cli(write_config(tmp_path, store.path)).stdout
     names = [line.split()[0] for line in stdout.splitlines() if line and line[0].islower()]
     names = names[names.index("database:") + 1 : names.index("mail")]
     assert names == ["site", "broken", "quiet", "fresh", "retired"]
@@ -206,7 +208,7 @@ def test_status_shows_every_channel_without_secrets(
     tmp_path: Path, store: Store, at_noon: None
 ) -> None:
     build_state(store)
-    result = run_cli(write_config(tmp_path))
+    result = run_cli(write_config(tmp_path, store.path))
     table = rows(result.stdout)
     assert table["CHANNEL"] == ["CHANNEL", "PENDING", "FAILED", "LAST SUCCESS", "LAST ERROR"]
     assert table["mail"] == [
@@ -228,12 +230,16 @@ def test_status_shows_every_channel_without_secrets(
 
 def test_status_json(tmp_path: Path, store: Store, at_noon: None) -> None:
     build_state(store)
-    result = run_cli(write_config(tmp_path), "--json")
+    result = run_cli(write_config(tmp_path, store.path), "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) == {"sources", "channels", "reload", "database", "generated"}
+    extra = {"replicas"} if getattr(store, "engine", "sqlite") == "postgresql" else set()
+    assert set(doc) == {"sources", "channels", "reload", "database", "generated"} | extra
     assert doc["reload"] is None  # no reload since the database was made
-    assert Path(doc["database"]).resolve() == (tmp_path / "ticker.db").resolve()
+    if store.engine == "sqlite":
+        assert Path(doc["database"]).resolve() == (tmp_path / "ticker.db").resolve()
+    else:
+        assert doc["database"] == str(store.path)  # the URL, no password
     assert doc["generated"] == "2025-11-25T09:00:00Z"
     sources = {s["name"]: s for s in doc["sources"]}
     assert list(sources) == ["site", "broken", "quiet", "fresh", "retired"]
@@ -317,7 +323,7 @@ def test_status_reads_while_a_writer_holds_the_database(
     tmp_path: Path, store: Store, at_noon: None
 ) -> None:
     build_state(store)
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, store.path)
     with store.transaction():  # as the daemon does during a poll
         result = run_cli(config)
     assert result.exit_code == 0, result.output
@@ -348,20 +354,22 @@ def test_status_imports_neither_apprise_nor_the_scheduler_nor_httpx(
     tmp_path: Path, store: Store
 ) -> None:
     build_state(store)
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, store.path)
     probe = (
         "import sys\n"
         "from ticker.cli import main\n"
         f"main(['--config', {str(config)!r}, 'status'], standalone_mode=False)\n"
         "heavy = sorted(m for m in ('apprise', 'apscheduler', 'httpx', 'sqlite_utils',"
-        " 'selectolax') if m in sys.modules)\n"
+        " 'selectolax', 'psycopg', 'ticker.pg') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
     )
     assert "LINES TODAY" in result.stdout, result.stderr
-    assert "HEAVY []" in result.stdout
+    # On SQLite, neither psycopg nor the PostgreSQL engine is imported.
+    engine = ["psycopg", "ticker.pg"] if store.engine == "postgresql" else []
+    assert f"HEAVY {engine}" in result.stdout
 
 
 def test_cancelled_and_expired_deliveries_are_counted_removed_channels_listed(
@@ -373,7 +381,7 @@ def test_cancelled_and_expired_deliveries_are_counted_removed_channels_listed(
     assert store.cancel_deliveries(["mail", "phone", "idle"], NOW - 5) == {"pager": 1}
     mail = [d.id for d in store.pending_deliveries() if d.channel == "mail"]
     store.mark_expired(mail[:1], NOW - 5)
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, store.path)
     text = run_cli(config).stdout
     assert rows(text)["mail"][:3] == ["mail", "1", "1"]
     assert notes_under(text, "mail") == ["1 expired: older than max_delivery_age"]
@@ -420,7 +428,7 @@ def test_status_shows_that_the_last_reload_failed_when_and_why(
     from ticker.config import load_config
     from ticker.errors import ConfigError
 
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, store.path)
     problem = ConfigError(config, "dedupe.threshold", "expected a similarity, got 200")
 
     def broken() -> object:
@@ -463,7 +471,7 @@ def test_a_source_that_cannot_be_reached_shows_host_and_likely_cause(
     error = "ConnectError: [Errno -2] Name or service not known"
     store.record_failure("site", URL, NOW - 10, error, layout=False, latency=0.01)
 
-    result = run_cli(write_config(tmp_path))
+    result = run_cli(write_config(tmp_path, store.path))
 
     assert result.exit_code == 0, result.output
     assert notes_under(result.stdout, "site") == [
@@ -472,5 +480,8 @@ def test_a_source_that_cannot_be_reached_shows_host_and_likely_cause(
         "offline",
     ]
     assert (
-        json.loads(run_cli(write_config(tmp_path), "--json").stdout)["sources"][0]["error"] == error
+        json.loads(run_cli(write_config(tmp_path, store.path), "--json").stdout)["sources"][0][
+            "error"
+        ]
+        == error
     )  # --json keeps the stored error as it is

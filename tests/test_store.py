@@ -191,7 +191,8 @@ def test_reading_the_newest_alerts_costs_the_same_whatever_the_history(tmp_path:
     assert cost_large <= cost_small + 2, (cost_small, cost_large)
 
 
-def test_forgetting_an_item_finds_its_alerts_through_an_index(store: Store) -> None:
+def test_forgetting_an_item_finds_its_alerts_through_an_index(sqlite_store: Store) -> None:
+    store = sqlite_store
     # The foreign key check SQLite makes for each deleted item is this look-up.
     plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT 1 FROM alerts WHERE item_id = ?", (1,))
     assert any("USING" in row[3] and "INDEX alerts_item" in row[3] for row in plan)

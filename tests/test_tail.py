@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,12 +19,15 @@ from ticker.store import AlertView, Store
 URL = "https://example.org/"
 
 
-def make_db(tmp_path: Path) -> tuple[Path, Store]:
+def make_db(tmp_path: Path, database: Any = None) -> tuple[Path, Store]:
+    """A config of two sources and a channel, and its database (`database`: the
+    `database` fixture's, on each engine; None: SQLite, ticker.db) with four alerts."""
+    database = database or tmp_path / "ticker.db"
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
 [ticker]
-database = "ticker.db"
+database = "{database}"
 [[source]]
 name = "site"
 url = "{URL}"
@@ -38,7 +42,7 @@ urls = ["mailto://127.0.0.1:2525?to=a@example.com"]
 """,
         encoding="utf-8",
     )
-    store = Store.open(tmp_path / "ticker.db")
+    store = Store.open(database)
     store.record_poll("site", URL, lines("old"), 1_700_000_000.0, ["mail"])
     store.record_poll(
         "site", URL, lines("Hamas: First <b>news</b>", "old"), 1_700_000_060.0, ["mail"]
@@ -56,8 +60,8 @@ def run_cli(config: Path, *args: str):
     return CliRunner().invoke(main, ["--config", str(config), *args])
 
 
-def test_tail_prints_newest_last_with_delivery_marks(tmp_path: Path) -> None:
-    config, store = make_db(tmp_path)
+def test_tail_prints_newest_last_with_delivery_marks(tmp_path: Path, database: Any) -> None:
+    config, store = make_db(tmp_path, database)
     result = run_cli(config, "tail")
     assert result.exit_code == 0, result.output
     out = result.output.splitlines()
@@ -67,8 +71,8 @@ def test_tail_prints_newest_last_with_delivery_marks(tmp_path: Path) -> None:
     assert run_cli(config, "tail", "-n", "1").output.count("\n") == 1
 
 
-def test_tail_filters_by_source_and_text(tmp_path: Path) -> None:
-    config, _ = make_db(tmp_path)
+def test_tail_filters_by_source_and_text(tmp_path: Path, database: Any) -> None:
+    config, _ = make_db(tmp_path, database)
     assert "Second" in run_cli(config, "tail", "--source", "other").output
     assert "First" not in run_cli(config, "tail", "--source", "other").output
     grep = run_cli(config, "tail", "--grep", "FIRST").output
@@ -76,8 +80,8 @@ def test_tail_filters_by_source_and_text(tmp_path: Path) -> None:
     assert run_cli(config, "tail", "--grep", "%").output == ""  # LIKE wildcards are literal
 
 
-def test_tail_json_lines(tmp_path: Path) -> None:
-    config, _ = make_db(tmp_path)
+def test_tail_json_lines(tmp_path: Path, database: Any) -> None:
+    config, _ = make_db(tmp_path, database)
     result = run_cli(config, "tail", "--json")
     records = [json.loads(line) for line in result.output.splitlines()]
     assert records[0] == {
@@ -98,8 +102,8 @@ def test_tail_json_lines(tmp_path: Path) -> None:
     assert records[1]["deliveries"] == {"mail": "pending"}
 
 
-def test_follow_yields_alerts_written_after_it_started(tmp_path: Path) -> None:
-    _, store = make_db(tmp_path)
+def test_follow_yields_alerts_written_after_it_started(tmp_path: Path, database: Any) -> None:
+    _, store = make_db(tmp_path, database)
     reader = Store.open_readonly(store.path)
     after = reader.last_alert_id()
     looks: list[int] = []
@@ -129,8 +133,10 @@ def test_tail_without_a_database_says_what_to_do(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
-def test_tail_imports_neither_apprise_nor_the_scheduler_nor_httpx(tmp_path: Path) -> None:
-    config, store = make_db(tmp_path)
+def test_tail_imports_neither_apprise_nor_the_scheduler_nor_httpx(
+    tmp_path: Path, database: Any
+) -> None:
+    config, store = make_db(tmp_path, database)
     store.close()
     probe = (
         "import sys\n"
@@ -138,20 +144,24 @@ def test_tail_imports_neither_apprise_nor_the_scheduler_nor_httpx(tmp_path: Path
         f"sys.argv = ['ticker', '--config', {str(config)!r}, 'tail']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = sorted(m for m in ('apprise', 'apscheduler', 'httpx', 'sqlite_utils',"
-        " 'selectolax') if m in sys.modules)\n"
+        " 'selectolax', 'psycopg', 'ticker.pg') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
     )
     assert "Second news" in result.stdout, result.stderr
-    assert "HEAVY []" in result.stdout
+    # On SQLite, neither psycopg nor the PostgreSQL engine is imported.
+    engine = ["psycopg", "ticker.pg"] if store.engine == "postgresql" else []
+    assert f"HEAVY {engine}" in result.stdout
 
 
-def test_tail_draws_updates_under_what_they_update_and_bursts_as_one(tmp_path: Path) -> None:
+def test_tail_draws_updates_under_what_they_update_and_bursts_as_one(
+    tmp_path: Path, database: Any
+) -> None:
     from ticker.dedupe import Judge
 
-    config, store = make_db(tmp_path)
+    config, store = make_db(tmp_path, database)
     page = [
         "Hamas: First statement on the prisoner exchange talks in Cairo",
         "Hamas: Second statement about the humanitarian aid crossings",
@@ -189,8 +199,10 @@ def delivery_of(store: Store, text: str) -> tuple[int, int]:
     return found[0].id, found[0].alert_id
 
 
-def test_follow_shows_each_change_of_a_delivery_once_as_it_is_recorded(tmp_path: Path) -> None:
-    _, store = make_db(tmp_path)
+def test_follow_shows_each_change_of_a_delivery_once_as_it_is_recorded(
+    tmp_path: Path, database: Any
+) -> None:
+    _, store = make_db(tmp_path, database)
     second, second_alert = delivery_of(store, "Israeli media: Second news")
     reader = Store.open_readonly(store.path)
     _, seen = tailing.recent(reader, 20, source=None, grep=None)
@@ -223,8 +235,8 @@ def test_follow_shows_each_change_of_a_delivery_once_as_it_is_recorded(tmp_path:
     reader.close()
 
 
-def test_a_change_read_with_its_new_alert_is_not_shown_twice(tmp_path: Path) -> None:
-    _, store = make_db(tmp_path)
+def test_a_change_read_with_its_new_alert_is_not_shown_twice(tmp_path: Path, database: Any) -> None:
+    _, store = make_db(tmp_path, database)
     reader = Store.open_readonly(store.path)
     _, seen = tailing.recent(reader, 20, source=None, grep=None)
     store.record_poll("site", URL, lines("Third", "Hamas: First <b>news</b>", "old"), 2e9, ["mail"])
@@ -237,8 +249,8 @@ def test_a_change_read_with_its_new_alert_is_not_shown_twice(tmp_path: Path) -> 
     reader.close()
 
 
-def test_follow_filters_delivery_changes_like_alerts(tmp_path: Path) -> None:
-    _, store = make_db(tmp_path)
+def test_follow_filters_delivery_changes_like_alerts(tmp_path: Path, database: Any) -> None:
+    _, store = make_db(tmp_path, database)
     second, _ = delivery_of(store, "Israeli media: Second news")
     reader = Store.open_readonly(store.path)
     _, seen = tailing.recent(reader, 20, source="site", grep=None)
@@ -355,8 +367,10 @@ def test_tail_follow_stops_on_ctrl_c_while_waiting(
     assert not (tmp_path / "none.db").exists()
 
 
-def test_a_change_recorded_before_the_tail_started_is_not_shown_again(tmp_path: Path) -> None:
-    _, store = make_db(tmp_path)  # its first alert's delivery was marked sent already
+def test_a_change_recorded_before_the_tail_started_is_not_shown_again(
+    tmp_path: Path, database: Any
+) -> None:
+    _, store = make_db(tmp_path, database)  # its first alert's delivery was marked sent already
     second, _ = delivery_of(store, "Israeli media: Second news")
     store.mark_sent(second, 1_700_000_161.0)
     reader = Store.open_readonly(store.path)

@@ -19,7 +19,8 @@ class BackupExists(FileExistsError):
 def write_backup(store: Store, target: Path, *, replace: bool = False) -> int:
     """Write a backup of `store` to `target`; returns its size in bytes. Raises
     BackupExists if `target` exists and not `replace`, OSError if it cannot be written,
-    sqlite3.Error if the database cannot be read."""
+    one of store.DATABASE_ERRORS if the database cannot be read, DatabaseMaintenanceElsewhere
+    for a PostgreSQL database (pg_dump's job)."""
     if target.exists() and not replace:
         raise BackupExists(target)
     # mkstemp makes the file 0600, whatever the umask.

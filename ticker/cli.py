@@ -8,7 +8,6 @@ them, so `ticker tail` starts fast.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,10 +18,12 @@ import click
 
 from ticker import __version__
 from ticker.config import Channel, Config, Source, command_line_source, load_config, require_sources
+from ticker.dburl import Database
 from ticker.errors import (
     ConfigError,
     DatabaseBroken,
     DatabaseInUse,
+    DatabaseMaintenanceElsewhere,
     DatabaseMissing,
     DatabaseUnusable,
     ParseError,
@@ -36,7 +37,7 @@ from ticker.redact import redact_url
 from ticker.route import describe
 from ticker.sources import kind_for, kind_names
 from ticker.sources.kind import TYPE_WORDS, Key
-from ticker.store import SCHEMA_VERSION, Store
+from ticker.store import DATABASE_ERRORS, SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:
     import socket
@@ -75,9 +76,10 @@ def _exit_code(exc: Exception) -> int:
     return EXIT_FAILURE
 
 
-def _database_error(database: Path, exc: sqlite3.Error, doing: str = "use") -> NoReturn:
-    """A SQLite error met while working: exit 3 if the database went bad for good (damaged,
-    I/O error), else 1 (locked, busy, full: trying again later may work)."""
+def _database_error(database: Database, exc: BaseException, doing: str = "use") -> NoReturn:
+    """A database error met while working: exit 3 if the database went bad for good
+    (damaged, I/O error), else 1 (locked, busy, full, a PostgreSQL server unreachable:
+    trying again later may work)."""
     from ticker.dbfile import fatal_reason
 
     reason = fatal_reason(exc)
@@ -139,7 +141,7 @@ def _store(config: Config) -> Iterator[Store]:
         store.close()
 
 
-def _readonly_store(database: Path) -> Store:
+def _readonly_store(database: Database) -> Store:
     """The existing database, opened read-only; a clear error if there is none yet."""
     try:
         return Store.open_readonly(database)
@@ -149,15 +151,33 @@ def _readonly_store(database: Path) -> Store:
         ) from None
     except StoreError as exc:
         _fail(exc)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database, exc, "open")
 
 
-def _lock(database: Path, command: str) -> InstanceLock:
+class _NoLock:
+    """The instance lock of a PostgreSQL database: none (replicas share it; leases keep
+    them apart), and no lock file beside a URL."""
+
+    def __enter__(self) -> _NoLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Nothing to release."""
+
+
+def _lock(database: Database, command: str) -> InstanceLock | _NoLock:
     """The database's instance lock for `command` (ticker.instance), once the database
     was checked (nothing is created beside a file that cannot be used). A `ticker poll`
-    holding it is waited for, briefly; DatabaseInUse is raised if another holds it."""
+    holding it is waited for, briefly; DatabaseInUse is raised if another holds it.
+    PostgreSQL: none (_NoLock)."""
     from ticker.instance import POLL_WAIT, InstanceLock
+
+    if not isinstance(database, Path):
+        return _NoLock()
 
     try:
         Store.precheck(database)
@@ -292,7 +312,7 @@ def run(ctx: click.Context) -> None:
             asyncio.run(_run())
         except StoreError as exc:
             _fail(exc)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             _database_error(database, exc)
 
 
@@ -479,7 +499,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
 
     database = config.settings.database
     try:
-        lock: InstanceLock | None = _lock(database, "poll")
+        lock: InstanceLock | _NoLock | None = _lock(database, "poll")
     except DatabaseInUse as exc:
         lock = None  # record what is new; the holder sends it
         who = "it delivers" if exc.command != "poll" else "the next poll or `ticker run` delivers"
@@ -497,7 +517,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
             outcomes = asyncio.run(run)
     except StoreError as exc:
         _fail(exc)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database, exc)
     finally:
         poll_log.setLevel(poll_level)
@@ -524,7 +544,7 @@ def _poll_and_deliver(config: Config, sources: tuple[Source, ...]) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _reading(ctx: click.Context, database: str | None) -> tuple[Config | None, Path]:
+def _reading(ctx: click.Context, database: str | None) -> tuple[Config | None, Database]:
     """The config (None if none is found) and the database `tail` and `status` read."""
     from ticker.config import reading_database
 
@@ -561,10 +581,13 @@ def _check_source(source: str | None, config: Config | None, store: Store) -> No
         )
 
 
-def _wait_for_database(database: Path) -> Store:
+def _wait_for_database(database: Database) -> Store:
     """`tail -f`: open the database, or, before one exists, say so, wait for it, then
-    open it."""
+    open it (a SQLite file; a PostgreSQL database is opened, or its error said, at once)."""
     from ticker import tail as tailing
+
+    if not isinstance(database, Path):
+        return _readonly_store(database)
 
     waiting = f"ticker: no database yet at {database}; waiting for one (Ctrl-C to stop)"
     tailing.wait_for_database(database, waiting=lambda: click.echo(waiting, err=True))
@@ -616,7 +639,7 @@ def tail(
                 click.echo(show(shown))
     except KeyboardInterrupt:
         pass
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(path, exc, "read")
     finally:
         store.close()
@@ -642,11 +665,16 @@ def status(ctx: click.Context, as_json: bool, database: str | None) -> None:
                 "run `ticker poll` or `ticker run` once to upgrade it"
             )
         report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
-    except sqlite3.Error as exc:
+        if store.engine == "postgresql":  # the replicas
+            report = reporting.with_replicas(report, store.conninfo, ctx.obj["redactor"].scrub)
+    except DATABASE_ERRORS as exc:
         _database_error(path, exc, "read")
+    except StoreError as exc:  # DatabaseUnreachable
+        _fail(exc)
     finally:
         store.close()
-    click.echo(reporting.as_json(report) if as_json else reporting.as_text(report))
+    verbose = ctx.obj["verbose"] > 0  # `-v`: who holds what
+    click.echo(reporting.as_json(report) if as_json else reporting.as_text(report, verbose))
 
 
 @main.command(name="notify-test")
@@ -771,7 +799,7 @@ def check(ctx: click.Context) -> None:
 
 @main.group(name="db")
 def db_group() -> None:
-    """Check or back up the database (safe while the daemon runs)."""
+    """Check, back up or copy the database (check and backup are safe while the daemon runs)."""
 
 
 @db_group.command(name="check")
@@ -784,11 +812,14 @@ def db_check(ctx: click.Context, quick: bool, database: str | None) -> None:
     _, database_path = _reading(ctx, database)  # reads the store only: no config needed
     store = _readonly_store(database_path)
     try:
+        store.sqlite_file("db check")
         version = store.schema_version()
         problems = store.integrity_problems(quick=quick)
         counts = store.counts() if not problems else None
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database_path, exc, "read")
+    except DatabaseMaintenanceElsewhere as exc:
+        _fail(exc)
     finally:
         store.close()
     check = "quick_check" if quick else "integrity_check"
@@ -824,16 +855,61 @@ def db_backup(ctx: click.Context, target: Path, force: bool, database: str | Non
     _, database_path = _reading(ctx, database)  # reads the store only: no config needed
     store = _readonly_store(database_path)
     try:
+        store.sqlite_file("db backup")
         size = write_backup(store, target, replace=force)
     except BackupExists:
         raise UserError(f"{target} exists; give --force to replace it") from None
     except OSError as exc:
         raise UserError(f"{target}: cannot write the backup: {exc.strerror or exc}") from None
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         _database_error(database_path, exc, "back up")
+    except DatabaseMaintenanceElsewhere as exc:
+        _fail(exc)
     finally:
         store.close()
     click.echo(f"{database_path} backed up to {target} ({size:,} bytes)")
+
+
+@db_group.command(name="copy")
+@click.argument("source")
+@click.argument("target")
+@click.option("--replace", is_flag=True, help="Overwrite the rows TARGET holds.")
+@click.pass_context
+def db_copy(ctx: click.Context, source: str, target: str, replace: bool) -> None:
+    """Copy the database SOURCE into TARGET, each a SQLite file or a postgresql:// URL,
+    checked by counts (exit status 1 if they differ; TARGET is then left as it was).
+    Stop ticker first: a ticker using either end makes the copy refuse. Needs no config."""
+    from ticker import dbcopy
+
+    try:
+        src, dst = dbcopy.parse_target(source), dbcopy.parse_target(target)
+    except ConfigError as exc:
+        _fail(exc)
+    scrub = ctx.obj["redactor"]
+    scrub.update(getattr(end, "password", None) or "" for end in (src, dst))
+
+    def shown(table: dbcopy.TableCopy) -> None:
+        click.echo(
+            f"  {table.name}: {dbcopy.rows_text(table.rows)} ({table.seconds:.1f} s)", err=True
+        )
+
+    click.echo(f"copying {dbcopy.describe(src)} to {dbcopy.describe(dst)}", err=True)
+    try:
+        copied = dbcopy.copy_database(src, dst, replace=replace, progress=shown)
+    except DatabaseMissing:
+        raise UserError(f"no database at {dbcopy.describe(src)}") from None
+    except (StoreError, OSError) as exc:
+        raise UserError(scrub.scrub(str(exc)), _exit_code(exc)) from None
+    except DATABASE_ERRORS as exc:  # what no end wrapped (SQLite's own, say)
+        raise UserError(scrub.scrub(f"cannot copy the database: {exc}")) from None
+    total = sum(table.rows for table in copied)
+    click.echo(
+        f"copied {dbcopy.describe(src)} to {dbcopy.describe(dst)}: {dbcopy.rows_text(total)}, "
+        "counts match"
+    )
+    width = max((len(table.name) for table in copied), default=0)
+    for table in copied:
+        click.echo(f"  {table.name:<{width}} {table.rows:>12,}")
 
 
 def _web_address(

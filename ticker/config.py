@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ticker import __version__
+from ticker.dburl import PostgresTarget, is_url
 from ticker.errors import ConfigError
 from ticker.redact import holds_credentials, redact_url, secrets_of_urls
 from ticker.route import compile_pattern, parse_quiet_hours, timezone_named
@@ -38,7 +39,7 @@ DEFAULT_MAX_DELIVERY_AGE = 86_400.0  # an alert a day old is no news: expired or
 class Settings:
     """The [ticker] table: settings shared by every source and channel."""
 
-    database: Path
+    database: Path | PostgresTarget  # a SQLite file, or a postgresql:// database
     interval: float = 30.0
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 20.0
@@ -46,6 +47,7 @@ class Settings:
     retention_days: int = 30
     health_failures: int = 5  # failed polls in a row before a health alert
     health_layout_failures: int = 3  # polls in a row without the ticker before a health alert
+    lease_seconds: float | None = None  # replicas' lease ttl; None: ticker.replicas.lease_seconds
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ class Config:
     def secrets(self) -> list[str]:
         """Every secret of every channel, and the web token, for the redactor."""
         web = [self.web.token] if self.web.token else []
+        database = self.settings.database
+        if isinstance(database, PostgresTarget) and database.password:
+            web.append(database.password)
         return [secret for channel in self.channels for secret in channel.secret_parts()] + web
 
     def channels_for(self, source_name: str) -> tuple[Channel, ...]:
@@ -187,9 +192,20 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
+def command_line_database(value: str) -> Path | PostgresTarget:
+    """The database a command line names (--database): a path, or a postgresql:// URL
+    (its password in the URL, or PGPASSWORD, ~/.pgpass). Raises ConfigError."""
+    if not is_url(value):
+        return Path(value).expanduser()
+    try:
+        return PostgresTarget.parse(value)
+    except ValueError as exc:
+        raise ConfigError("--database", None, str(exc)) from None
+
+
 def reading_database(
     database: str | os.PathLike[str] | None, explicit: str | os.PathLike[str] | None = None
-) -> tuple[Config | None, Path]:
+) -> tuple[Config | None, Path | PostgresTarget]:
     """For the commands that only read the database (tail, status): the config, if one
     was named or is found (secrets left unread), and the database to read: `database`
     (--database) if given, else the config's, else the default path (default_database:
@@ -198,7 +214,7 @@ def reading_database(
     path = existing_config(explicit)
     config = load_config(path, secrets=False) if path is not None else None
     if database is not None:
-        return config, Path(database).expanduser()
+        return config, command_line_database(str(database))
     return config, config.settings.database if config is not None else default_database()
 
 
@@ -309,7 +325,9 @@ def _is_url_list(value: Any) -> bool:
 
 
 TICKER_FIELDS: dict[str, Field] = {
-    "database": Field(_is_str, "a file path (string)"),
+    "database": Field(
+        _is_str, 'a file path, or a URL "postgresql://user@host/dbname" (string)', secret=True
+    ),
     "interval": _number(MIN_INTERVAL, MAX_INTERVAL, "a number of seconds"),
     "user_agent": Field(_is_str, "a non-empty string"),
     "timeout": _number(1, 600, "a number of seconds"),
@@ -317,6 +335,7 @@ TICKER_FIELDS: dict[str, Field] = {
     "retention_days": _integer(1, 3650, "an integer number of days"),
     "health_failures": _integer(1, 1000, "an integer number of polls"),
     "health_layout_failures": _integer(1, 1000, "an integer number of polls"),
+    "lease_seconds": _number(2, 3600, "a number of seconds", "a replica's lease on PostgreSQL"),
 }
 SOURCE_FIELDS: dict[str, Field] = {
     "name": Field(_is_str, "a non-empty string"),
@@ -436,9 +455,13 @@ def default_database() -> Path:
     return data_home / "ticker" / "ticker.db"
 
 
-def _database_path(value: str | None, config_path: Path) -> Path:
+def _database_path(
+    value: str | None, config_path: Path, resolve: bool = True
+) -> Path | PostgresTarget:
     if value is None:
         return default_database()
+    if is_url(value):
+        return _postgres_target(value, config_path, resolve)
     database = Path(os.path.expandvars(value)).expanduser()
     if database.is_absolute():
         return database
@@ -447,9 +470,26 @@ def _database_path(value: str | None, config_path: Path) -> Path:
     return base / database
 
 
-def _parse_settings(data: Mapping[str, Any], path: Path) -> Settings:
+def _postgres_target(value: str, path: Path, resolve: bool) -> PostgresTarget:
+    """`[ticker] database` as a PostgreSQL database: its password may be a ${ENV_VAR},
+    ${file:...} or ${credential:...} reference in the URL (postgresql://user:${file:/p}@h/db),
+    read as a channel's secrets are, or left to libpq (PGPASSWORD, ~/.pgpass). Without
+    `resolve` (the reading commands), a reference that cannot be read is left to libpq too."""
+    try:
+        expanded, _found = expand_secrets(value, path, "ticker.database")
+    except ConfigError:
+        if resolve:
+            raise
+        expanded = _REFERENCE.sub("", value)
+    try:
+        return PostgresTarget.parse(expanded)
+    except ValueError as exc:
+        raise ConfigError(path, "ticker.database", f"{exc}; got {redact_url(value)}") from None
+
+
+def _parse_settings(data: Mapping[str, Any], path: Path, resolve: bool = True) -> Settings:
     table = _validated(data.get("ticker", {}), TICKER_FIELDS, set(), path, "ticker.")
-    database = _database_path(table.pop("database", None), path)
+    database = _database_path(table.pop("database", None), path, resolve)
     return Settings(database=database, **{k: v for k, v in table.items()})
 
 
@@ -674,7 +714,7 @@ def require_sources(config: Config) -> None:
 def parse_config(data: Mapping[str, Any], path: Path, *, secrets: bool = True) -> Config:
     """Validate already-parsed TOML. Raises ConfigError on the first problem found."""
     _check_keys(data, TOP_LEVEL, path, "")
-    settings = _parse_settings(data, path)
+    settings = _parse_settings(data, path, secrets)
     sources = tuple(
         _parse_source(t, i, settings, path)
         for i, t in enumerate(_array_of_tables(data, "source", path), start=1)

@@ -4,25 +4,28 @@ housekeeping, sd_notify, a config reload on SIGHUP and a clean stop on SIGINT/SI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
-import sqlite3
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ticker import dbfile, sdnotify
 from ticker.config import Config, Source
-from ticker.errors import DatabaseBroken, TickerError
+from ticker.errors import DatabaseBroken, DatabaseUnreachable, TickerError
 from ticker.notify import Message
 from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
-from ticker.store import Store
+from ticker.replicas import Alone, Membership, coordinate
+from ticker.store import DATABASE_ERRORS, WAKE_TOPIC, Store
 
 if TYPE_CHECKING:
     from ticker.scheduler import SteadyScheduler  # APScheduler: imported by `run` only
@@ -50,13 +53,28 @@ class Daemon:
         sender: Sender,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        coordination: Membership | None = None,
     ) -> None:
+        """`coordination` says which sources and channels this process may poll and send:
+        None, every one on SQLite (`Alone`), its share of leases on PostgreSQL (`Leased`)."""
         self.config = config
         self.store = store
         self.client = client
         self.clock = clock  # the wall clock: only stored and shown
         self.monotonic = monotonic  # what intervals and windows are measured on
-        self.outbox = Outbox(store, sender, _shaping(config), clock, monotonic)
+        self.coord = coordination or coordinate(config, store)
+        self.outbox = Outbox(
+            store,
+            sender,
+            _shaping(config),
+            clock,
+            monotonic,
+            owner=self.coord.owner,
+            gate=self.coord.holds_channel,
+            alive=self.coord.alive,
+        )
+        self._polling = {s.name for s in config.sources}  # the sources whose jobs run
+        self._sending = {c.name for c in config.channels}  # the channels this replica sends
         self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
@@ -86,12 +104,17 @@ class Daemon:
         lines are new again next time."""
         if self.broken is not None:
             return PollOutcome(source=source.name, error=f"database: {self.broken}")
+        if not self.coord.holds_source(source.name):
+            return self._not_held(source)
         try:
             self.store.check_file()
             outcome = await self._tracked(
                 poll_source(self.config, source, self.client, self.store, self.clock)
             )
-        except (sqlite3.Error, DatabaseBroken) as exc:
+        except DatabaseUnreachable as exc:  # PostgreSQL gone: hold nothing (replicas.py)
+            self._unreachable(exc)
+            return PollOutcome(source=source.name, error=f"database: {exc}")
+        except DATABASE_ERRORS + (DatabaseBroken,) as exc:
             if self.database_failed(exc):
                 return PollOutcome(source=source.name, error=f"database: {self.broken}")
             log.error(
@@ -107,6 +130,67 @@ class Daemon:
         else:
             self._drain_in_background()
         return outcome
+
+    def _not_held(self, source: Source) -> PollOutcome:
+        """A poll of a source another replica holds (or this one no longer trusts its lease
+        of: frozen longer than it, cut off): nothing is fetched; its job waits until a
+        renewal gives it back (`_held_changed`)."""
+        self._polling.discard(source.name)
+        job = self.scheduler.get_job(_job_id(source)) if self.scheduler else None
+        if job is not None:
+            job.pause()
+        return PollOutcome(source=source.name)
+
+    def _unreachable(self, exc: DatabaseUnreachable) -> None:
+        """The store lost the PostgreSQL database: the replica holds nothing from now on
+        (its view may be stale); its coordination reconnects and rejoins."""
+        self.coord.lost(exc)
+        self._held_changed(frozenset())
+
+    def _held_changed(self, held: frozenset[str]) -> None:
+        """After each renewal (and at a cut): pause the jobs of sources no longer held,
+        start those newly held where their last holder left them (`_take_over`)."""
+        self.outbox.owner = self.coord.owner  # a new name after a rejoin
+        sending = {c.name for c in self.config.channels if self.coord.holds_channel(c.name)}
+        if sending - self._sending and self.scheduler is not None:
+            self._drain_in_background()  # a channel taken over: its backlog goes out now
+        self._sending = sending
+        if self.scheduler is None:
+            return
+        gained = held - self._polling
+        lost = self._polling - held
+        self._polling = set(held)
+        for source in self.config.sources:
+            job = self.scheduler.get_job(_job_id(source)) if source.name in lost else None
+            if job is not None:
+                job.pause()
+        if gained:
+            self._take_over(gained)
+        if gained or lost:
+            log.info(
+                "replica %s: now polling %d source(s) (+%d, -%d)",
+                self.coord.owner,
+                len(held),
+                len(gained),
+                len(lost),
+            )
+            sdnotify.notify(*self._status_fields())
+
+    def _take_over(self, names: Collection[str]) -> None:
+        """Schedule the sources this replica just took: each at the next poll its last
+        holder planned (no sooner, no later than one interval from now), else now."""
+        planned: dict[str, float | None] = {}
+        with contextlib.suppress(*DATABASE_ERRORS):  # then: poll now
+            planned = {state.name: state.next_poll for state in self.store.source_states()}
+        now = self.clock()
+        for source in self.config.sources:
+            if source.name not in names or self.scheduler is None:
+                continue
+            job = self.scheduler.get_job(_job_id(source))
+            due = planned.get(source.name)
+            delay = min(max((due or now) - now, 0.0), source.interval)
+            if job is not None:
+                job.modify(next_run_time=self.scheduler.at(delay))
 
     def _drain_in_background(self) -> None:
         """Start a drain without waiting for it; drains asked for while a channel's task
@@ -127,7 +211,9 @@ class Daemon:
     def _plan_next(self, source: Source, outcome: PollOutcome) -> None:
         try:
             self._schedule_next(source, outcome)
-        except sqlite3.Error as exc:  # only the next-poll time shown by `ticker status`
+        except DatabaseUnreachable as exc:
+            self._unreachable(exc)
+        except DATABASE_ERRORS as exc:  # only the next-poll time shown by `ticker status`
             if self.database_failed(exc):
                 return
             log.warning("%s: cannot record the next poll time: %s", source.name, exc)
@@ -153,22 +239,31 @@ class Daemon:
         """Send every due delivery, then tell systemd how things stand. If the database
         cannot be written, nothing is claimed, so nothing is sent: deliveries wait; a send
         whose mark cannot be written holds its channel until it can (Outbox)."""
+        if self.coord.problem is not None:
+            return  # cut off from PostgreSQL: nothing is sent until it is back
         try:
             await self._tracked(self.outbox.drain())
             sdnotify.notify(f"STATUS={self.status_line()}")
-        except sqlite3.Error as exc:
+        except DatabaseUnreachable as exc:
+            self._unreachable(exc)
+        except DATABASE_ERRORS as exc:
             if self.database_failed(exc):
                 return
             log.error("outbox: cannot use the database (%s); deliveries wait", exc)
 
     def status_line(self) -> str:
-        """One line for systemd's STATUS=: sources OK, last alert, pending deliveries."""
+        """One line for systemd's STATUS=: sources OK, last alert, pending deliveries; for a
+        replica, how many sources it holds, or that it cannot reach the database."""
+        if self.coord.problem is not None:
+            return f"database unreachable, polling and sending nothing: {self.coord.problem}"
+        held = self.coord.held_sources()
+        share = "" if held is None else f"replica holding {len(held)} source(s); "
         ok = sum(self._healthy.get(s.name, True) for s in self.config.sources)
         last = self.store.last_alert_time()
         when = datetime.fromtimestamp(last).strftime("%H:%M") if last else "none yet"
         pending = self.store.pending_count()
         return (
-            f"{ok}/{len(self.config.sources)} sources OK; last alert {when}; "
+            f"{share}{ok}/{len(self.config.sources)} sources OK; last alert {when}; "
             f"{pending} pending deliveries"
         )
 
@@ -178,7 +273,10 @@ class Daemon:
         try:
             self.store.check_file()
             removed = self.store.prune(before)
-        except (sqlite3.Error, DatabaseBroken) as exc:
+        except DatabaseUnreachable as exc:
+            self._unreachable(exc)
+            return
+        except DATABASE_ERRORS + (DatabaseBroken,) as exc:
             if self.database_failed(exc):
                 return
             log.warning("housekeeping skipped: %s", exc)
@@ -188,6 +286,13 @@ class Daemon:
 
     def _add_poll_job(self, scheduler: SteadyScheduler, source: Source, first: datetime) -> None:
         # The interval is a fallback: after each poll `_plan_next` sets the next run time.
+        # A source another replica holds gets a paused job (no run time), started when a
+        # renewal gives it to this one (`_held_changed`).
+        held = self.coord.holds_source(source.name)
+        if held:
+            self._polling.add(source.name)
+        else:
+            self._polling.discard(source.name)
         scheduler.add_job(
             self.poll,
             "interval",
@@ -196,7 +301,7 @@ class Daemon:
             id=_job_id(source),
             seconds=source.interval,
             jitter=source.jitter,
-            next_run_time=first,
+            next_run_time=first if held else None,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
@@ -259,6 +364,9 @@ class Daemon:
     def _reload_config(self, load: Callable[[], tuple[Config, Sender]]) -> bool:
         try:
             config, sender = load()
+            self.coord.configure(
+                [s.name for s in config.sources], [c.name for c in config.channels]
+            )
         except TickerError as exc:
             log.error("reload failed, still running on the previous config: %s", exc)
             self._record_reload(str(exc))
@@ -278,7 +386,7 @@ class Daemon:
         be written now only costs that record."""
         try:
             self.store.record_service("reload", self.clock(), error)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("cannot record the reload's outcome for `ticker status`: %s", exc)
 
     def _make_pending_due(self) -> None:
@@ -288,7 +396,7 @@ class Daemon:
         try:
             self.outbox.cancel_removed()
             retried = self.outbox.retry_now()
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             if not self._pending_due_later:
                 log.error(
                     "cannot make pending deliveries due now (%s); tried again at the next drain",
@@ -304,7 +412,7 @@ class Daemon:
         """STATUS= for systemd, or nothing if the database cannot be read right now."""
         try:
             return (f"STATUS={self.status_line()}",)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             return ()
 
     def _apply(self, config: Config, sender: Sender) -> None:
@@ -346,14 +454,20 @@ class Daemon:
 
         scheduler = SteadyScheduler(self.clock, self.monotonic)
         self._stop = stop
+        await self.coord.start()  # PostgreSQL: join the replicas, take a share of the leases
+        self.outbox.owner = self.coord.owner
         if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
+        # Alone: processes of this host that are gone. Replicas: those not live, asked of
+        # the coordination.
         if released := self.outbox.release_dead_claims():
             log.info("%d deliveries claimed by a process that is gone are free again", released)
         self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
-        watchdog = _start_watchdog()
+        renewing = asyncio.get_running_loop().create_task(self.coord.run(self._held_changed))
+        watchdog = _start_watchdog(self.coord.in_touch)
+        hearing = self._start_hearing()
         log.info(
             "watching %d source(s), %d channel(s); database %s",
             len(self.config.sources),
@@ -368,10 +482,45 @@ class Daemon:
             scheduler.pause()
             await self._finish_in_flight()
             scheduler.shutdown(wait=False)
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            await self.coord.stop()  # hand the leases back, for the others to take now
             if watchdog is not None:
                 watchdog.cancel()
+            if hearing is not None:
+                hearing.set()
         if self.broken is not None:
             raise DatabaseBroken(self.store.path, self.broken)
+
+    def _start_hearing(self) -> threading.Event | None:
+        """PostgreSQL: a thread of its own LISTENs for the deliveries other replicas record
+        (Store._announce), so that the channel's holder sends them at once rather than at
+        its next timed drain. Returns what stops it; None on SQLite (one process)."""
+        target = self.store.path
+        if isinstance(target, Path):
+            return None
+        from ticker import pg
+
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        def heard(channel: str) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: ticker is stopping
+                loop.call_soon_threadsafe(self._heard, channel)
+
+        listener = threading.Thread(
+            target=pg.listen,
+            args=(target, WAKE_TOPIC, heard, stop),
+            name="ticker-listen",
+            daemon=True,
+        )
+        listener.start()
+        return stop
+
+    def _heard(self, channel: str) -> None:
+        """Another replica recorded a delivery to `channel`: send it if this one holds it."""
+        if self.broken is None and self.coord.holds_channel(channel):
+            self._drain_in_background()
 
     def database_failed(self, exc: BaseException) -> bool:
         """If `exc` means the database went bad for good (dbfile.fatal_reason: damaged,
@@ -465,14 +614,15 @@ def _client_settings(config: Config) -> tuple[object, ...]:
     return settings.user_agent, settings.timeout
 
 
-def _start_watchdog() -> asyncio.Task[None] | None:
+def _start_watchdog(fed: Callable[[], bool] | None = None) -> asyncio.Task[None] | None:
     """WATCHDOG=1 from the event loop at half systemd's interval: a blocked loop stops the
-    pings, and systemd restarts the service."""
+    pings, and systemd restarts the service; so does `fed` saying False (a replica a ttl
+    without its database)."""
     interval = sdnotify.watchdog_interval()
     if interval is None:
         return None
     log.info("systemd watchdog: pinging every %.1f s", interval / 2)
-    return asyncio.get_running_loop().create_task(sdnotify.watchdog_loop(interval))
+    return asyncio.get_running_loop().create_task(sdnotify.watchdog_loop(interval, fed=fed))
 
 
 async def poll_once(
@@ -490,7 +640,8 @@ async def poll_once(
     from ticker.fetch import make_client
 
     async with make_client(config.settings) as client:
-        daemon = Daemon(config, store, client, sender, clock)
+        # One-off: every source it is asked for, as before (replicas poll on their own).
+        daemon = Daemon(config, store, client, sender, clock, coordination=Alone())
         outcomes = await asyncio.gather(
             *(_poll_checked(config, s, client, store, clock) for s in sources)
         )
@@ -514,7 +665,7 @@ async def _poll_checked(
     store.check_file()
     try:
         return await poll_source(config, source, client, store, clock)
-    except sqlite3.Error as exc:
+    except DATABASE_ERRORS as exc:
         reason = dbfile.fatal_reason(exc)
         if reason is None:
             raise

@@ -146,7 +146,7 @@ def _check_header(path: Path, size: int, newest: int | None) -> None:
         raise newer_schema(path, version, newest)
 
 
-def newer_schema(path: Path, version: int, newest: int) -> DatabaseUnusable:
+def newer_schema(path: object, version: int, newest: int) -> DatabaseUnusable:
     """The error for a database whose schema this ticker does not know yet."""
     return DatabaseUnusable(
         path, f"has schema {version}, newer than this ticker ({newest}); upgrade ticker"

@@ -99,3 +99,19 @@ class DatabaseUnreachable(StoreError):
     that sees it stops polling and sending (its view of leases and alerts may be stale)
     until it reconnects; its leases expire and the other replicas take its sources. `path`
     is where the database is (host, port, database name; never a password)."""
+
+
+class DatabaseQueryFailed(StoreError):
+    """A database server (PostgreSQL) refused a statement: a deadlock, a serialization
+    failure, a constraint, a query canceled. The connection still works; the operation did
+    not land (its transaction was rolled back) and may be tried again. `sqlstate` is the
+    server's code ("40P01"), "" if none."""
+
+    def __init__(self, path: object, problem: str, sqlstate: str = "") -> None:
+        super().__init__(path, problem)
+        self.sqlstate = sqlstate
+
+
+class DatabaseMaintenanceElsewhere(StoreError):
+    """A maintenance command of SQLite's (`ticker db check`, `db backup`) asked of a
+    PostgreSQL database, whose integrity and backups are PostgreSQL's own job."""

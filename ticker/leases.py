@@ -7,7 +7,8 @@ Two tables (MIGRATIONS, applied by `migrate`):
     replicas  name, host, pid, started, heartbeat, expires, sources_held: one row per
               replica, its last heartbeat; `ticker status` lists them
 
-A replica calls `acquire` every renew interval (a third of the ttl, say) with every source of
+A replica calls `acquire` (or `take`, which leases its channels too, as `channel:<name>`,
+with a fair share of their own) every renew interval (a third of the ttl) with every source of
 its config: in one transaction it writes its heartbeat, keeps (renews) what it holds, gives up
 what is above its fair share, and takes free or expired leases up to that share with
 `SELECT ... FOR UPDATE SKIP LOCKED`, so two replicas never take the same row and never wait
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ticker.errors import DatabaseUnreachable
 
@@ -50,6 +51,7 @@ FORGET_AFTER = 24 * 3600.0  # seconds a dead replica stays listed (each start is
 # SQLSTATEs of a server that is stopping or starting (class 08, connection exceptions, too)
 SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
 CONNECT_TIMEOUT = 5  # seconds; libpq's default is to wait forever
+CHANNEL_PREFIX = "channel:"  # a channel's lease: "channel:<name>", beside the sources' leases
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: leases and the replicas' heartbeats. Times are Unix seconds (float8), as the rest of
@@ -106,12 +108,27 @@ class ReplicaState:
     live: bool
 
 
-def connect(conninfo: str, application_name: str = "ticker") -> Connection:
+def connect(
+    conninfo: str, application_name: str = "ticker", timeout: float | None = None
+) -> Connection:
     """An autocommit connection to `conninfo`; DatabaseUnreachable if the server cannot be
-    reached or refuses (the message names host, port and database, never a password)."""
+    reached or refuses (the message names host, port and database, never a password).
+    `timeout` (seconds): over TCP, a call whose packets go unanswered that long fails
+    (tcp_user_timeout, and keepalives on an idle connection) instead of hanging until the
+    kernel gives up, minutes later; a network that drops packets is then an outage too."""
+    extra: dict[str, int] = {}
+    if timeout is not None:
+        seconds = max(int(timeout), 1)
+        extra = {
+            "tcp_user_timeout": seconds * 1000,
+            "keepalives": 1,
+            "keepalives_idle": seconds,
+            "keepalives_interval": max(seconds // 3, 1),
+            "keepalives_count": 3,
+        }
     try:
         return psycopg.connect(
-            conninfo,
+            make_conninfo(conninfo, **extra) if extra else conninfo,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT,
             application_name=application_name,
@@ -160,23 +177,78 @@ def acquire(
     """Heartbeat, renew, give up, take: the sources (of `sources`) that `replica` holds for
     the next `ttl` seconds, sorted. Takes only free or expired leases (never one that
     another replica holds); with `fair_share`, holds at most ceil(sources / live replicas)
-    and frees the surplus for the others. Leases of sources not in `sources` (removed from
-    the config) are freed."""
-    wanted = sorted(set(sources))
+    and frees the surplus for the others. Every other lease it held (sources removed from
+    the config, channels) is freed: `take` leases sources and channels together."""
+    return take(conn, replica, sources, (), ttl, fair_share, now).sources
+
+
+@dataclass(frozen=True)
+class Held:
+    """What one `take` gave a replica, until `moment + ttl` on the server's clock."""
+
+    sources: list[str]  # sorted
+    channels: list[str]  # channel names (not lease names), sorted
+    moment: float  # the server's time of the take (or the caller's `now`)
+    live: frozenset[str]  # the names of the live replicas then, this one included
+
+
+def channel_lease(channel: str) -> str:
+    """The lease name of a channel: one sender per channel at a time."""
+    return CHANNEL_PREFIX + channel
+
+
+def take(
+    conn: Connection,
+    replica: Replica,
+    sources: Sequence[str],
+    channels: Sequence[str],
+    ttl: float,
+    fair_share: bool = True,
+    now: float | None = None,
+) -> Held:
+    """`acquire` for sources and channels at once, in one transaction, each with its own
+    fair share (ceil(sources / live) and ceil(channels / live): a replica may hold every
+    channel of a config with fewer channels than replicas). Channel leases are named
+    `channel:<name>` (a source may not be named so: ValueError). Leases held of names in
+    neither list are freed."""
+    if clash := sorted(s for s in sources if s.startswith(CHANNEL_PREFIX)):
+        raise ValueError(f"source names may not start with {CHANNEL_PREFIX!r}: {clash}")
+    groups = [sorted(set(sources)), sorted({channel_lease(c) for c in channels})]
     with _reachable(conn), conn.transaction():
         moment = _now(conn, now)
-        _add_sources(conn, wanted)
-        held = _drop_unwanted(conn, replica, _renew_held(conn, replica, moment, ttl), wanted)
-        cap = len(wanted)
-        if fair_share:
-            cap = _share(len(wanted), _live_others(conn, replica, moment) + 1)
-        if len(held) > cap:
-            _free(conn, replica, held[cap:])
-            held = held[:cap]
-        elif len(held) < cap:
-            held += _take(conn, replica, wanted, cap - len(held), moment, ttl)
-        _beat(conn, replica, moment, ttl, len(held))
-    return sorted(held)
+        _add_sources(conn, groups[0] + groups[1])
+        renewed = _renew_held(conn, replica, moment, ttl)
+        held = _drop_unwanted(conn, replica, renewed, groups[0] + groups[1])
+        live = _live_others(conn, replica, moment) | {replica.name}
+        taken = [
+            _take_share(conn, replica, wanted, held, len(live) if fair_share else 1, moment, ttl)
+            for wanted in groups
+        ]
+        _beat(conn, replica, moment, ttl, len(taken[0]))
+    prefix = len(CHANNEL_PREFIX)
+    return Held(sorted(taken[0]), sorted(n[prefix:] for n in taken[1]), moment, frozenset(live))
+
+
+def _take_share(
+    conn: Connection,
+    replica: Replica,
+    wanted: list[str],
+    held_now: list[str],
+    live: int,
+    moment: float,
+    ttl: float,
+) -> list[str]:
+    """Of the group `wanted`: keep what is held up to the fair share, free the surplus,
+    take free leases up to it; what is held of the group then."""
+    group = set(wanted)
+    held = [name for name in held_now if name in group]
+    cap = _share(len(wanted), live)
+    if len(held) > cap:
+        _free(conn, replica, held[cap:])
+        return held[:cap]
+    if len(held) < cap:
+        held += _take(conn, replica, wanted, cap - len(held), moment, ttl)
+    return held
 
 
 def renew(conn: Connection, replica: Replica, ttl: float, now: float | None = None) -> list[str]:
@@ -208,9 +280,14 @@ def release(
             _free(conn, replica, list(sources))
         conn.execute(
             "UPDATE replicas SET sources_held ="
-            " (SELECT count(*) FROM leases WHERE owner = %(name)s AND expires > %(now)s)"
-            " WHERE name = %(name)s",
-            {"name": replica.name, "now": moment},
+            " (SELECT count(*) FROM leases WHERE owner = %(name)s AND expires > %(now)s"
+            " AND left(source, %(cut)s) <> %(prefix)s) WHERE name = %(name)s",
+            {
+                "name": replica.name,
+                "now": moment,
+                "cut": len(CHANNEL_PREFIX),
+                "prefix": CHANNEL_PREFIX,
+            },
         )
 
 
@@ -301,12 +378,12 @@ def _drop_unwanted(
     return [source for source in held if source not in unwanted]
 
 
-def _live_others(conn: Connection, replica: Replica, moment: float) -> int:
-    row = conn.execute(
-        "SELECT count(*) FROM replicas WHERE expires > %s AND name <> %s",
+def _live_others(conn: Connection, replica: Replica, moment: float) -> set[str]:
+    rows = conn.execute(
+        "SELECT name FROM replicas WHERE expires > %s AND name <> %s",
         (moment, replica.name),
-    ).fetchone()
-    return int(row[0]) if row else 0
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def _free(conn: Connection, replica: Replica, sources: list[str]) -> None:

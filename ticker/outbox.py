@@ -9,6 +9,13 @@ was full or locked. Delivery is at least once only in one window: if ticker dies
 channel accepted a message and before its mark is committed (one SQLite write, milliseconds,
 or the length of a database outage), the message is sent again after the restart.
 
+Replicas (docs/REPLICAS.md section 3): each channel has one sender at a time. An outbox given
+a `gate` sends a channel only while the gate says this process holds it, asked again before
+each claim and each send; claims last no longer than the hold (`claim_until`), and a claim
+found held by an owner that is not `alive` is freed and taken. Each channel's
+`max_per_minute` window is counted in the database (`Store.record_sends`), so the next holder
+of a channel, or this process after a restart, goes on with the minute where it was.
+
 Waits (retry times, group windows) and the give-up age run on the monotonic clock while the
 process runs; wall-clock times are only stored and shown, so a step of the wall clock
 neither holds deliveries back nor gives them up. Across a restart, a delivery's age comes
@@ -23,7 +30,6 @@ import logging
 import os
 import secrets
 import socket
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -43,8 +49,8 @@ from ticker.notify import (
     format_late,
     list_item,
 )
-from ticker.route import RateWindow, rules_of
-from ticker.store import Delivery, Mark, Store
+from ticker.route import RATE_WINDOW, rate_allowance, rules_of
+from ticker.store import DATABASE_ERRORS, Delivery, Mark, Store
 
 RETRY_FIRST = 30.0
 RETRY_CAP = 3600.0
@@ -291,7 +297,7 @@ class DrainResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
-    error: sqlite3.Error | None = None
+    error: BaseException | None = None  # one of store.DATABASE_ERRORS
 
     def add(self, other: DrainResult) -> None:
         """Count `other` in this one."""
@@ -316,18 +322,29 @@ class Outbox:
         clock: Callable[[], float],
         monotonic: Callable[[], float] | None = None,
         owner: str | None = None,
+        gate: Callable[[str], bool] | None = None,
+        alive: Callable[[str], bool] | None = None,
+        claim_until: Callable[[str], float] | None = None,
     ) -> None:
-        """`clock` gives wall time (stored, shown, quiet hours); `monotonic` measures waits
-        and ages (None: `clock` itself, for tests that move one fake clock); ages across a
-        restart are measured on `store.boot_clock`, the clock the alerts were stamped with;
-        `owner` names this outbox in its claims (default: host:pid:token)."""
+        """`clock` gives wall time (stored, shown, quiet hours, the rate window); `monotonic`
+        measures waits and ages (None: `clock` itself, for tests that move one fake clock);
+        ages across a restart are measured on `store.boot_clock`, the clock the alerts were
+        stamped with; `owner` names this outbox in its claims (default: host:pid:token).
+
+        Replicas: `gate(channel)` says whether this process may send `channel` now (None:
+        every channel, the one daemon of a database); `alive(owner)` whether a claim's owner
+        may still be sending (None: `owner_alive`, which holds only at start-up, so a claim
+        found held is then left to its owner); `claim_until(channel)` the wall time this
+        process's hold on `channel` ends, which its claims do not outlive."""
         self.store = store
         self.sender = sender
         self.shaping = shaping  # channel name -> how it is paced
         self.clock = clock
         self.monotonic = monotonic or clock
         self.owner = owner or owner_id()
-        self._rates = {name: RateWindow(shape.max_per_minute) for name, shape in shaping.items()}
+        self.gate = gate
+        self.alive = alive
+        self.claim_until = claim_until
         self._timings: dict[str, dict[int, Timing]] = {}  # channel -> delivery id -> timing
         self._runs: dict[str, asyncio.Task[DrainResult]] = {}  # channel -> its sending task
         self._again: set[str] = set()  # channels asked to drain while their task runs
@@ -338,17 +355,12 @@ class Outbox:
 
     def reconfigure(self, sender: Sender, shaping: Mapping[str, Shaping]) -> None:
         """New channels (a reloaded config): pending deliveries stay in the database (the
-        caller then cancels those of channels removed, `cancel_removed`), and a channel whose
-        rate limit did not change keeps the messages of its current minute. Writes nothing,
-        so it holds while the database is locked."""
-        rates = {}
-        for name, shape in shaping.items():
-            kept = self._rates.get(name)
-            same = kept is not None and kept.max_per_minute == shape.max_per_minute
-            rates[name] = kept if kept is not None and same else RateWindow(shape.max_per_minute)
+        caller then cancels those of channels removed, `cancel_removed`), and each channel
+        keeps the messages of its current minute (they are counted in the database, against
+        its new max_per_minute). Writes nothing, so it holds while the database is locked."""
         now = self._now()
         self._joined = {name: self._joined.get(name, now) for name in shaping}
-        self.sender, self.shaping, self._rates = sender, shaping, rates
+        self.sender, self.shaping = sender, shaping
 
     def cancel_removed(self) -> dict[str, int]:
         """Cancel the pending deliveries of channels that are not configured any more (they
@@ -378,11 +390,25 @@ class Outbox:
         return Moment(self.clock(), self.store.boot_clock())
 
     def release_dead_claims(self) -> int:
-        """Free the claims of processes that are gone (see `owner_alive`), so that what they
-        were sending goes out now rather than when their claims expire. For the one daemon
-        of a database, at start-up. Returns how many deliveries were freed."""
-        dead = [owner for owner in self.store.claim_owners() if not owner_alive(owner, self.owner)]
+        """Free the claims of owners that are not `alive` (by default, processes that are
+        gone, see `owner_alive`: for the one daemon of a database, at start-up), so that
+        what they were sending goes out now rather than when their claims expire. Returns
+        how many deliveries were freed."""
+        dead = [
+            owner
+            for owner in self.store.claim_owners()
+            if owner != self.owner and not self._alive(owner)
+        ]
         return self.store.release_claims(dead)
+
+    def _alive(self, owner: str) -> bool:
+        if self.alive is not None:
+            return self.alive(owner)
+        return owner_alive(owner, self.owner)
+
+    def _holds(self, channel: str) -> bool:
+        """Whether this process may send `channel` now (its `gate`)."""
+        return self.gate is None or self.gate(channel)
 
     async def drain(self) -> DrainResult:
         """Send everything that is due, each channel in its own task, and wait for them. A
@@ -434,7 +460,7 @@ class Outbox:
             while channel in self._again and not self._stopping:
                 self._again.discard(channel)
                 await self._drain_channel(channel, result)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             result.error = exc
         finally:
             self._again.discard(channel)
@@ -448,6 +474,11 @@ class Outbox:
             return  # the database refused a write a moment ago: deliveries wait
         if not self._land_held(channel):
             return  # a channel whose last send is not recorded sends nothing more
+        if not self._holds(channel):
+            # Another replica sends it (the marks above land all the same). Its retry times
+            # go to the database: read them again if the channel comes back here.
+            self._timings.pop(channel, None)
+            return
         shape = self.shaping.get(channel)
         if shape is None:
             return  # no longer configured
@@ -495,33 +526,73 @@ class Outbox:
     ) -> None:
         """Send `deliveries` (due, oldest first) as the channel's shaping plans them, one
         message at a time: claimed before it is sent, marked after. Stops at a delivery to
-        be retried (the rest wait behind it), a claim not granted, a mark the database
-        refused, or a stop."""
-        rate = self._rates.get(channel) or RateWindow(shape.max_per_minute)
+        be retried (the rest wait behind it), a claim not granted, the channel held no more
+        (the gate), a mark the database refused, or a stop."""
         late, deliveries = self._late(channel, deliveries)
-        allowance = rate.allowance(self.monotonic())
+        allowance = self._allowance(channel, shape)
         messages = late + plan(deliveries, shape, allowance)
         limits = shape.limits if shape.limits is not None else self.sender.limits(channel)
         pieces = [piece for m in messages for piece in fit(m, limits, shape.zone)]
         for piece in pieces[:allowance]:  # the rest waits for the next minute's digest
-            if self._stopping or not self._claim(channel, piece):
+            if self._stopping or not self._holds(channel) or not self._claim(channel, piece):
+                return
+            if not self._holds(channel):  # lost while claiming: the next holder sends it
+                self._give_back(channel, piece)
                 return
             failure = await asyncio.to_thread(self.sender.send, channel, piece.render(shape.zone))
-            rate.record(self.monotonic())
+            if shape.max_per_minute > 0:
+                self._count_send(channel)
             settled = [(d, self._settle(d, failure, result)) for d in piece.deliveries]
             if not self._land(channel, settled):
                 return
             if any(mark.outcome == "retry" for _, mark in settled):
                 return  # keep this channel's order: the rest wait behind the failed one
 
+    def _allowance(self, channel: str, shape: Shaping) -> int | None:
+        """How many messages `channel` may send now (None: no limit), from the messages the
+        database counted in the last minute, whoever sent them. Counts more than a window
+        ahead are from a wall clock stepped back since: not counted, lest they hold the
+        channel until the clock catches up."""
+        if shape.max_per_minute <= 0:
+            return None
+        now = self.clock()
+        sent = self.store.sends_since(channel, now - RATE_WINDOW)
+        sent -= self.store.sends_since(channel, now + RATE_WINDOW)
+        return rate_allowance(shape.max_per_minute, sent)
+
+    def _count_send(self, channel: str) -> None:
+        """Count one message sent to `channel` in its rate window. A database that refuses
+        costs the count (one message more in this minute, at worst), never the mark."""
+        try:
+            self.store.record_sends(channel, [self.clock()])
+        except DATABASE_ERRORS as exc:
+            self._pause_writes()
+            log.warning("%s: cannot count a message in its max_per_minute window: %s", channel, exc)
+
+    def _give_back(self, channel: str, piece: Outgoing) -> None:
+        """Release this outbox's claims on `piece`, not sent: the channel's next holder
+        takes them at once. A database that refuses leaves them to expire (`claim_until`)."""
+        try:
+            self.store.release_claims([self.owner], [d.id for d in piece.deliveries])
+        except DATABASE_ERRORS as exc:
+            self._pause_writes()
+            log.warning("%s: claims left to expire (cannot release them: %s)", channel, exc)
+
     def _claim(self, channel: str, piece: Outgoing) -> bool:
-        """Claim every delivery of `piece`, or none: True if this outbox may send it. A
-        claim that cannot be written (sqlite3.Error) is raised: nothing is sent."""
+        """Claim every delivery of `piece`, or none: True if this outbox may send it. With
+        an `alive` check, claims of owners that are not alive are freed and the claim
+        tried once more. A claim that cannot be written (a database error) is raised: nothing
+        is sent."""
         ids = [delivery.id for delivery in piece.deliveries]
         wall = self.clock()
+        until = wall + CLAIM_TTL
+        if self.claim_until is not None:
+            until = min(until, self.claim_until(channel))
         try:
-            held = self.store.claim(ids, self.owner, wall, wall + CLAIM_TTL)
-        except sqlite3.Error:
+            held = self.store.claim(ids, self.owner, wall, until)
+            if len(held) < len(ids) and self.alive is not None and self.release_dead_claims():
+                held = self.store.claim(ids, self.owner, wall, until)
+        except DATABASE_ERRORS:
             self._pause_writes()
             raise
         if len(held) == len(ids):
@@ -579,7 +650,7 @@ class Outbox:
         nothing is sent twice for want of a mark."""
         try:
             self.store.write_marks([mark for _, mark in settled])
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             self._pause_writes()
             self._held[channel] = settled
             log.error(
@@ -598,7 +669,7 @@ class Outbox:
             return True
         try:
             self.store.write_marks([mark for _, mark in settled])
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             self._pause_writes()
             return False  # said once when it began
         del self._held[channel]
@@ -637,7 +708,7 @@ class Outbox:
         text = f"channel {channel} refuses messages: {error}"
         try:
             alert = self.store.record_channel_refusal(channel, text, now, told)
-        except sqlite3.Error as exc:
+        except DATABASE_ERRORS as exc:
             log.error("health: %s (cannot record the health alert: %s)", text, exc)
             return
         if alert is not None:

@@ -20,6 +20,9 @@ _MIN_SECRET = 4  # shorter fragments would mask ordinary words in log lines
 _ADDRESS = re.compile(r"^[^@\s:/,]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _MAIL_SCHEMES = ("mailto", "mailtos")
 _ADDRESS_KEYS = ("from", "to", "cc", "bcc", "reply")
+# A database URL (`[ticker] database`) names where the database is, not a secret: only its
+# password (user:PASSWORD@ or ?password=) is one.
+_DATABASE_SCHEMES = ("postgresql", "postgres")
 
 
 def _split(url: str) -> tuple[str, str, str, str] | None:
@@ -57,6 +60,12 @@ def secrets_in(url: str) -> list[str]:
         _user, colon, password = userinfo.partition(":")
         if colon and password:
             found.append(password)
+    if scheme.lower() in _DATABASE_SCHEMES:
+        found += [
+            v for k, _eq, v in (p.partition("=") for p in query.split("&")) if k == "password"
+        ]
+        found += [unquote(s) for s in found if unquote(s) != s]
+        return [s for s in found if s]
     host = host.split(":")[0] if _HOSTNAME.match(host.split(":")[0]) else host
     if not _HOSTNAME.match(host):
         found.append(host)
@@ -77,6 +86,8 @@ def redact_url(url: str) -> str:
     scheme, authority, path, query = parts
     userinfo, at, host = authority.rpartition("@")
     user = userinfo.partition(":")[0]
+    if scheme.lower() in _DATABASE_SCHEMES:
+        return _redact_database_url(scheme, user, ":" in userinfo, at, host, path, query)
     shown_host = host if _HOSTNAME.match(host.split(":")[0]) else (MASK if host else "")
     shown = f"{scheme}://"
     if at:
@@ -89,6 +100,22 @@ def redact_url(url: str) -> str:
         pairs = [pair.partition("=") for pair in query.split("&") if pair]
         shown += "?" + "&".join(
             f"{key}={value if _shown_value(key, value) else MASK}" for key, _eq, value in pairs
+        )
+    return shown
+
+
+def _redact_database_url(
+    scheme: str, user: str, has_password: bool, at: str, host: str, path: str, query: str
+) -> str:
+    """A postgresql:// URL with only its password masked."""
+    shown = f"{scheme}://"
+    if at:
+        shown += f"{user}:{MASK}@" if has_password else f"{user}@"
+    shown += host + (f"/{path}" if path else "")
+    if query:
+        pairs = [pair.partition("=") for pair in query.split("&") if pair]
+        shown += "?" + "&".join(
+            f"{key}={MASK if key == 'password' else value}" for key, _eq, value in pairs
         )
     return shown
 

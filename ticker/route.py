@@ -3,14 +3,14 @@ quiet hours and a per-minute rate limit.
 
 Pure standard library (config validation compiles the rules here). Routing happens twice:
 when a poll is recorded (`Router`: which channels get a delivery at all) and when the
-outbox sends (`in_quiet_hours`, `RateWindow`: hold now, send as a digest later).
+outbox sends (`in_quiet_hours`, `rate_allowance`: hold now, send as a digest later; the outbox
+counts each channel's messages of the last minute in the database).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -161,22 +161,12 @@ def router(channels: Iterable[Channel], clock: Callable[[], float] = time.time) 
     return route
 
 
-class RateWindow:
-    """Messages sent to one channel in the last minute, to keep under `max_per_minute`."""
+RATE_WINDOW = 60.0  # seconds: max_per_minute counts the messages sent in the last minute
 
-    def __init__(self, max_per_minute: int) -> None:
-        self.max_per_minute = max_per_minute
-        self._sent: deque[float] = deque()
 
-    def allowance(self, now: float) -> int | None:
-        """How many messages may go out now; None if the channel has no limit."""
-        if self.max_per_minute <= 0:
-            return None
-        while self._sent and self._sent[0] <= now - 60:
-            self._sent.popleft()
-        return max(0, self.max_per_minute - len(self._sent))
-
-    def record(self, now: float) -> None:
-        """Count one message sent at `now`."""
-        if self.max_per_minute > 0:
-            self._sent.append(now)
+def rate_allowance(max_per_minute: int, sent: int) -> int | None:
+    """How many more messages may go out now, `sent` having gone out in the last
+    RATE_WINDOW seconds; None if the channel has no limit (0)."""
+    if max_per_minute <= 0:
+        return None
+    return max(0, max_per_minute - sent)

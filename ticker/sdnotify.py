@@ -111,18 +111,31 @@ def watchdog_interval() -> float | None:
     return usec / 1_000_000
 
 
-async def watchdog_loop(interval: float, beat: Callable[[], None] | None = None) -> None:
+async def watchdog_loop(
+    interval: float,
+    beat: Callable[[], None] | None = None,
+    fed: Callable[[], bool] | None = None,
+) -> None:
     """Send ``WATCHDOG=1`` now and then every ``interval / 2`` seconds, until cancelled.
 
     ``interval`` is the watchdog timeout (what ``watchdog_interval`` returns). The pings come
     from the event loop itself, so a blocked loop sends none and systemd restarts the service.
     ``beat``, when given, is called before each ping; if it raises, the exception ends the loop
-    (and with it the pings). Returns only by cancellation or ``beat`` raising.
+    (and with it the pings). ``fed``, when given, is asked before each ping: while it returns
+    False no ping is sent (a replica cut off from its database), so systemd restarts the
+    service if that lasts ``interval``; pings resume when it returns True again. Returns only
+    by cancellation or ``beat`` raising.
     """
     if interval <= 0:
         raise ValueError(f"watchdog interval must be positive, got {interval!r}")
+    starved = False
     while True:
         if beat is not None:
             beat()
-        notify("WATCHDOG=1")
+        if fed is None or fed():
+            starved = False
+            notify("WATCHDOG=1")
+        elif not starved:
+            starved = True
+            log.error("systemd watchdog: no ping while the database cannot be reached")
         await asyncio.sleep(interval / 2)

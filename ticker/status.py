@@ -7,13 +7,15 @@ while the daemon runs (the database is in WAL mode; this opens it read-only).
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from ticker.config import Config
+from ticker.dburl import PostgresTarget
 from ticker.lines import single_spaced
 from ticker.reasons import likely_cause
 from ticker.store import ChannelStats, SourceState, Store
@@ -66,15 +68,32 @@ class Reload:
 
 
 @dataclass(frozen=True)
+class ReplicaRow:
+    """One replica of `ticker run` on a PostgreSQL database (ticker.leases.ReplicaState),
+    and what it holds: source names, then channel names."""
+
+    name: str
+    host: str
+    pid: int
+    started: float
+    heartbeat: float
+    live: bool
+    sources_held: int
+    sources: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Status:
     """Everything `ticker status` shows, read at `generated`."""
 
-    database: Path
+    database: Path | PostgresTarget
     generated: float
     sources: tuple[SourceRow, ...]
     channels: tuple[ChannelRow, ...]
     reload: Reload | None = None  # None: no reload since the database was made
     config: Path | None = None  # None: no config found; what the database knows is shown
+    replicas: tuple[ReplicaRow, ...] | None = None  # None: SQLite (one process, no replicas)
 
 
 def local_midnight(now: float) -> float:
@@ -150,6 +169,59 @@ def _channel_row(stat: ChannelStats, configured: bool, scrub: Callable[[str], st
     )
 
 
+def with_replicas(
+    status: Status,
+    conninfo: str,
+    scrub: Callable[[str], str] = str,
+    now: float | None = None,
+) -> Status:
+    """`status` with the replicas of a PostgreSQL database and what each holds, read on a
+    connection of its own (ticker.leases; psycopg is imported here, never on SQLite), live
+    or not by the server's clock (`now`: the tests'). No replica ever ran: an empty list.
+    Raises DatabaseUnreachable."""
+    from ticker import leases
+
+    conn = leases.connect(conninfo, application_name="ticker status")
+    try:
+        if not _has_leases(conn):
+            return replace(status, replicas=())
+        states = leases.replicas(conn, now)
+        held = leases.holders(conn, now)
+    finally:
+        conn.close()
+    rows = []
+    for state in states:
+        names = sorted(name for name, owner in held.items() if owner == state.name)
+        channels = [n[len(leases.CHANNEL_PREFIX) :] for n in names if _is_channel(n)]
+        sources = [n for n in names if not _is_channel(n)]
+        rows.append(
+            ReplicaRow(
+                scrub(state.name),
+                scrub(state.host),
+                state.pid,
+                state.started,
+                state.heartbeat,
+                state.live,
+                state.sources_held,
+                tuple(scrub(n) for n in sources),
+                tuple(scrub(n) for n in channels),
+            )
+        )
+    return replace(status, replicas=tuple(rows))
+
+
+def _is_channel(lease: str) -> bool:
+    from ticker.leases import CHANNEL_PREFIX
+
+    return lease.startswith(CHANNEL_PREFIX)
+
+
+def _has_leases(conn: object) -> bool:
+    """Whether the lease tables exist (a replica ran once)."""
+    row = conn.execute("SELECT to_regclass('replicas') IS NOT NULL").fetchone()  # type: ignore[attr-defined]
+    return bool(row and row[0])
+
+
 # --- JSON ---------------------------------------------------------------------------------
 
 
@@ -197,9 +269,27 @@ def status_json(status: Status) -> dict[str, object]:
             for c in status.channels
         ],
         "reload": _reload_json(status.reload),
+        **({"replicas": _replicas_json(status.replicas)} if status.replicas is not None else {}),
         "database": str(status.database),
         "generated": iso_utc(status.generated),
     }
+
+
+def _replicas_json(rows: Sequence[ReplicaRow]) -> list[dict[str, object]]:
+    return [
+        {
+            "name": r.name,
+            "host": r.host,
+            "pid": r.pid,
+            "started": iso_utc(r.started),
+            "heartbeat": iso_utc(r.heartbeat),
+            "live": r.live,
+            "sources_held": r.sources_held,
+            "sources": list(r.sources),
+            "channels": list(r.channels),
+        }
+        for r in rows
+    ]
 
 
 def _reload_json(reload: Reload | None) -> dict[str, object] | None:
@@ -303,9 +393,29 @@ def reload_text(reload: Reload, now: float) -> str:
     return f"last reload: {at}, FAILED, still running on the previous config: {reload.error}"
 
 
-def as_text(status: Status) -> str:
-    """The header lines and two aligned tables (sources, channels) for people; times are
-    local, shown without the date on the day the status was read."""
+def replicas_text(rows: Sequence[ReplicaRow], now: float, verbose: bool = False) -> list[str]:
+    """The replicas table (PostgreSQL); with `verbose`, what each live one holds, in full
+    (wrapped, never cut)."""
+    if not rows:
+        return ["no replica has run on this database yet"]
+    cells: list[tuple[list[str], list[str]]] = []
+    for r in rows:
+        row = [r.host, str(r.pid), when(r.started, now), when(r.heartbeat, now)]
+        cells.append(([*row, "yes" if r.live else "no", str(r.sources_held), r.name], []))
+    headers = ("HOST", "PID", "STARTED", "HEARTBEAT", "LIVE", "SOURCES", "REPLICA")
+    out = table(headers, cells, right=frozenset({1, 5}))
+    for r in rows if verbose else ():
+        if r.live:
+            sources, channels = ", ".join(r.sources) or NONE, ", ".join(r.channels) or NONE
+            held = f"{r.name} holds sources: {sources}; channels: {channels}"
+            out += textwrap.wrap(held, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+    return out
+
+
+def as_text(status: Status, verbose: bool = False) -> str:
+    """The header lines and two aligned tables (sources, channels) for people, then the
+    replicas on PostgreSQL (with `verbose`, who holds what); times are local, shown
+    without the date on the day the status was read."""
     now = status.generated
     out = [f"ticker status at {local_time(now)} (local time)", f"database: {status.database}"]
     if status.config is None:
@@ -331,4 +441,6 @@ def as_text(status: Status) -> str:
         )
     else:
         out.append("no channel configured" if status.config else "no channel in the database")
+    if status.replicas is not None:
+        out += ["", *replicas_text(status.replicas, now, verbose)]
     return "\n".join(out)

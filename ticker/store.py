@@ -1,9 +1,17 @@
-"""The SQLite log: schema, migrations and every query. The only module that writes SQL.
+"""The log: schema, migrations and every query. The only module that writes SQL.
+
+One Store, two engines: SQLite (a file path, the default) and PostgreSQL (a
+postgresql:// URL, ticker.pg). The queries are written once, in the SQL both accept
+(`?` placeholders, which ticker.pg translates, `ON CONFLICT`, `RETURNING`); what differs
+is in `Store.open` (connection, migrations) and in the maintenance that only SQLite has
+(integrity check, backup, checkpoint, file identity), which PostgreSQL does itself.
 
 Times are Unix seconds (REAL, UTC) given by the caller, so tests control the clock. An
 alert is also stamped with the boot clock (`Store.boot_clock`, which tests replace), so
 that its age survives a restart and a step of the wall clock (ticker.clock.Moment).
-Writes run in explicit `BEGIN IMMEDIATE` transactions: a poll's items, alerts and
+Writes run in explicit transactions (SQLite: `BEGIN IMMEDIATE`, one writer at a time;
+PostgreSQL: READ COMMITTED, several replicas at once, kept apart by unique keys, row locks
+and an advisory lock for the cross-source classification): a poll's items, alerts and
 deliveries land together or not at all.
 """
 
@@ -17,19 +25,49 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ticker import dbfile, record
-from ticker.errors import DatabaseUnusable
+from ticker.errors import (
+    DatabaseMaintenanceElsewhere,
+    DatabaseQueryFailed,
+    DatabaseUnreachable,
+    DatabaseUnusable,
+)
 from ticker.lines import Line
 from ticker.record import ALSO, AlertPlan, Decision, Policy
 
 if TYPE_CHECKING:
     from ticker.clock import BootReading
+    from ticker.dburl import PostgresTarget
     from ticker.dedupe import Candidate, Judge
     from ticker.route import Router
 
-SCHEMA_VERSION = 12
+# What a caller catches instead of sqlite3.Error: SQLite's errors, and the PostgreSQL
+# engine's (ticker.pg turns psycopg's into these, so SQLite users never import psycopg).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    sqlite3.Error,
+    DatabaseUnreachable,
+    DatabaseQueryFailed,
+)
+Engine = Literal["sqlite", "postgresql"]
+
+
+class Connection(Protocol):
+    """What Store asks of a connection: a sqlite3.Connection, or ticker.pg.Connection."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+SCHEMA_VERSION = 13
+WAKE_TOPIC = "ticker_deliveries"  # PostgreSQL NOTIFY channel: new deliveries, by channel name
 # Each channel with a sent delivery and its last success, read from the deliveries_sent
 # index: one seek to each next channel (a loose index scan), one to each channel's newest.
 _LAST_SENT = """
@@ -66,6 +104,7 @@ MAX_STORY_HOPS = 8  # links followed from an item to the story's first item (bou
 # The upper bounds (seconds) of the poll-duration histogram's buckets (ticker.metrics): a
 # poll of a loopback page takes milliseconds, of a slow site seconds, a timeout 30 s.
 POLL_SECONDS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SENDS_KEPT = 300.0  # seconds of channel_sends kept around the newest (the window is 60 s)
 
 
 @dataclass(frozen=True)
@@ -446,6 +485,15 @@ def _migration_12(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_13(conn: sqlite3.Connection) -> None:
+    """Each channel's max_per_minute window in the database (`Store.record_sends`): one row
+    per message sent, so a restarted ticker, or the replica that takes a channel over,
+    knows what the last minute already sent. Rows older than a few minutes are deleted as
+    new ones come."""
+    conn.execute("CREATE TABLE channel_sends (channel TEXT NOT NULL, at REAL NOT NULL)")
+    conn.execute("CREATE INDEX channel_sends_at ON channel_sends (channel, at)")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -459,6 +507,7 @@ MIGRATIONS = {
     10: _migration_10,
     11: _migration_11,
     12: _migration_12,
+    13: _migration_13,
 }
 
 
@@ -476,7 +525,7 @@ def machine_boot_clock() -> BootReading | None:
 THIS_CHANGE = f"(SELECT value FROM counters WHERE name = '{DELIVERY_CHANGE}')"
 
 
-def _count_change(conn: sqlite3.Connection) -> None:
+def _count_change(conn: Connection) -> None:
     """Take the next number of the delivery change sequence for this transaction."""
     conn.execute("UPDATE counters SET value = value + 1 WHERE name = ?", (DELIVERY_CHANGE,))
 
@@ -501,6 +550,7 @@ def _like_escaped(text: str) -> str:
 
 
 ACROSS = b"across"  # the hash personalisation of the terms every source shares
+ACROSS_LOCK = 0x7469636B6561  # PostgreSQL's advisory lock of the cross-source classification
 
 
 def across_key(term: str) -> int:
@@ -546,11 +596,22 @@ def _checked_connection(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
+def _database(database: Path | PostgresTarget | str) -> Path | PostgresTarget:
+    """What `Store.open` was given, as a Path (SQLite) or a PostgresTarget."""
+    if isinstance(database, Path):
+        return database
+    if isinstance(database, str):
+        from ticker.dburl import PostgresTarget, is_url
+
+        return PostgresTarget.parse(database) if is_url(database) else Path(database)
+    return database
+
+
 class _History:
     """What `record.decide` reads of the log of `source`'s poll, through `store`'s reads on
     `conn` (the poll's transaction)."""
 
-    def __init__(self, store: Store, conn: sqlite3.Connection, source: str) -> None:
+    def __init__(self, store: Store, conn: Connection, source: str) -> None:
         self.store, self.conn, self.source = store, conn, source
 
     def candidates(self, terms: set[str], since: float) -> list[Candidate]:
@@ -573,10 +634,16 @@ class _History:
 class Store:
     """A connection to ticker's database, with the queries ticker needs."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: Connection, path: Path | PostgresTarget, engine: Engine = "sqlite"
+    ) -> None:
         self.conn = conn
-        self.path = path
-        self.identity = dbfile.Identity.of(path)  # to notice the file deleted or replaced
+        self.path = path  # SQLite: the file; PostgreSQL: the URL, without its password
+        self.engine: Engine = engine
+        # PostgreSQL: the channels the open transaction gave deliveries to, announced to
+        # the other replicas when it commits (`_announce`).
+        self._woken: set[str] = set()
+        self.identity = dbfile.Identity.of(path) if isinstance(path, Path) else None
         # What alerts are stamped with, and what the outbox measures their age on: one
         # clock for both. Tests replace it (tests/conftest.py).
         self.boot_clock: Callable[[], BootReading | None] = machine_boot_clock
@@ -584,13 +651,30 @@ class Store:
         # What the open transaction adds to the tallies (metric, subject, label): written
         # with it, just before it commits (`transaction`).
         self._tallies: defaultdict[tuple[str, str, str], float] = defaultdict(float)
+        # SQLite takes the write lock up front (one writer; no deadlock between two
+        # upgrading readers); PostgreSQL's replicas write at once, under row locks.
+        self._begin = "BEGIN IMMEDIATE" if engine == "sqlite" else "BEGIN"
+
+    @property
+    def conninfo(self) -> str:
+        """PostgreSQL: the libpq connection string, with the password, that
+        ticker.leases.connect takes (never print it). ValueError on SQLite."""
+        if isinstance(self.path, Path):
+            raise ValueError(f"{self.path} is a SQLite database")
+        return self.path.conninfo()
 
     @classmethod
-    def open(cls, path: Path) -> Store:
-        """Open (creating if needed) the database at `path`, in WAL mode, migrated.
+    def open(cls, database: Path | PostgresTarget | str) -> Store:
+        """Open (creating if needed) the database, migrated: a SQLite file at a path (in WAL
+        mode), or a PostgreSQL database (a PostgresTarget or a postgresql:// URL).
 
         Raises DatabaseUnusable (naming what is wrong) for a file that is not ticker's
-        database or cannot be written, before anything is written to it."""
+        database or cannot be written, before anything is written to it;
+        DatabaseUnreachable for a PostgreSQL server that cannot be reached."""
+        database = _database(database)
+        if not isinstance(database, Path):
+            return cls._open_postgres(database, readonly=False)
+        path = database
         conn = _checked_connection(path, readonly=False)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -604,29 +688,66 @@ class Store:
         return store
 
     @classmethod
-    def open_readonly(cls, path: Path) -> Store:
+    def open_readonly(cls, database: Path | PostgresTarget | str) -> Store:
         """Open an existing database for reading only (tail, status). Raises
         DatabaseMissing (also a FileNotFoundError) if there is none, DatabaseUnusable if
         the file is not ticker's database."""
-        store = cls(_checked_connection(path, readonly=True), path)
+        database = _database(database)
+        if not isinstance(database, Path):
+            return cls._open_postgres(database, readonly=True)
+        store = cls(_checked_connection(database, readonly=True), database)
         store.readonly = True
         return store
 
     @classmethod
-    def precheck(cls, path: Path) -> None:
-        """Check the database at `path` as `open` would, reading only and creating nothing:
-        for the checks made before a lock file is made beside it."""
-        if not dbfile.inspect(path, create=True, newest=SCHEMA_VERSION):
-            cls.open_readonly(path).close()
+    def _open_postgres(cls, target: PostgresTarget, readonly: bool) -> Store:
+        """The PostgreSQL database `target`, migrated (or, `readonly`, checked)."""
+        from ticker import pg
+
+        conn = pg.connect(target, readonly=readonly)
+        try:
+            if readonly:
+                pg.check_schema(conn, target)
+            else:
+                pg.migrate(conn, target)
+        except BaseException:
+            conn.close()
+            raise
+        store = cls(conn, target, "postgresql")
+        store.readonly = readonly
+        return store
+
+    @classmethod
+    def precheck(cls, database: Path | PostgresTarget | str) -> None:
+        """Check the database as `open` would, reading only and creating nothing: for the
+        checks made before a lock file is made beside it (a SQLite file; a PostgreSQL
+        database needs no lock file, and is checked by `open`)."""
+        database = _database(database)
+        if not isinstance(database, Path):
+            return
+        if not dbfile.inspect(database, create=True, newest=SCHEMA_VERSION):
+            cls.open_readonly(database).close()
 
     def check_file(self) -> None:
         """Raise DatabaseBroken if the database file was deleted or replaced since it was
-        opened (a stat, no SQL)."""
-        dbfile.check_same_file(self.path, self.identity)
+        opened (a stat, no SQL). PostgreSQL: nothing to check (its files are its own)."""
+        if isinstance(self.path, Path):
+            dbfile.check_same_file(self.path, self.identity)
+
+    def sqlite_file(self, what: str) -> Path:
+        """The file of a SQLite database, for SQLite's own maintenance (`what`: "db check");
+        raises DatabaseMaintenanceElsewhere for PostgreSQL, whose maintenance is its own."""
+        if isinstance(self.path, Path):
+            return self.path
+        from ticker.pg import MAINTENANCE
+
+        raise DatabaseMaintenanceElsewhere(self.path, f"{MAINTENANCE}; ticker {what} is SQLite's")
 
     def integrity_problems(self, *, quick: bool = False, limit: int = 20) -> list[str]:
         """What SQLite's integrity_check (or the faster quick_check, which skips the
-        indexes' contents) finds wrong, at most `limit` lines; [] if nothing."""
+        indexes' contents) finds wrong, at most `limit` lines; [] if nothing. Raises
+        DatabaseMaintenanceElsewhere on PostgreSQL."""
+        self.sqlite_file("db check")
         pragma = "quick_check" if quick else "integrity_check"
         rows = [str(row[0]) for row in self.conn.execute(f"PRAGMA {pragma}({limit})")]
         return [] if rows == ["ok"] else rows
@@ -634,7 +755,9 @@ class Store:
     def backup_to(self, target: Path) -> None:
         """Copy the database, as one consistent snapshot, into the new file `target` with
         SQLite's online backup (safe while the daemon writes). The copy is one file, no
-        WAL beside it."""
+        WAL beside it. Raises DatabaseMaintenanceElsewhere on PostgreSQL (pg_dump's job)."""
+        self.sqlite_file("db backup")
+        assert isinstance(self.conn, sqlite3.Connection)
         copy = sqlite3.connect(target, isolation_level=None)
         try:
             self.conn.backup(copy)
@@ -647,7 +770,9 @@ class Store:
         that the file alone is the whole database (a `cp` of it after a stop is complete).
         A reader in an older snapshot lets that finish only when it moves on: after
         CHECKPOINT_WAIT_MS, what it allows is copied (PASSIVE). True if everything was.
-        Raises sqlite3.Error."""
+        Raises sqlite3.Error. PostgreSQL: nothing to do (True)."""
+        if self.engine != "sqlite":
+            return True
         self.conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
         try:
             busy, frames, copied = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -672,26 +797,40 @@ class Store:
         self.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any exception. The
         counters it added to (`_tally`) are written last, in it."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(self._begin)
         self._tallies.clear()
+        self._woken.clear()
         try:
             yield self.conn
             self._write_tallies()
+            self._announce()
         except BaseException:
             self._tallies.clear()
-            self.conn.execute("ROLLBACK")
+            self._woken.clear()
+            if self.conn.in_transaction:  # PostgreSQL: a lost connection has none
+                self.conn.execute("ROLLBACK")
             raise
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             # A COMMIT refused (disk full, I/O error) may leave the transaction open; roll it
             # back, so the next write starts clean and this one is known not to have landed.
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def _announce(self) -> None:
+        """PostgreSQL: tell the replicas that LISTEN on WAKE_TOPIC which channels the open
+        transaction gave deliveries to (pg_notify: delivered at COMMIT, dropped with a
+        ROLLBACK), so that a channel's holder sends an alert another replica recorded at
+        once, not at its next drain. A hint only: the drain timer still looks."""
+        if self.engine == "postgresql":
+            for channel in sorted(self._woken):
+                self.conn.execute("SELECT pg_notify(?, ?)", (WAKE_TOPIC, channel))
+        self._woken.clear()
 
     def _tally(self, metric: str, subject: str, label: str, amount: float = 1.0) -> None:
         """Add `amount` to one counter of the tallies table (Tally) in the open transaction:
@@ -703,10 +842,13 @@ class Store:
     def _write_tallies(self) -> None:
         """Write what the open transaction added to the tallies."""
         if self._tallies:
+            # In key order: replicas adding to the same counters lock their rows in one
+            # order, so two transactions never wait for each other's (a deadlock).
             self.conn.executemany(
                 "INSERT INTO tallies (metric, subject, label, value) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (metric, subject, label) DO UPDATE SET value = value + excluded.value",
-                [(*key, amount) for key, amount in self._tallies.items()],
+                "ON CONFLICT (metric, subject, label) "
+                "DO UPDATE SET value = tallies.value + excluded.value",
+                [(*key, amount) for key, amount in sorted(self._tallies.items())],
             )
             self._tallies.clear()
 
@@ -718,19 +860,31 @@ class Store:
             self._tally("poll_seconds_sum", name, "", latency)
 
     def schema_version(self) -> int:
-        """The database's PRAGMA user_version."""
+        """The database's schema version: SQLite's PRAGMA user_version. PostgreSQL's schema
+        is numbered on its own (ticker.pg, in schema_versions) and written at the newest
+        SQLite schema's tables: at its newest it is SCHEMA_VERSION, what callers compare."""
+        if self.engine == "postgresql":
+            from ticker import pg
+
+            version = pg.schema_version(self.conn)  # type: ignore[arg-type]
+            return SCHEMA_VERSION if version >= pg.SCHEMA_VERSION else version
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> None:
-        """Apply every migration newer than the database's user_version, each atomically."""
+        """Apply every migration newer than the database's user_version, each atomically
+        (SQLite; PostgreSQL's schema is migrated by `open`, ticker.pg.migrate)."""
+        if self.engine == "postgresql":
+            return
         version = self.schema_version()
         if version > SCHEMA_VERSION:
             raise DatabaseUnusable(
                 self.path, f"has schema {version}, newer than this ticker ({SCHEMA_VERSION})"
             )
+        sqlite = self.conn
+        assert isinstance(sqlite, sqlite3.Connection)  # SQLite's migrations are Python's
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as conn:
-                MIGRATIONS[target](conn)
+                MIGRATIONS[target](sqlite)
                 conn.execute(f"PRAGMA user_version = {target}")
 
     # --- sources -------------------------------------------------------------------------
@@ -745,7 +899,7 @@ class Store:
         ).fetchone()
         return SourceState(**dict(row)) if row else None
 
-    def _touch_source(self, conn: sqlite3.Connection, name: str, url: str, now: float) -> None:
+    def _touch_source(self, conn: Connection, name: str, url: str, now: float) -> None:
         conn.execute(
             "INSERT INTO sources (name, url, first_poll, last_poll) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(name) DO UPDATE SET url = excluded.url, last_poll = excluded.last_poll",
@@ -849,7 +1003,7 @@ class Store:
         return True
 
     def _rekey_terms(
-        self, conn: sqlite3.Connection, old: str, new: str, judge: Judge | None, across: bool
+        self, conn: Connection, old: str, new: str, judge: Judge | None, across: bool
     ) -> None:
         """File the indexed items of source `old` under `new`'s term keys."""
         mine = "SELECT id FROM items WHERE source = ?"
@@ -887,17 +1041,18 @@ class Store:
             conn.execute("UPDATE sources SET health = ? WHERE name = ?", (health, name))
             cursor = conn.execute(
                 "INSERT INTO items (source, fingerprint, text, attribution, body, url, "
-                "first_seen, last_seen, kind) VALUES (?, ?, ?, 'ticker', ?, NULL, ?, ?, 'health')",
+                "first_seen, last_seen, kind) VALUES (?, ?, ?, 'ticker', ?, NULL, ?, ?, 'health') "
+                "RETURNING id",
                 (name, f"health:{now!r}:{health}", text, text, now, now),
             )
-            item_id = int(cursor.lastrowid or 0)
+            item_id = int(cursor.fetchall()[0][0])
             alert_id = self._insert_alert(conn, name, item_id, now, channels, kind="health")
         return alert_id
 
     # --- the diff ------------------------------------------------------------------------
 
     def _known_items(
-        self, conn: sqlite3.Connection, source: str, fingerprints: Sequence[str]
+        self, conn: Connection, source: str, fingerprints: Sequence[str]
     ) -> dict[str, int]:
         if not fingerprints:
             return {}
@@ -910,20 +1065,22 @@ class Store:
 
     def _insert_item(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         source: str,
         line: Line,
         now: float,
         decision: Decision | None = None,
-    ) -> int:
+    ) -> int | None:
         """Insert the new `line` of `source` as an item of what `decision` made it (None:
-        a new story); returns its id."""
+        a new story); returns its id, or None if the source has that line already: another
+        replica inserted it first (PostgreSQL), whose poll alerts it, not this one."""
         decision = decision or Decision("new")
         kind = decision.kind
         cursor = conn.execute(
             "INSERT INTO items (source, fingerprint, text, attribution, body, url, first_seen, "
             "last_seen, times_seen, kind, of_item, changes, key, published, also_of) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING id",
             (
                 source,
                 line.fingerprint,
@@ -941,11 +1098,14 @@ class Store:
                 decision.also_of,
             ),
         )
+        rows = cursor.fetchall()
+        if not rows:
+            return None
         self._tally("lines", source, kind)
-        return int(cursor.lastrowid or 0)
+        return int(rows[0][0])
 
     def _keyed_items(
-        self, conn: sqlite3.Connection, source: str, keys: Sequence[str]
+        self, conn: Connection, source: str, keys: Sequence[str]
     ) -> dict[str, Candidate]:
         """The newest item of `source` under each of `keys` (the source's own item ids)."""
         from ticker.dedupe import Candidate
@@ -962,7 +1122,7 @@ class Store:
 
     def _index_terms(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         source: str,
         item_id: int,
         terms: set[str],
@@ -974,12 +1134,14 @@ class Store:
         keys = [(term_key(source, term),) for term in terms]
         if across:
             keys += [(across_key(term),) for term in terms]
+        keys.sort()  # one lock order for every writer (PostgreSQL's replicas)
         conn.executemany(
-            "INSERT INTO term_df (key, n) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET n = n + 1",
+            "INSERT INTO term_df (key, n) VALUES (?, 1) "
+            "ON CONFLICT(key) DO UPDATE SET n = term_df.n + 1",
             keys,
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO terms (key, item_id) VALUES (?, ?)",
+            "INSERT INTO terms (key, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(key, item_id) for (key,) in keys],
         )
 
@@ -995,12 +1157,12 @@ class Store:
         return self._candidates_across(self.conn, source, terms, since)
 
     def _candidates(
-        self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
+        self, conn: Connection, source: str, terms: set[str], since: float
     ) -> list[Candidate]:
         return self._read_candidates(conn, [term_key(source, term) for term in terms], since)
 
     def _candidates_across(
-        self, conn: sqlite3.Connection, source: str, terms: set[str], since: float
+        self, conn: Connection, source: str, terms: set[str], since: float
     ) -> list[Candidate]:
         """Items of the other sources seen since `since` that share the rarest of `terms`
         (read through the keys every source shares; bounded as `_candidates` is, with
@@ -1010,7 +1172,7 @@ class Store:
 
     def _read_candidates(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         keys: list[int],
         since: float,
         other_than: str | None = None,
@@ -1033,7 +1195,8 @@ class Store:
         # among an anchor's newest postings, and the second read costs less (BENCHMARKS.md).
         per_anchor = MAX_ACROSS_POSTINGS if other_than else MAX_POSTINGS
         postings = " UNION ALL ".join(
-            "SELECT * FROM (SELECT item_id FROM terms WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
+            "SELECT * FROM (SELECT item_id FROM terms WHERE key = ? "
+            "ORDER BY item_id DESC LIMIT ?) AS p"
             for _ in anchors
         )
         # Across sources, the line's own items (compared already) are left out of the best
@@ -1043,7 +1206,7 @@ class Store:
         others, limit = ("AND i.source != ? ", MAX_ACROSS) if other_than else ("", MAX_CANDIDATES)
         rows = conn.execute(
             "SELECT i.id, i.text, i.first_seen FROM (SELECT item_id, count(*) AS shared "
-            f"FROM ({postings}) "
+            f"FROM ({postings}) AS postings "
             "GROUP BY item_id ORDER BY shared DESC, item_id DESC LIMIT ?) AS best "
             f"JOIN items i ON i.id = best.item_id WHERE i.last_seen >= ? {others}"
             "ORDER BY best.shared DESC, best.item_id DESC LIMIT ?",
@@ -1059,7 +1222,7 @@ class Store:
 
     def _insert_alert(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         source: str,
         item_id: int,
         now: float,
@@ -1074,10 +1237,10 @@ class Store:
         boot_id, boot_time = self.boot_clock() or (None, None)
         cursor = conn.execute(
             "INSERT INTO alerts (item_id, source, created, kind, updates_item, changes, "
-            "boot_id, boot_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "boot_id, boot_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (item_id, source, now, kind, updates_item, changes, boot_id, boot_time),
         )
-        alert_id = int(cursor.lastrowid or 0)
+        alert_id = int(cursor.fetchall()[0][0])
         conn.executemany(
             "INSERT INTO deliveries (alert_id, channel, status, attempts, created, next_attempt) "
             "VALUES (?, ?, 'pending', 0, ?, ?)",
@@ -1086,16 +1249,17 @@ class Store:
         self._tally("alerts", source, kind)
         for channel in channels:
             self._tally("deliveries", channel, "queued")
+        self._woken.update(channels)
         return alert_id
 
     def _insert_planned(
-        self, conn: sqlite3.Connection, source: str, item_id: int, now: float, plan: AlertPlan
+        self, conn: Connection, source: str, item_id: int, now: float, plan: AlertPlan
     ) -> int:
         """Insert the alert `plan` describes, of item `item_id`, and its deliveries."""
         kind, updates, changes = plan.kind, plan.updates_item, plan.changes
         return self._insert_alert(conn, source, item_id, now, plan.channels, kind, updates, changes)
 
-    def _story_root(self, conn: sqlite3.Connection, item_id: int) -> tuple[int, str] | None:
+    def _story_root(self, conn: Connection, item_id: int) -> tuple[int, str] | None:
         """The item (id, source) that told the story of `item_id` first: the item itself,
         or what it is "also" of or a duplicate of (a bounded walk)."""
         for _ in range(MAX_STORY_HOPS):
@@ -1111,12 +1275,12 @@ class Store:
             item_id = follow
         return item_id, source
 
-    def _story_channels(self, conn: sqlite3.Connection, root: int) -> set[str]:
+    def _story_channels(self, conn: Connection, root: int) -> set[str]:
         """The channels that were given the story of item `root` already: a delivery of an
         alert of `root`, of the items it updates (a bounded walk back), or of a line of
         another source recorded as also reporting it."""
         rows = conn.execute(
-            "WITH RECURSIVE story(id, hops) AS (SELECT ?, 0 UNION ALL "
+            "WITH RECURSIVE story(id, hops) AS (SELECT CAST(? AS BIGINT), 0 UNION ALL "
             "SELECT i.of_item, s.hops + 1 FROM items i JOIN story s ON i.id = s.id "
             "WHERE i.of_item IS NOT NULL AND s.hops < ?), "
             "told(id) AS (SELECT id FROM story UNION SELECT id FROM items WHERE also_of = ?) "
@@ -1183,6 +1347,11 @@ class Store:
         own poll too. With `policy.across`, lines are indexed for every source too.
         """
         with self.transaction() as conn:
+            if policy.across and self.engine == "postgresql":
+                # Two replicas polling two sources may write one story at once, neither
+                # seeing the other's line: the cross-source classification takes turns
+                # (until commit; a poll's transaction takes milliseconds).
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (ACROSS_LOCK,))
             baseline = self._start_poll(conn, name, url, now)
             known = self._known_items(conn, name, [line.fingerprint for line in lines])
             conn.executemany(
@@ -1200,7 +1369,7 @@ class Store:
             self._tally_poll(name, "ok", latency)
         return PollRecord(source=name, baseline=baseline, new=tuple(new), seen=len(known))
 
-    def _start_poll(self, conn: sqlite3.Connection, name: str, url: str, now: float) -> bool:
+    def _start_poll(self, conn: Connection, name: str, url: str, now: float) -> bool:
         """Note a poll of `name` at `now`; True if it is the source's first success."""
         state = conn.execute("SELECT last_success FROM sources WHERE name = ?", (name,)).fetchone()
         self._touch_source(conn, name, url, now)
@@ -1208,7 +1377,7 @@ class Store:
 
     def _record_fresh(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         source: str,
         fresh: Sequence[Line],
         now: float,
@@ -1237,6 +1406,8 @@ class Store:
                 alerts=index < alerting,
             )
             item = self._write_line(conn, source, line, now, decision, policy.across)
+            if item is None:
+                continue
             if line.key:
                 keyed[line.key] = Candidate(item.item_id, line.text)  # a later edit in this poll
             new.append(item)
@@ -1244,16 +1415,19 @@ class Store:
 
     def _write_line(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         source: str,
         line: Line,
         now: float,
         decision: Decision,
         across: bool,
-    ) -> NewItem:
+    ) -> NewItem | None:
         """Write a new line as `decision` says: its item, its index terms (for every source
-        too, with `across`), its alerts and their deliveries."""
+        too, with `across`), its alerts and their deliveries. None, and nothing written, if
+        another replica recorded the line first (unique keys decide: one alert per line)."""
         item_id = self._insert_item(conn, source, line, now, decision)
+        if item_id is None:
+            return None
         self._index_terms(conn, source, item_id, decision.terms, across)
         if decision.follow_up is not None:
             self._insert_planned(conn, source, item_id, now, decision.follow_up)
@@ -1348,7 +1522,7 @@ class Store:
             for mark in marks:
                 self._write_mark(conn, mark)
 
-    def _write_mark(self, conn: sqlite3.Connection, mark: Mark) -> None:
+    def _write_mark(self, conn: Connection, mark: Mark) -> None:
         settled = (
             "claimed_by = NULL, claim_expires = NULL, attempts = attempts + 1, last_attempt = ?, "
             f"changed = {THIS_CHANGE}"
@@ -1374,6 +1548,32 @@ class Store:
             ).fetchall()
             for (channel,) in rows:
                 self._tally("deliveries", channel, "failed")
+
+    # --- the max_per_minute window (schema 13) --------------------------------------------
+
+    def record_sends(self, channel: str, times: Sequence[float]) -> None:
+        """Count messages sent to `channel` at `times` (wall clock) in its rate window, which
+        every process on this database shares; the channel's rows more than SENDS_KEPT
+        seconds before or after them go (a window is a minute; rows far ahead are from a
+        clock stepped back since)."""
+        if not times:
+            return
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO channel_sends (channel, at) VALUES (?, ?)",
+                [(channel, at) for at in times],
+            )
+            conn.execute(
+                "DELETE FROM channel_sends WHERE channel = ? AND (at < ? OR at > ?)",
+                (channel, min(times) - SENDS_KEPT, max(times) + SENDS_KEPT),
+            )
+
+    def sends_since(self, channel: str, since: float) -> int:
+        """How many messages `record_sends` counted for `channel` after `since`."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM channel_sends WHERE channel = ? AND at > ?", (channel, since)
+        ).fetchone()
+        return int(row[0])
 
     def mark_sent(self, delivery_id: int, now: float) -> None:
         """The channel accepted the message."""
@@ -1447,10 +1647,11 @@ class Store:
                 return None
             cursor = conn.execute(
                 "INSERT INTO items (source, fingerprint, text, attribution, body, url, "
-                "first_seen, last_seen, kind) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 'health')",
+                "first_seen, last_seen, kind) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, 'health') "
+                "RETURNING id",
                 (channel, f"channel-health:{now!r}", text, CHANNEL_HEALTH, text, now, now),
             )
-            item_id = int(cursor.lastrowid or 0)
+            item_id = int(cursor.fetchall()[0][0])
             alert_id = self._insert_alert(conn, channel, item_id, now, channels, kind="health")
         return alert_id
 
@@ -1524,7 +1725,9 @@ class Store:
 
     def follows_deliveries(self) -> bool:
         """Whether this database numbers its delivery changes (schema 9 on; a read-only
-        store of an older schema cannot be migrated)."""
+        store of an older schema cannot be migrated). PostgreSQL's always does."""
+        if self.engine == "postgresql":
+            return True
         columns = self.conn.execute("PRAGMA table_info(deliveries)").fetchall()
         return any(column[1] == "changed" for column in columns)
 
@@ -1597,8 +1800,11 @@ class Store:
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:
         """A read transaction: every query inside sees the same state of the database,
-        even while the daemon writes (WAL)."""
-        self.conn.execute("BEGIN")
+        even while the daemon writes (SQLite's WAL; PostgreSQL's REPEATABLE READ)."""
+        if self.engine == "postgresql":
+            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        else:
+            self.conn.execute("BEGIN")
         try:
             yield
         finally:
@@ -1674,7 +1880,8 @@ class Store:
             "SELECT channel, last_error, last_attempt FROM (SELECT channel, last_error, "
             "last_attempt, row_number() OVER (PARTITION BY channel "
             "ORDER BY last_attempt DESC, id DESC) AS newest FROM deliveries "
-            "WHERE status IN ('pending', 'failed') AND last_error IS NOT NULL) WHERE newest = 1"
+            "WHERE status IN ('pending', 'failed') AND last_error IS NOT NULL) AS errors "
+            "WHERE newest = 1"
         )
         last_error = {channel: (error, at) for channel, error, at in errors}
         stats: dict[str, ChannelStats] = {}

@@ -7,7 +7,6 @@ Reads the store only: no scheduler, no Apprise, no httpx, so it starts fast.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from ticker.errors import DatabaseMissing, DatabaseUnusable, StoreError
 from ticker.lines import canonical_attribution
-from ticker.store import AlertView, AlsoView, DeliveryChange, Store
+from ticker.store import DATABASE_ERRORS, AlertView, AlsoView, DeliveryChange, Store
 
 FOLLOW_EVERY = 1.0  # seconds between looks at the database with --follow (and for one to appear)
 MARKS = {"sent": "sent", "pending": "pending", "failed": "FAILED"}
@@ -268,11 +267,13 @@ def _ready(path: Path) -> bool:
         return False
     except DatabaseUnusable:
         return _size(path) > 0
-    except (StoreError, sqlite3.Error, OSError):
+    except (StoreError, OSError):
         return True  # there, but not usable now: opening it again says why
+    except DATABASE_ERRORS:
+        return True
     try:
         return store.schema_version() > 0
-    except sqlite3.Error:
+    except DATABASE_ERRORS:
         return True
     finally:
         store.close()

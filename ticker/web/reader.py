@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 from ticker import status as reporting
 from ticker import tail as tailing
 from ticker.config import Config
+from ticker.dburl import Database
 from ticker.store import AlertView, Store
 
 T = TypeVar("T")
@@ -34,7 +34,7 @@ class Hourly:
 class Reader:
     """A read-only Store on its own thread; every method is awaited from the event loop."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticker-db")
         self._store: Store | None = None
