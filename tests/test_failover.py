@@ -271,18 +271,21 @@ def pages_of(c: Cluster, pid: int) -> list[int]:
     )
 
 
-def alerts(config: Path) -> list[dict[str, Any]]:
-    """`ticker tail --json` through one replica's config."""
+def ticker_json(config: Path, *command: str) -> Any:
+    """`ticker COMMAND --json` through one replica's config: its records (one per line for
+    tail, one object for status)."""
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     result = subprocess.run(
-        [sys.executable, "-m", "ticker", "--config", str(config), "tail", "--json", "-n", "1000"],
+        [sys.executable, "-m", "ticker", "--config", str(config), *command, "--json"],
         capture_output=True,
         text=True,
         timeout=60,
         env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    if command[0] == "tail":
+        return [json.loads(line) for line in result.stdout.splitlines()]
+    return json.loads(result.stdout)
 
 
 @dataclass(frozen=True)
@@ -435,9 +438,10 @@ def test_failover_kill_and_stop_lose_nothing_and_send_once(
             lambda: time.time() > resume_at + 3 * LEASE and c.holders().get("channel:wire"),
             "the channels held again after the resume",
         )
+        status = ticker_json(survivor.config, "status")
         statuses = {r.number: r.stop() for r in (stopped, survivor)}
         logs = c.logs()
-        table = alerts(survivor.config)  # through its relay, still there
+        table = ticker_json(survivor.config, "tail", "-n", "1000")  # its relay is still there
 
     events = [Event("SIGKILL", killed.pid, kill_at), Event("SIGSTOP", stopped.pid, stop_at)]
     explained, copies = check_exactly_once(c, CHANNELS, events)
@@ -455,6 +459,9 @@ def test_failover_kill_and_stop_lose_nothing_and_send_once(
     assert all(
         a["deliveries"] == {n: "sent" for n in CHANNELS} for a in table if a["text"] in texts
     )
+    live = {r["pid"] for r in status["replicas"] if r["live"]}
+    assert live == {stopped.pid, survivor.pid}, status["replicas"]  # `ticker status` sees it
+    assert killed.pid in {r["pid"] for r in status["replicas"]}
 
     assert took_sources is not None and desk_after and stopped_took is not None and wire_after
     print(
@@ -534,3 +541,61 @@ def test_partition_stops_a_replica_and_it_rejoins(
         f"leases again {back - heal_at:.2f} s after the heal; {len(site.produced())} lines, "
         f"{len(smtp.messages)} e-mails, duplicates {len(explained)}: {explained}"
     )
+
+
+def test_the_store_reconnects_after_its_connection_was_ended(
+    postgres_server: Any, postgres_db: str
+) -> None:
+    # Found by the partition test: a replica cut off from the database never rejoined,
+    # because the store's own connection (its rejoin probe) stayed dead for good.
+    from ticker.dburl import PostgresTarget
+    from ticker.errors import DatabaseUnreachable
+    from ticker.store import Store
+
+    store = Store.open(PostgresTarget.from_conninfo(postgres_db))
+    try:
+        assert store.pending_count() == 0
+        assert postgres_server.terminate("ticker") == 1  # the store's connection
+        assert store.pending_count() == 0  # a read outside a transaction goes again
+        postgres_server.terminate("ticker")
+        with store.transaction() as conn:  # so does a transaction's BEGIN
+            conn.execute("SELECT 1")
+        with pytest.raises(DatabaseUnreachable), store.transaction() as conn:
+            conn.execute("SELECT 1")
+            postgres_server.terminate("ticker")
+            conn.execute("SELECT 2")  # never half a transaction on a new connection
+        assert store.pending_count() == 0
+    finally:
+        store.close()
+
+
+def test_polls_due_together_ask_for_their_lease_when_their_turn_comes(tmp_path: Path) -> None:
+    # bench.scale, 3 replicas sharing 3,000 sources: the first to start held them all for a
+    # moment and queued their first polls; those it then gave away were still polled when
+    # their turn came, beside their new holders (1,840 sources polled twice).
+    from conftest import source_config
+    from servers import PageServer
+    from test_replicas_daemon import FakeCoordination, run_with_daemon
+
+    from ticker.daemon import Daemon
+    from ticker.fetch import FETCH_SLOTS
+
+    with PageServer(["<ul><li>Storm reaches the coast</li></ul>"]) as site:
+        tables = [
+            {"name": f"s{n}", "url": site.url, "selector": "li", "interval": 60}
+            for n in range(3 * FETCH_SLOTS)
+        ]
+        config = source_config(tmp_path, *tables)
+        coord = FakeCoordination(held=[t["name"] for t in tables])
+
+        async def body(daemon: Daemon, *_: Any) -> None:
+            import asyncio
+
+            polls = [daemon.poll(source, deliver=False) for source in config.sources]
+            started = [asyncio.ensure_future(poll) for poll in polls]
+            await asyncio.sleep(0)  # every poll started: the first FETCH_SLOTS fetching
+            coord.held = {t["name"] for t in tables[:FETCH_SLOTS]}  # the rest given away
+            await asyncio.gather(*started)
+
+        run_with_daemon(config, coord, body)
+        assert site.requests == FETCH_SLOTS
