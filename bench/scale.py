@@ -358,13 +358,14 @@ def report(args: argparse.Namespace, run: Run) -> None:
     polls = [len(by_page.get(page, [])) for page in range(args.sources)]
     statuses = collections.Counter(code for _, _, code, _ in log)
     steady = run.steady()
+    exits = run.statuses[0] if len(run.statuses) == 1 else run.statuses  # "ticker exited 0"
     daemons = f"{args.replicas} replicas" if args.replicas > 1 else "ticker"
     print(f"machine: {machine()}; ticker at {revision()}")
     print(f"command: {command_line()}")
     print(
         f"{args.sources} sources every {args.interval:g} s on {args.servers} loopback ports, "
         f"{args.page_kb} KB pages, a new line every {args.change_every:g} s per source on "
-        f"average; {len(log)} polls in {args.duration:g} s; {daemons} exited {run.statuses}"
+        f"average; {len(log)} polls in {args.duration:g} s; {daemons} exited {exits}"
     )
     print(
         f"replies: {statuses[200]} x 200, {statuses[304]} x 304; "
