@@ -173,6 +173,69 @@ def database_for(tmp_path: Path, name: str = "t.db") -> Any:
     return _named[key]
 
 
+def database_rows(database: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any] | None:
+    """The rows of `sql` (written as the Store writes it, for both engines) read from the
+    database `database` as `ticker tail` would (read only); None while there is none yet, or
+    it is not ready (another process is making it)."""
+    from ticker.errors import StoreError
+    from ticker.store import DATABASE_ERRORS
+
+    try:
+        reader = Store.open_readonly(database)
+    except (*DATABASE_ERRORS, StoreError):
+        return None
+    try:
+        return [tuple(row) for row in reader.conn.execute(sql, params).fetchall()]
+    except DATABASE_ERRORS:
+        return None
+    finally:
+        reader.close()
+
+
+def baselined(database: Any) -> bool:
+    """Whether a process has polled a source of `database` successfully (its baseline)."""
+    rows = database_rows(database, "SELECT last_success FROM sources")
+    return bool(rows) and rows[0][0] is not None
+
+
+def untouched(database: Any) -> bool:
+    """Whether nothing was written to `database`: no SQLite file, or a PostgreSQL database
+    still without a table (ticker never migrated it)."""
+    if isinstance(database, Path):
+        return not database.exists()
+    import psycopg
+
+    with psycopg.connect(database.conninfo()) as conn:
+        (tables,) = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()  # type: ignore[misc]
+    return tables == 0
+
+
+def database_dump(database: Any) -> str:
+    """Everything stored in `database`, as text: SQLite's SQL dump of the file, or every
+    row of every table of the PostgreSQL database (for tests that a secret is stored
+    nowhere)."""
+    if isinstance(database, Path):
+        conn = sqlite3.connect(database)
+        try:
+            return "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+    tables = database_rows(
+        database,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    assert tables, f"no tables in {database}"
+    dump = []
+    for (table,) in tables:
+        dump.append(f"-- {table}")
+        dump.extend(
+            repr(tuple(row)) for row in database_rows(database, f"SELECT * FROM {table}") or []
+        )
+    return "\n".join(dump)
+
+
 @pytest.fixture(autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     """Drop the PostgreSQL databases database_for made for the test that ends."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Clock, database_at, lines, poll_now
+from conftest import Clock, database_at, database_for, lines, poll_now
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker.cli import main
@@ -62,7 +62,7 @@ def make_config(
     which takes follow-ups, and "quiet", which does not; both take both sources)."""
     never = ["json://127.0.0.1:9/"]  # the tests send through an Inbox, never to this
     data: dict[str, Any] = {
-        "ticker": {"database": str(tmp_path / "t.db")},
+        "ticker": {"database": str(database_for(tmp_path))},
         "source": [
             {"name": STRIP, "url": urls[STRIP], "selector": ".breaking-news li"},
             {"name": CHANNEL, "url": urls[CHANNEL], "kind": "telegram"},

@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from conftest import Clock, database_at, lines
+from conftest import Clock, database_at, database_for, lines
 from test_outbox import URL, add_alerts, drain
 
 from ticker.notify import Failure, Limits, Message
@@ -58,7 +58,7 @@ def claims(store: Store) -> list[tuple[str | None, float | None]]:
 
 
 def test_an_outbox_never_sends_what_another_one_is_sending(tmp_path: Path) -> None:
-    clock, path = Clock(), tmp_path / "ticker.db"
+    clock, path = Clock(), database_for(tmp_path, "ticker.db")
     first, second = Store.open(path), Store.open(path)
     add_alerts(first, clock, separate(3), ["mail"])
     go = threading.Event()
@@ -85,7 +85,7 @@ def test_an_outbox_never_sends_what_another_one_is_sending(tmp_path: Path) -> No
 def test_two_outboxes_draining_side_by_side_send_each_alert_once(tmp_path: Path) -> None:
     """Two connections and two outboxes in two threads (as two processes would), draining
     over and over while alerts keep coming."""
-    clock, path = Clock(), tmp_path / "ticker.db"
+    clock, path = Clock(), database_for(tmp_path, "ticker.db")
     writer = Store.open(path)
     writer.record_poll("src", URL, lines("baseline"), clock(), ["mail", "phone"])
     sink = Sink()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Clock, database_at
+from conftest import Clock, database_at, database_for
 from test_claims import Sink, claims, separate
 from test_outbox import add_alerts, drain
 
@@ -209,7 +209,7 @@ def test_a_channel_that_comes_back_waits_out_the_other_holders_retry(store: Stor
 
 def test_two_connections_share_the_window_and_the_channel(tmp_path: Path) -> None:
     """As two processes would: each replica on its own connection to the database."""
-    clock, holders, path = Clock(), Holders(mail="a"), tmp_path / "ticker.db"
+    clock, holders, path = Clock(), Holders(mail="a"), database_for(tmp_path, "ticker.db")
     first, second = Store.open(path), Store.open(path)
     add_alerts(first, clock, separate(5), ["mail"])
     sink = HandOver(holders, after=2, to="b")

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder, lines, queued_datagrams
+from conftest import Clock, Recorder, database_for, lines, queued_datagrams
 from servers import PageServer, ticker_page
 
 from ticker.config import Config, load_config
@@ -36,7 +36,8 @@ def received(sock: socket.socket) -> list[str]:
 
 def write_config(tmp_path: Path, url: str, channels: tuple[str, ...] = ("me",)) -> Config:
     path = tmp_path / "config.toml"
-    text = f'[ticker]\ndatabase = "ticker.db"\n[[source]]\nname = "s"\nurl = "{url}"\n'
+    text = f'[ticker]\ndatabase = "{database_for(tmp_path, "ticker.db")}"\n'
+    text += f'[[source]]\nname = "s"\nurl = "{url}"\n'
     text += "interval = 3600\nselector = 'li'\n"
     for name in channels:
         text += f'[[channel]]\nname = "{name}"\nurls = ["json://127.0.0.1:9/"]\n'

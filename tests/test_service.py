@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder
+from conftest import Clock, Recorder, database_for
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker import poll as poll_module
@@ -77,7 +77,7 @@ def write_config(
 ) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[ticker]\ndatabase = "t.db"\ninterval = 30\n{ticker_extra}\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\ninterval = 30\n{ticker_extra}\n'
         f'[[source]]\nname = "site"\nurl = "{url}"\nselector = ".breaking-news li"\n'
         f'label = "BREAKING"\n{source_extra}\n'
         '[[channel]]\nname = "me"\nurls = ["json://127.0.0.1:9/"]\n',
@@ -244,7 +244,7 @@ def test_health_alerts_go_only_to_channels_that_want_them(tmp_path) -> None:
     with ScriptedSite([Reply(body=PAGE), Reply(status=500, body="x")]) as site:
         path = tmp_path / "config.toml"
         path.write_text(
-            '[ticker]\ndatabase = "t.db"\nhealth_failures = 1\n'
+            f'[ticker]\ndatabase = "{database_for(tmp_path)}"\nhealth_failures = 1\n'
             f'[[source]]\nname = "site"\nurl = "{site.url}"\nselector = "li"\n'
             '[[channel]]\nname = "ops"\nurls = ["json://127.0.0.1:9/"]\n'
             '[[channel]]\nname = "family"\nurls = ["json://127.0.0.1:9/"]\nhealth = false\n',
