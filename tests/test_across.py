@@ -281,6 +281,7 @@ def test_forgetting_the_first_item_unlinks_its_also(tmp_path: Path) -> None:
     sites.close()
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_a_schema_7_database_migrates_to_8_and_keeps_its_items(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     conn = database_at(path, 7)

@@ -140,6 +140,7 @@ def test_an_alert_from_another_boot_is_aged_on_the_wall_clock(tmp_path: Path) ->
     store.close()
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_alerts_from_before_boot_stamps_are_aged_on_the_wall_clock(tmp_path: Path) -> None:
     """A database written by a ticker at schema 5 (no boot stamps): migration 6 adds them
     empty, and those alerts' ages come from the wall clock, as they did."""

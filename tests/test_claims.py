@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from conftest import Clock, database_at, database_for, lines
 from test_outbox import URL, add_alerts, drain
 
@@ -129,6 +130,7 @@ def test_an_expired_claim_is_taken_over_and_a_live_one_is_not(store: Store) -> N
     assert store.claim([first], "b", clock(), clock() + CLAIM_TTL) == {first}
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_a_claim_that_cannot_be_written_sends_nothing(sqlite_store: Store) -> None:
     store = sqlite_store  # reaches into SQLite itself
     clock, sink = Clock(), Sink()
@@ -181,6 +183,7 @@ def test_owner_ids_name_host_and_process_and_differ_per_outbox() -> None:
     assert not owner_alive("garbage", one)
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_schema_5_adds_claims_to_a_database_with_pending_deliveries(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     conn = database_at(path, 4)  # a database as ticker left it before claims

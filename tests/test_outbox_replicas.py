@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Clock, database_at, database_for
 from test_claims import Sink, claims, separate
 from test_outbox import add_alerts, drain
@@ -174,6 +175,7 @@ def test_the_send_counts_are_kept_a_few_minutes_and_per_channel(store: Store) ->
     assert store.sends_since("mail", 0) == 1  # rows far ahead of it are gone
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_schema_13_adds_the_send_counts_to_a_schema_12_database(
     tmp_path: Path,
 ) -> None:

@@ -45,6 +45,7 @@ def write_config(tmp_path: Path, url: str, channels: tuple[str, ...] = ("me",)) 
     return load_config(path)
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_a_reload_under_a_write_lock_ends_with_ready_and_retries_later(
     tmp_path: Path, notify_socket: socket.socket, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -295,6 +295,7 @@ def test_tail_follow_json_emits_delivery_events_beside_unchanged_alert_records(
     }
 
 
+@pytest.mark.sqlite_only("an older SQLite schema's file")
 def test_follow_on_a_database_of_an_older_schema_shows_alerts_only(tmp_path: Path) -> None:
     from conftest import database_at
 

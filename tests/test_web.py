@@ -417,6 +417,7 @@ def test_a_database_that_cannot_be_read_is_one_warning_per_outage(caplog) -> Non
     ]
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 def test_counting_the_days_lines_reads_only_recent_items(tmp_path: Path) -> None:
     """The chart and the status panel count recent lines per source (Store.lines_since):
     the last_seen index must bound the work, not a scan of every item ever seen (SQLite
