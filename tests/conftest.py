@@ -128,6 +128,7 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 _server: Any = None  # the session's PostgreSQL server, started at first use
+_unavailable: str | None = None  # why it cannot start here (a skip reason)
 _made: list[str] = []  # conninfos database_for made for the running test, dropped after it
 _named: dict[tuple[Path, str], Any] = {}
 
@@ -135,17 +136,18 @@ _named: dict[tuple[Path, str], Any] = {}
 def session_server() -> Any:
     """The session's PostgreSQL server (tests/postgres.py), started at first use; the test
     skips, with the reason, where it cannot start."""
-    global _server
-    if _server is None:
+    global _server, _unavailable
+    if _server is None and _unavailable is None:
         import postgres
 
-        reason = postgres.unavailable()
-        if reason:
-            pytest.skip(reason)
-        try:
-            _server = postgres.PostgresServer.start()
-        except postgres.ServerUnavailable as exc:
-            pytest.skip(str(exc))
+        _unavailable = postgres.unavailable()
+        if _unavailable is None:
+            try:
+                _server = postgres.PostgresServer.start()
+            except postgres.ServerUnavailable as exc:
+                _unavailable = str(exc)  # not tried again by every test
+    if _server is None:
+        pytest.skip(_unavailable)
     return _server
 
 
