@@ -108,14 +108,18 @@ class Harness:
                 self.config, self.store, client, self.sender, self.clock, self.monotonic
             )
             daemon.schedule(SteadyScheduler(self.clock, self.monotonic))
-            for _ in range(count):
-                await daemon.poll(self.source)
-                state = self.store.source_state(self.source.name)
-                assert state is not None and state.next_poll is not None
-                delays.append(state.next_poll - self.clock())
-                wall, monotonic = moves[len(delays) - 1] if moves else (step, step)
-                self.clock.now += wall
-                self.monotonic.now += monotonic
+            await daemon.coord.start()  # as `ticker run` does: on PostgreSQL, the leases
+            try:
+                for _ in range(count):
+                    await daemon.poll(self.source)
+                    state = self.store.source_state(self.source.name)
+                    assert state is not None and state.next_poll is not None
+                    delays.append(state.next_poll - self.clock())
+                    wall, monotonic = moves[len(delays) - 1] if moves else (step, step)
+                    self.clock.now += wall
+                    self.monotonic.now += monotonic
+            finally:
+                await daemon.coord.stop()
         return delays
 
     def run(
@@ -328,16 +332,20 @@ def test_a_scheduled_poll_does_not_wait_for_a_slow_channel(harness_for) -> None:
             async with make_client(harness.config.settings) as client:
                 daemon = Daemon(harness.config, harness.store, client, sender, harness.clock)
                 daemon.schedule(SteadyScheduler(harness.clock, harness.clock))
-                await daemon.poll(harness.source)  # the baseline: nothing to send
-                first = await daemon.poll(harness.source, deliver=False)
-                assert first.found_new
-                assert await asyncio.to_thread(sender.sending.wait, 10)
-                # The channel holds the first alert; the next poll runs and records anyway.
-                second = await daemon.poll(harness.source, deliver=False)
-                assert second.found_new and sender.messages == []
-                sender.gate.set()
-                await daemon.idle()
-                await daemon.drain()
+                await daemon.coord.start()  # as `ticker run` does: on PostgreSQL, the leases
+                try:
+                    await daemon.poll(harness.source)  # the baseline: nothing to send
+                    first = await daemon.poll(harness.source, deliver=False)
+                    assert first.found_new
+                    assert await asyncio.to_thread(sender.sending.wait, 10)
+                    # The channel holds the first alert; the next poll runs and records anyway.
+                    second = await daemon.poll(harness.source, deliver=False)
+                    assert second.found_new and sender.messages == []
+                    sender.gate.set()
+                    await daemon.idle()
+                    await daemon.drain()
+                finally:
+                    await daemon.coord.stop()
                 return [m.body for m in sender.messages]
 
         bodies = asyncio.run(run())
