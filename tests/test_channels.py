@@ -315,10 +315,14 @@ def test_a_reload_without_a_channel_cancels_its_deliveries_and_status_counts_the
     async def run() -> None:
         async with httpx.AsyncClient() as client:
             daemon = Daemon(config, store, client, sender, clock)
-            add_alerts(store, clock, ["one"], ["pager"])
-            await daemon.drain()
-            assert statuses(store, "pager") == [("one", "pending", "connection refused")]
-            await daemon.reload(lambda: (load_config(config_with("mail")), sender))
+            await daemon.coord.start()  # as `ticker run` does: on PostgreSQL, the leases
+            try:
+                add_alerts(store, clock, ["one"], ["pager"])
+                await daemon.drain()
+                assert statuses(store, "pager") == [("one", "pending", "connection refused")]
+                await daemon.reload(lambda: (load_config(config_with("mail")), sender))
+            finally:
+                await daemon.coord.stop()
 
     asyncio.run(run())
     assert statuses(store, "pager") == [("one", "cancelled", "channel removed")]
