@@ -130,7 +130,7 @@ def engine(request: pytest.FixtureRequest) -> str:
 _server: Any = None  # the session's PostgreSQL server, started at first use
 _unavailable: str | None = None  # why it cannot start here (a skip reason)
 _made: list[str] = []  # conninfos database_for made for the running test, dropped after it
-_named: dict[tuple[Path, str], Any] = {}
+_named: dict[tuple[Path, str], tuple[str, Any]] = {}  # database_for's: conninfo, target
 
 
 def session_server() -> Any:
@@ -171,8 +171,8 @@ def database_for(tmp_path: Path, name: str = "t.db") -> Any:
 
         conninfo = session_server().create_database()
         _made.append(conninfo)
-        _named[key] = PostgresTarget.from_conninfo(conninfo)
-    return _named[key]
+        _named[key] = (conninfo, PostgresTarget.from_conninfo(conninfo))
+    return _named[key][1]
 
 
 def database_rows(database: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any] | None:
@@ -240,11 +240,16 @@ def database_dump(database: Any) -> str:
 
 @pytest.fixture(autouse=True)
 def _drop_test_databases() -> Iterator[None]:
-    """Drop the PostgreSQL databases database_for made for the test that ends."""
+    """Drop the PostgreSQL databases made for the test that ends. Those a fixture of a wider
+    scope made before it (a module's web site) are kept for the tests after it, until the
+    server stops at the end of the session."""
+    kept = len(_made)
     yield
-    while _made:
-        _server.drop_database(_made.pop())
-    _named.clear()
+    while len(_made) > kept:
+        conninfo = _made.pop()
+        _server.drop_database(conninfo)
+        for key in [k for k, (made, _target) in _named.items() if made == conninfo]:
+            del _named[key]
 
 
 @pytest.fixture
