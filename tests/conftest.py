@@ -79,7 +79,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if chosen not in ENGINES:
         raise pytest.UsageError(f"{ENGINE_VARIABLE}={chosen!r}: expected sqlite or postgres")
     SUITE_ENGINE = chosen
-    os.environ[ENGINE_VARIABLE] = chosen  # the same for helpers imported later
     config.addinivalue_line(
         "markers",
         "sqlite_only(reason): the test is about SQLite itself (the file, PRAGMAs, the "
