@@ -92,12 +92,10 @@ def test_a_full_file_system_loses_no_alert(tmp_path, small_disk: Path, caplog) -
     with ScriptedSite(pages()) as site:
         config = write_config(tmp_path, site.url)
         path = config.path
-        path.write_text(
-            path.read_text(encoding="utf-8").replace(
-                'database = "t.db"', f'database = "{small_disk}/t.db"'
-            ),
-            encoding="utf-8",
-        )
+        text = path.read_text(encoding="utf-8")
+        moved = text.replace(f'database = "{tmp_path}/t.db"', f'database = "{small_disk}/t.db"')
+        assert moved != text, "the database was not moved to the small disk"
+        path.write_text(moved, encoding="utf-8")
         harness = Harness(load_config(path), Clock())
         harness.run(1)
         filler = small_disk / "filler"
