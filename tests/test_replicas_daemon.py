@@ -239,11 +239,11 @@ async def _pings(sock: socket.socket, count: int) -> None:
             await asyncio.sleep(0.02)
 
 
-async def _until(condition: Any) -> None:
-    """Wait (bounded) until `condition()` holds."""
-    async with asyncio.timeout(10):
+async def _until(condition: Any, at_most: float = 10.0, step: float = 0.01) -> None:
+    """Wait (bounded: `at_most` seconds) until `condition()` holds."""
+    async with asyncio.timeout(at_most):
         while not condition():
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(step)
 
 
 def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
@@ -290,11 +290,13 @@ def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
                     runs.append(loop.create_task(daemon.run(stop)))
                 try:
                     # An even spread: each polls two sources, and only those.
-                    await _until_long(
+                    await _until(
                         lambda: (
                             len(polled_by("A", loop.time() - 1.2)) == 2
                             and len(polled_by("B", loop.time() - 1.2)) == 2
-                        )
+                        ),
+                        at_most=30.0,
+                        step=0.05,
                     )
                     now = loop.time()
                     assert not polled_by("A", now - 1.2) & polled_by("B", now - 1.2)
@@ -302,7 +304,9 @@ def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
                     stops[0].set()
                     await runs[0]
                     stopped = loop.time()
-                    await _until_long(lambda: polled_by("B", stopped) == set(names))
+                    await _until(
+                        lambda: polled_by("B", stopped) == set(names), at_most=30.0, step=0.05
+                    )
                 finally:
                     for stop in stops:
                         stop.set()
@@ -317,13 +321,6 @@ def test_two_daemons_share_the_sources_and_a_survivor_takes_over(
         mine = sorted((began, ended, who) for who, s, began, ended in polls if s == source)
         for (_, ended, who), (began, _, other) in zip(mine, mine[1:], strict=False):
             assert who == other or began >= ended, (source, who, other)
-
-
-async def _until_long(condition: Any) -> None:
-    """Wait (bounded, 30 s) until `condition()` holds."""
-    async with asyncio.timeout(30):
-        while not condition():
-            await asyncio.sleep(0.05)
 
 
 def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
@@ -365,11 +362,13 @@ def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
                 stops = [asyncio.Event(), asyncio.Event()]
                 runs = [loop.create_task(d.run(s)) for d, s in zip(daemons, stops, strict=True)]
                 try:
-                    await _until_long(
+                    await _until(
                         lambda: (
                             {s for n, s, _ in polls if n == 0}
                             and {s for n, s, _ in polls if n == 1}
-                        )
+                        ),
+                        at_most=30.0,
+                        step=0.05,
                     )
                     victim = coords[0]
 
@@ -382,8 +381,10 @@ def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
                     last_renewal = loop.time()  # at most this late
                     stops[0].set()
                     await runs[0]
-                    await _until_long(
-                        lambda: mine <= {s for n, s, t in polls if n == 1 and t > last_renewal}
+                    await _until(
+                        lambda: mine <= {s for n, s, t in polls if n == 1 and t > last_renewal},
+                        at_most=30.0,
+                        step=0.05,
                     )
                     took.append(loop.time() - last_renewal)
                 finally:
@@ -397,3 +398,59 @@ def test_a_killed_daemons_sources_are_taken_within_two_poll_intervals(
             store.close()
     print(f"takeover: {took[0]:.2f} s (ttl {ttl} s, interval {interval} s)")
     assert took[0] < ttl * (1 + RENEW_EVERY) + interval + 3.0  # 3 s: a loaded machine
+
+
+class ChannelHolder(FakeCoordination):
+    """A fake coordination that holds the given sources and channels, and only those."""
+
+    def __init__(self, sources: Sequence[str], channels: Sequence[str]) -> None:
+        super().__init__(held=sources)
+        self.channels = set(channels)
+
+    def holds_channel(self, name: str) -> bool:
+        return name in self.channels
+
+
+def test_the_channels_holder_sends_at_once_what_another_replica_recorded(
+    tmp_path: Path, postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Replica A polls the source, replica B holds the channel: B hears of A's new delivery
+    # (NOTIFY at A's commit, LISTEN in B) and sends it at once. The drain timer is set to an
+    # hour here, so without the notification nothing would be sent within the test.
+    from ticker import daemon as daemon_module
+    from ticker.dburl import PostgresTarget
+
+    monkeypatch.setattr(daemon_module, "DRAIN_EVERY", 3600.0)
+    news = "<ul><li>Rescue teams reach the valley</li><li>Storm reaches the coast</li></ul>"
+    with PageServer([PAGE, news]) as site:
+        config = source_config(
+            tmp_path, {"name": "a", "url": site.url, "selector": "li", "interval": 1}
+        )
+        channel = config.channels[0].name
+        target = PostgresTarget.from_conninfo(postgres_db)
+        stores = [Store.open(target), Store.open(target)]
+        senders = [Recorder(), Recorder()]
+        holders = [ChannelHolder(["a"], []), ChannelHolder([], [channel])]
+
+        async def scenario() -> None:
+            loop = asyncio.get_running_loop()
+            async with make_client(config.settings) as client:
+                daemons = [
+                    Daemon(config, store, client, sender, coordination=coord)
+                    for store, sender, coord in zip(stores, senders, holders, strict=True)
+                ]
+                stop = asyncio.Event()
+                runs = [loop.create_task(daemon.run(stop)) for daemon in daemons]
+                try:
+                    await _until(lambda: bool(senders[1].messages), at_most=30.0, step=0.05)
+                finally:
+                    stop.set()
+                    await asyncio.gather(*runs, return_exceptions=True)
+
+        try:
+            asyncio.run(scenario())
+        finally:
+            for store in stores:
+                store.close()
+    assert [m.body for m in senders[1].messages if "Rescue teams" in m.body]
+    assert senders[0].messages == []  # A holds no channel: it sent nothing

@@ -237,6 +237,81 @@ def test_a_database_that_stays_away_is_dialled_again_with_backoff(pg: Store) -> 
     assert dialled == [100.0, 100.0 + engine.RECONNECT_WAIT[0]]
 
 
+def test_new_deliveries_are_announced_at_commit_and_never_for_a_rollback(
+    pg: Store, target: PostgresTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from ticker.store import WAKE_TOPIC
+
+    with psycopg.connect(target.conninfo(), autocommit=True) as listener:
+        listener.execute(f"LISTEN {WAKE_TOPIC}")
+        with monkeypatch.context() as patch:  # the poll fails after writing its deliveries
+            patch.setattr(pg, "_write_tallies", _fail)
+            with pytest.raises(RuntimeError):
+                pg.record_poll("site", URL, lines("a"), 1.0, ["mail"], backfill=1)
+        assert pg.pending_count() == 0
+        assert list(listener.notifies(timeout=0.5)) == []
+        pg.record_poll("site", URL, lines("a"), 1.0, ["mail", "chat"], backfill=1)
+        heard = list(listener.notifies(timeout=2.0, stop_after=2))
+        assert sorted(n.payload for n in heard) == ["chat", "mail"]
+        pg.record_poll("site", URL, lines("a"), 2.0, ["mail", "chat"])  # nothing new
+        assert list(listener.notifies(timeout=0.5)) == []
+
+
+def test_a_listener_hears_announcements_and_comes_back_after_a_cut(
+    pg: Store, target: PostgresTarget, postgres_server: Any
+) -> None:
+    from ticker import pg as engine
+    from ticker.store import WAKE_TOPIC
+
+    heard: list[str] = []
+    stop = threading.Event()
+    listening = threading.Thread(
+        target=engine.listen, args=(target, WAKE_TOPIC, heard.append, stop)
+    )
+    listening.start()
+    try:
+        _wait_for(lambda: _listeners(pg) == 1)
+        pg.record_poll("site", URL, lines("a"), 1.0, ["mail"], backfill=1)
+        _wait_for(lambda: heard == ["mail"])
+        assert postgres_server.terminate("ticker") >= 1  # the listener's, and the store's
+        _wait_for(lambda: _listeners(pg) == 1)  # dialled again (the store too, at its call)
+        pg.record_poll("site", URL, lines("b", "a"), 2.0, ["chat"])
+        _wait_for(lambda: heard == ["mail", "chat"])
+    finally:
+        stop.set()
+        listening.join(timeout=5)
+    assert not listening.is_alive()
+
+
+def _fail() -> None:
+    raise RuntimeError("the transaction fails")
+
+
+def _listeners(store: Store) -> int:
+    """How many other sessions of ticker last ran a LISTEN (pg_stat_activity.query): the
+    listener, once it is connected and listening."""
+    for _ in range(3):
+        try:
+            row = store.conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ticker'"
+                " AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
+            ).fetchone()
+            return int(row[0])
+        except DatabaseUnreachable:
+            continue  # the store's own connection, cut too: dialled again next time
+    return -1
+
+
+def _wait_for(condition: Callable[[], bool], at_most: float = 15.0) -> None:
+    """Wait (bounded) until `condition()` holds."""
+    deadline = time.monotonic() + at_most
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def test_the_password_comes_from_a_file_and_is_never_shown(tmp_path: Path) -> None:
     secret = tmp_path / "pgpass"
     secret.write_text("s3cr3t-pass\n", encoding="utf-8")

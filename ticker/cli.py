@@ -659,16 +659,14 @@ def status(ctx: click.Context, as_json: bool, database: str | None) -> None:
     store = _readonly_store(path)
     try:
         version = store.schema_version()
-        # PostgreSQL's schema is numbered on its own (ticker.pg) and migrated at open.
-        if getattr(store, "engine", "sqlite") == "sqlite" and version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION:
             raise UserError(
                 f"{path} has schema {version}, older than this ticker ({SCHEMA_VERSION}); "
                 "run `ticker poll` or `ticker run` once to upgrade it"
             )
         report = reporting.read_status(config, store, reporting.clock(), ctx.obj["redactor"].scrub)
-        if getattr(store, "engine", "sqlite") == "postgresql":  # the replicas (issue 17)
-            conninfo = str(getattr(store, "conninfo"))  # noqa: B009  # the engine's
-            report = reporting.with_replicas(report, conninfo, ctx.obj["redactor"].scrub)
+        if store.engine == "postgresql":  # the replicas
+            report = reporting.with_replicas(report, store.conninfo, ctx.obj["redactor"].scrub)
     except DATABASE_ERRORS as exc:
         _database_error(path, exc, "read")
     except StoreError as exc:  # DatabaseUnreachable

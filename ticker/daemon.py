@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import random
 import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -24,7 +25,7 @@ from ticker.outbox import Outbox, Sender, Shaping
 from ticker.pacing import MOVING_WINDOW, next_delay
 from ticker.poll import PollOutcome, poll_source
 from ticker.replicas import Alone, Membership, coordinate
-from ticker.store import DATABASE_ERRORS, Store
+from ticker.store import DATABASE_ERRORS, WAKE_TOPIC, Store
 
 if TYPE_CHECKING:
     from ticker.scheduler import SteadyScheduler  # APScheduler: imported by `run` only
@@ -63,9 +64,17 @@ class Daemon:
         self.monotonic = monotonic  # what intervals and windows are measured on
         self.coord = coordination or coordinate(config, store)
         self.outbox = Outbox(
-            store, sender, _shaping(config), clock, monotonic, **_outbox_options(self.coord)
+            store,
+            sender,
+            _shaping(config),
+            clock,
+            monotonic,
+            owner=self.coord.owner,
+            gate=self.coord.holds_channel,
+            alive=self.coord.alive,
         )
         self._polling = {s.name for s in config.sources}  # the sources whose jobs run
+        self._sending = {c.name for c in config.channels}  # the channels this replica sends
         self.scheduler: SteadyScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._last_new: dict[str, float] = {}  # source -> when its ticker last moved (monotonic)
@@ -142,6 +151,10 @@ class Daemon:
         """After each renewal (and at a cut): pause the jobs of sources no longer held,
         start those newly held where their last holder left them (`_take_over`)."""
         self.outbox.owner = self.coord.owner  # a new name after a rejoin
+        sending = {c.name for c in self.config.channels if self.coord.holds_channel(c.name)}
+        if sending - self._sending and self.scheduler is not None:
+            self._drain_in_background()  # a channel taken over: its backlog goes out now
+        self._sending = sending
         if self.scheduler is None:
             return
         gained = held - self._polling
@@ -446,16 +459,15 @@ class Daemon:
         if retried := self.outbox.retry_now():
             log.info("%d pending deliveries from before the restart are due now", retried)
         # Alone: processes of this host that are gone. Replicas: those not live, asked of
-        # the coordination (an Outbox without `alive` would take other hosts' live
-        # replicas for dead: then it is left to the claims' expiry).
-        knows = isinstance(self.coord, Alone) or "alive" in _outbox_options(self.coord)
-        if knows and (released := self.outbox.release_dead_claims()):
+        # the coordination.
+        if released := self.outbox.release_dead_claims():
             log.info("%d deliveries claimed by a process that is gone are free again", released)
         self.outbox.cancel_removed()  # channels that left the config while ticker was stopped
         self.schedule(scheduler)
         scheduler.start()
         renewing = asyncio.get_running_loop().create_task(self.coord.run(self._held_changed))
         watchdog = _start_watchdog(self.coord.in_touch)
+        hearing = self._start_hearing()
         log.info(
             "watching %d source(s), %d channel(s); database %s",
             len(self.config.sources),
@@ -475,8 +487,40 @@ class Daemon:
             await self.coord.stop()  # hand the leases back, for the others to take now
             if watchdog is not None:
                 watchdog.cancel()
+            if hearing is not None:
+                hearing.set()
         if self.broken is not None:
             raise DatabaseBroken(self.store.path, self.broken)
+
+    def _start_hearing(self) -> threading.Event | None:
+        """PostgreSQL: a thread of its own LISTENs for the deliveries other replicas record
+        (Store._announce), so that the channel's holder sends them at once rather than at
+        its next timed drain. Returns what stops it; None on SQLite (one process)."""
+        target = self.store.path
+        if isinstance(target, Path):
+            return None
+        from ticker import pg
+
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        def heard(channel: str) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: ticker is stopping
+                loop.call_soon_threadsafe(self._heard, channel)
+
+        listener = threading.Thread(
+            target=pg.listen,
+            args=(target, WAKE_TOPIC, heard, stop),
+            name="ticker-listen",
+            daemon=True,
+        )
+        listener.start()
+        return stop
+
+    def _heard(self, channel: str) -> None:
+        """Another replica recorded a delivery to `channel`: send it if this one holds it."""
+        if self.broken is None and self.coord.holds_channel(channel):
+            self._drain_in_background()
 
     def database_failed(self, exc: BaseException) -> bool:
         """If `exc` means the database went bad for good (dbfile.fatal_reason: damaged,
@@ -579,14 +623,6 @@ def _start_watchdog(fed: Callable[[], bool] | None = None) -> asyncio.Task[None]
         return None
     log.info("systemd watchdog: pinging every %.1f s", interval / 2)
     return asyncio.get_running_loop().create_task(sdnotify.watchdog_loop(interval, fed=fed))
-
-
-def _outbox_options(coord: Membership) -> dict[str, Any]:
-    """The Outbox's replica parameters (owner, gate, alive), those it takes: the outbox
-    gains `gate` and `alive` in round 21's deliveries branch."""
-    offered = {"owner": coord.owner, "gate": coord.holds_channel, "alive": coord.alive}
-    accepted = inspect.signature(Outbox.__init__).parameters
-    return {name: value for name, value in offered.items() if name in accepted}
 
 
 async def poll_once(

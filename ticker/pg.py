@@ -23,7 +23,9 @@ imports nothing new (tests/test_imports.py).
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +44,8 @@ SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, can
 # Seconds between tries to dial a lost connection again (the first try comes at the next
 # call): a database that stays away costs each call an error, not a 5 s connect timeout.
 RECONNECT_WAIT = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+LISTEN_WAIT = 1.0  # seconds: how soon a listener (`listen`) notices it should stop
+log = logging.getLogger(__name__)
 
 
 # --- translating the Store's statements ---------------------------------------------------
@@ -224,6 +228,31 @@ def _dial(target: PostgresTarget, readonly: bool) -> psycopg.Connection[Any]:
     except psycopg.Error as exc:
         raise wrapped(exc, str(target), gone=True) from None
     return raw
+
+
+def listen(
+    target: PostgresTarget, topic: str, heard: Callable[[str], None], stop: threading.Event
+) -> None:
+    """Call `heard(payload)` for each NOTIFY on `topic` until `stop` is set (looked at every
+    LISTEN_WAIT seconds): for a thread of its own, on a connection of its own. A lost
+    connection is dialled again, RECONNECT_WAIT apart; what is announced meanwhile is not
+    heard (notifications are hints: the caller still looks by itself now and then)."""
+    import psycopg
+
+    failures = 0
+    while not stop.is_set():
+        try:
+            with _dial(target, readonly=False) as raw:
+                raw.execute(f"LISTEN {topic}")
+                failures = 0
+                while not stop.is_set():
+                    for notice in raw.notifies(timeout=LISTEN_WAIT):
+                        heard(notice.payload)
+        except (psycopg.Error, DatabaseUnreachable) as exc:
+            reason = wrapped(exc, str(target)) if isinstance(exc, psycopg.Error) else exc
+            log.debug("listening for %s: %s", topic, reason)
+            stop.wait(RECONNECT_WAIT[min(failures, len(RECONNECT_WAIT) - 1)])
+            failures += 1
 
 
 # --- the schema --------------------------------------------------------------------------

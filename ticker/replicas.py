@@ -38,6 +38,7 @@ from ticker.outbox import owner_alive, owner_id
 
 if TYPE_CHECKING:
     from ticker.leases import Connection, Replica
+    from ticker.store import Store
 
 MARGIN = 0.2  # of the ttl: a lease is trusted for 80 % of the time the server grants it
 RENEW_EVERY = 1 / 3  # of the ttl: a renewal may fail once before a lease is lost
@@ -97,24 +98,24 @@ def lease_seconds(config: Config) -> float:
     """The lease ttl: `[ticker] lease_seconds`, else 1.5 x the shortest poll interval, at
     least MIN_LEASE. A dead replica's sources are taken ttl to ttl x (1 + RENEW_EVERY)
     after its last renewal."""
-    chosen = getattr(config.settings, "lease_seconds", None)
+    chosen = config.settings.lease_seconds
     if chosen is not None:
         return float(chosen)
     shortest = min((s.interval for s in config.sources), default=config.settings.interval)
     return max(MIN_LEASE, LEASE_PER_INTERVAL * shortest)
 
 
-def coordinate(config: Config, store: object) -> Membership:
-    """`Leased` on a PostgreSQL store (Store.engine, Store.conninfo), else `Alone`."""
-    if getattr(store, "engine", "sqlite") != "postgresql":
+def coordinate(config: Config, store: Store) -> Membership:
+    """`Leased` on a PostgreSQL store, else `Alone`."""
+    if store.engine != "postgresql":
         return Alone()
     return Leased(
-        str(getattr(store, "conninfo")),  # noqa: B009  # the PostgreSQL engine's attribute
+        store.conninfo,
         [s.name for s in config.sources],
         [c.name for c in config.channels],
         lease_seconds(config),
         config_path=str(config.path),
-        probe=getattr(store, "pending_count", None),
+        probe=store.pending_count,
     )
 
 

@@ -67,6 +67,7 @@ class Connection(Protocol):
 
 
 SCHEMA_VERSION = 13
+WAKE_TOPIC = "ticker_deliveries"  # PostgreSQL NOTIFY channel: new deliveries, by channel name
 # Each channel with a sent delivery and its last success, read from the deliveries_sent
 # index: one seek to each next channel (a loose index scan), one to each channel's newest.
 _LAST_SENT = """
@@ -639,6 +640,9 @@ class Store:
         self.conn = conn
         self.path = path  # SQLite: the file; PostgreSQL: the URL, without its password
         self.engine: Engine = engine
+        # PostgreSQL: the channels the open transaction gave deliveries to, announced to
+        # the other replicas when it commits (`_announce`).
+        self._woken: set[str] = set()
         self.identity = dbfile.Identity.of(path) if isinstance(path, Path) else None
         # What alerts are stamped with, and what the outbox measures their age on: one
         # clock for both. Tests replace it (tests/conftest.py).
@@ -798,11 +802,14 @@ class Store:
         counters it added to (`_tally`) are written last, in it."""
         self.conn.execute(self._begin)
         self._tallies.clear()
+        self._woken.clear()
         try:
             yield self.conn
             self._write_tallies()
+            self._announce()
         except BaseException:
             self._tallies.clear()
+            self._woken.clear()
             if self.conn.in_transaction:  # PostgreSQL: a lost connection has none
                 self.conn.execute("ROLLBACK")
             raise
@@ -814,6 +821,16 @@ class Store:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    def _announce(self) -> None:
+        """PostgreSQL: tell the replicas that LISTEN on WAKE_TOPIC which channels the open
+        transaction gave deliveries to (pg_notify: delivered at COMMIT, dropped with a
+        ROLLBACK), so that a channel's holder sends an alert another replica recorded at
+        once, not at its next drain. A hint only: the drain timer still looks."""
+        if self.engine == "postgresql":
+            for channel in sorted(self._woken):
+                self.conn.execute("SELECT pg_notify(?, ?)", (WAKE_TOPIC, channel))
+        self._woken.clear()
 
     def _tally(self, metric: str, subject: str, label: str, amount: float = 1.0) -> None:
         """Add `amount` to one counter of the tallies table (Tally) in the open transaction:
@@ -1232,6 +1249,7 @@ class Store:
         self._tally("alerts", source, kind)
         for channel in channels:
             self._tally("deliveries", channel, "queued")
+        self._woken.update(channels)
         return alert_id
 
     def _insert_planned(
