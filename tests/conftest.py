@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sqlite3
 import time
@@ -59,16 +60,199 @@ def no_boot_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 ENGINES = ["sqlite", "postgres"]
+ENGINE_VARIABLE = "TICKER_TEST_ENGINE"  # "postgres": the whole suite on PostgreSQL
 
 
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    """Each engine in turn: a test that uses `store` (or `database`) runs on both."""
-    return str(request.param)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=("sqlite", "postgres"),
+        default=None,
+        help=f"the database every test gets (default ${ENGINE_VARIABLE}, else sqlite; "
+        "the store-level tests run on both engines unless postgres is asked for)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global SUITE_ENGINE
+    chosen = config.getoption("--engine") or os.environ.get(ENGINE_VARIABLE) or "sqlite"
+    if chosen not in ENGINES:
+        raise pytest.UsageError(f"{ENGINE_VARIABLE}={chosen!r}: expected sqlite or postgres")
+    SUITE_ENGINE = chosen
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): the test is about SQLite itself (the file, PRAGMAs, the "
+        "instance lock file...); skipped, with the reason, when the suite runs on PostgreSQL",
+    )
+
+
+SUITE_ENGINE = "sqlite"  # set by pytest_configure: "sqlite" or "postgres"
+
+
+def on_postgres() -> bool:
+    """Whether this session runs the whole suite on PostgreSQL (--engine postgres)."""
+    return SUITE_ENGINE == "postgres"
+
+
+def sqlite_only(reason: str) -> None:
+    """Skip the running test, with `reason`, when the suite runs on PostgreSQL: for shared
+    helpers that only make sense on SQLite (an older schema's file, SQLite's VM steps)."""
+    if on_postgres():
+        pytest.skip(f"SQLite only: {reason}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests marked sqlite_only skip with their reason."""
+    if not on_postgres():
+        return
+    for item in items:
+        mark = item.get_closest_marker("sqlite_only")
+        if mark is not None:
+            reason = mark.args[0] if mark.args else mark.kwargs.get("reason", "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`engine` (hence `database` and `store`): both engines, or PostgreSQL only when the
+    whole suite runs on it (not twice)."""
+    if "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ["postgres"] if on_postgres() else ENGINES)
 
 
 @pytest.fixture
-def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine in turn (pytest_generate_tests): a test that uses `store` (or
+    `database`) runs on both."""
+    return str(request.param)
+
+
+_server: Any = None  # the session's PostgreSQL server, started at first use
+_unavailable: str | None = None  # why it cannot start here (a skip reason)
+_made: list[str] = []  # conninfos database_for made for the running test, dropped after it
+_named: dict[tuple[Path, str], tuple[str, Any]] = {}  # database_for's: conninfo, target
+
+
+def session_server() -> Any:
+    """The session's PostgreSQL server (tests/postgres.py), started at first use; the test
+    skips, with the reason, where it cannot start."""
+    global _server, _unavailable
+    if _server is None and _unavailable is None:
+        import postgres
+
+        _unavailable = postgres.unavailable()
+        if _unavailable is None:
+            try:
+                _server = postgres.PostgresServer.start()
+            except postgres.ServerUnavailable as exc:
+                _unavailable = str(exc)  # not tried again by every test
+    if _server is None:
+        pytest.skip(_unavailable)
+    return _server
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _server
+    if _server is not None:
+        _server.stop()
+        _server = None
+
+
+def database_for(tmp_path: Path, name: str = "t.db") -> Any:
+    """The database a test's config names, on the suite's engine: the SQLite file
+    tmp_path/name, or (--engine postgres) a fresh PostgreSQL database on the session's
+    server, the same one for the same (tmp_path, name) within a test, dropped after it.
+    What `[ticker] database` and `Store.open` take; `str()` of it goes in a config file."""
+    if not on_postgres():
+        return tmp_path / name
+    key = (tmp_path, name)
+    if key not in _named:
+        from ticker.dburl import PostgresTarget
+
+        conninfo = session_server().create_database()
+        _made.append(conninfo)
+        _named[key] = (conninfo, PostgresTarget.from_conninfo(conninfo))
+    return _named[key][1]
+
+
+def database_rows(database: Any, sql: str, params: tuple[Any, ...] = ()) -> list[Any] | None:
+    """The rows of `sql` (written as the Store writes it, for both engines) read from the
+    database `database` as `ticker tail` would (read only); None while there is none yet, or
+    it is not ready (another process is making it)."""
+    from ticker.errors import StoreError
+    from ticker.store import DATABASE_ERRORS
+
+    try:
+        reader = Store.open_readonly(database)
+    except (*DATABASE_ERRORS, StoreError):
+        return None
+    try:
+        return [tuple(row) for row in reader.conn.execute(sql, params).fetchall()]
+    except DATABASE_ERRORS:
+        return None
+    finally:
+        reader.close()
+
+
+def baselined(database: Any) -> bool:
+    """Whether a process has polled a source of `database` successfully (its baseline)."""
+    rows = database_rows(database, "SELECT last_success FROM sources")
+    return bool(rows) and rows[0][0] is not None
+
+
+def untouched(database: Any) -> bool:
+    """Whether nothing was written to `database`: no SQLite file, or a PostgreSQL database
+    still without a table (ticker never migrated it)."""
+    if isinstance(database, Path):
+        return not database.exists()
+    import psycopg
+
+    with psycopg.connect(database.conninfo()) as conn:
+        (tables,) = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()  # type: ignore[misc]
+    return tables == 0
+
+
+def database_dump(database: Any) -> str:
+    """Everything stored in `database`, as text: SQLite's SQL dump of the file, or every
+    row of every table of the PostgreSQL database (for tests that a secret is stored
+    nowhere)."""
+    if isinstance(database, Path):
+        conn = sqlite3.connect(database)
+        try:
+            return "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+    tables = database_rows(
+        database,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    assert tables, f"no tables in {database}"
+    dump = []
+    for (table,) in tables:
+        dump.append(f"-- {table}")
+        dump.extend(
+            repr(tuple(row)) for row in database_rows(database, f"SELECT * FROM {table}") or []
+        )
+    return "\n".join(dump)
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases made for the test that ends. Those a fixture of a wider
+    scope made before it (a module's web site) are kept for the tests after it, until the
+    server stops at the end of the session."""
+    kept = len(_made)
+    yield
+    while len(_made) > kept:
+        conninfo = _made.pop()
+        _server.drop_database(conninfo)
+        for key in [k for k, (made, _target) in _named.items() if made == conninfo]:
+            del _named[key]
+
+
+@pytest.fixture
+def database(engine: str, tmp_path: Path) -> Any:
     """Where the test's database is, on `engine`: a SQLite file in tmp_path, or a fresh
     PostgreSQL database on the session's server (the test skips, with the reason, where
     the server cannot start); what `Store.open` and `[ticker] database` take."""
@@ -76,7 +260,9 @@ def database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any
         return tmp_path / "ticker.db"
     from ticker.dburl import PostgresTarget
 
-    return PostgresTarget.from_conninfo(request.getfixturevalue("postgres_db"))
+    conninfo = session_server().create_database()
+    _made.append(conninfo)
+    return PostgresTarget.from_conninfo(conninfo)
 
 
 @pytest.fixture
@@ -90,7 +276,8 @@ def store(database: Any) -> Iterator[Store]:
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     """A Store on SQLite only: for tests that reach into SQLite itself (PRAGMAs, vm_steps,
-    the file)."""
+    the file); they skip when the suite runs on PostgreSQL."""
+    sqlite_only("reaches into SQLite itself (sqlite_store)")
     db = Store.open(tmp_path / "ticker.db")
     yield db
     db.close()
@@ -98,7 +285,9 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 
 def database_at(path: Path, version: int) -> sqlite3.Connection:
     """A database at `path` as a ticker of schema `version` left it (every migration up to
-    that one), for a test of what the next ones do; an autocommit connection to it."""
+    that one), for a test of what the next ones do; an autocommit connection to it. SQLite
+    only: the test skips when the suite runs on PostgreSQL (its schema has no history)."""
+    sqlite_only("an older SQLite schema's database (database_at)")
     conn = sqlite3.connect(path, isolation_level=None)
     for step in range(1, version + 1):
         MIGRATIONS[step](conn)
@@ -188,9 +377,9 @@ SILENT_CHANNEL = {"name": "me", "urls": ["json://127.0.0.1:9/"]}
 
 def source_config(tmp_path: Path, *sources: dict[str, Any], **ticker_settings: Any) -> Config:
     """A validated config of `sources` (tables as `[[source]]` gives them), its database
-    in tmp_path, `ticker_settings` in `[ticker]`, and one channel that never answers."""
+    database_for(tmp_path), `ticker_settings` in `[ticker]`, and one channel that never answers."""
     data = {
-        "ticker": {"database": str(tmp_path / "t.db"), **ticker_settings},
+        "ticker": {"database": str(database_for(tmp_path)), **ticker_settings},
         "source": list(sources),
         "channel": [dict(SILENT_CHANNEL)],
     }
@@ -264,7 +453,9 @@ def queued_datagrams(sock: socket.socket) -> list[list[str]]:
 def vm_steps(store: Store, read: Callable[[], object]) -> int:
     """SQLite virtual-machine steps (in thousands, SQLite's progress callback) that `read`
     costs on `store`'s connection: a measure of work that does not depend on the machine's
-    load, for tests that a read costs the same whatever the size of the database."""
+    load, for tests that a read costs the same whatever the size of the database. SQLite
+    only: the test skips when the suite runs on PostgreSQL."""
+    sqlite_only("counts SQLite's virtual-machine steps (vm_steps)")
     steps = 0
 
     def count() -> int:
@@ -281,21 +472,11 @@ def vm_steps(store: Store, read: Callable[[], object]) -> int:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Any]:
+def postgres_server() -> Any:
     """One real PostgreSQL server for the session (tests/postgres.py), stopped at its end;
     the test skips, with the reason, where the server's binaries or psycopg are missing, or
     this process may not run the server as an unprivileged user."""
-    import postgres
-
-    reason = postgres.unavailable()
-    if reason:
-        pytest.skip(reason)
-    try:
-        server = postgres.PostgresServer.start()
-    except postgres.ServerUnavailable as exc:
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
+    return session_server()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Clock, database_at, lines, poll_now
+from conftest import Clock, database_at, database_for, lines, poll_now
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker.cli import main
@@ -62,7 +62,7 @@ def make_config(
     which takes follow-ups, and "quiet", which does not; both take both sources)."""
     never = ["json://127.0.0.1:9/"]  # the tests send through an Inbox, never to this
     data: dict[str, Any] = {
-        "ticker": {"database": str(tmp_path / "t.db")},
+        "ticker": {"database": str(database_for(tmp_path))},
         "source": [
             {"name": STRIP, "url": urls[STRIP], "selector": ".breaking-news li"},
             {"name": CHANNEL, "url": urls[CHANNEL], "kind": "telegram"},
@@ -281,6 +281,7 @@ def test_forgetting_the_first_item_unlinks_its_also(tmp_path: Path) -> None:
     sites.close()
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_a_schema_7_database_migrates_to_8_and_keeps_its_items(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     conn = database_at(path, 7)

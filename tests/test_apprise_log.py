@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Clock
+from conftest import Clock, database_for
 from pipeline import Pipeline
 
 from ticker.cli import main
@@ -51,7 +51,7 @@ def root_handler() -> Iterator[Keep]:
 def write_config(tmp_path: Path, url: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "src"\nurl = "https://example.org/"\nselector = "li"\n'
         f'[[channel]]\nname = "mail"\nurls = ["{url}"]\n',
         encoding="utf-8",

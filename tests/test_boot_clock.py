@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder, database_at
+from conftest import Clock, Recorder, database_at, database_for
 from servers import PageServer, SmtpSink, ticker_page
 from test_channels import add_alerts, drain, statuses
 from test_clock_steps import faketime  # noqa: F401  (a fixture)
@@ -40,7 +40,7 @@ def stamped(path: Path, clock: Clock) -> Store:
 
 def raised_then_restarted(tmp_path: Path, clock: Clock, texts: list[str]) -> Path:
     """Alerts raised to "mail" by a process that died before sending them."""
-    path = tmp_path / "ticker.db"
+    path = database_for(tmp_path, "ticker.db")
     first = stamped(path, clock)
     add_alerts(first, clock, texts, ["mail"])
     first.close()
@@ -140,6 +140,7 @@ def test_an_alert_from_another_boot_is_aged_on_the_wall_clock(tmp_path: Path) ->
     store.close()
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_alerts_from_before_boot_stamps_are_aged_on_the_wall_clock(tmp_path: Path) -> None:
     """A database written by a ticker at schema 5 (no boot stamps): migration 6 adds them
     empty, and those alerts' ages come from the wall clock, as they did."""
@@ -234,7 +235,7 @@ def test_ticker_restarted_under_a_clock_stepped_a_day_ahead_sends_what_was_pendi
     page = ["Hamas: old line"]
     with PageServer([ticker_page(page)]) as site, SmtpSink() as smtp:
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"a": site.url}, smtp.url), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"a": site.url}, smtp.url), encoding="utf-8")
         smtp.refusing = True
         daemon = start(config, **env)
         try:

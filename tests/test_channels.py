@@ -13,7 +13,7 @@ import httpx
 import pytest
 from apprise.plugins.email import NotifyEmail
 from click.testing import CliRunner
-from conftest import Clock, Recorder, lines
+from conftest import Clock, Recorder, database_for, lines
 from pipeline import Pipeline
 from servers import SmtpSink
 
@@ -83,7 +83,7 @@ def test_a_permanent_refusal_fails_at_once_and_the_channel_goes_on(store: Store)
 
 def test_one_health_alert_per_refusing_episode_even_across_a_restart(tmp_path: Path) -> None:
     clock, sender = Clock(), Recorder()
-    store = Store.open(tmp_path / "ticker.db")
+    store = Store.open(database_for(tmp_path, "ticker.db"))
     shaping = {"mail": Shaping(health=True), "ops": Shaping(health=True)}
     refused = Failure(REFUSAL, permanent=True)
 
@@ -98,7 +98,7 @@ def test_one_health_alert_per_refusing_episode_even_across_a_restart(tmp_path: P
 
     clock.now += 60  # a restart: a new outbox on the same database, refusing again
     store.close()
-    store = Store.open(tmp_path / "ticker.db")
+    store = Store.open(database_for(tmp_path, "ticker.db"))
     add_alerts(store, clock, ["two"], ["mail"])
     sender.refuse.append(refused)
     drain(Outbox(store, sender, shaping, clock))
@@ -142,7 +142,7 @@ def test_an_smtp_554_fails_that_alert_only_and_tells_the_health_channel_once(
     mail.refuse_marker = b"casino"
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "src"\nurl = "https://example.org/"\nselector = "li"\n'
         f'[[channel]]\nname = "mail"\nurls = ["{mail.url}"]\nhealth = false\n'
         f'[[channel]]\nname = "ops"\nurls = ["{ops.url}"]\nsources = []\n',
@@ -211,7 +211,8 @@ def test_a_channel_removed_on_reload_has_its_pending_deliveries_cancelled(
 def test_a_channel_removed_while_ticker_was_stopped_is_cancelled_at_start(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n[[channel]]\nname = "mail"\nurls = ["json://127.0.0.1:9/"]\n',
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
+        '[[channel]]\nname = "mail"\nurls = ["json://127.0.0.1:9/"]\n',
         encoding="utf-8",
     )
     config = load_config(path)
@@ -301,7 +302,9 @@ def test_a_reload_without_a_channel_cancels_its_deliveries_and_status_counts_the
             f'[[channel]]\nname = "{name}"\nurls = ["json://127.0.0.1:9/{name}"]\n'
             for name in names
         )
-        path.write_text(f'[ticker]\ndatabase = "t.db"\n{channels}', encoding="utf-8")
+        path.write_text(
+            f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n{channels}', encoding="utf-8"
+        )
         return path
 
     clock, sender = Clock(), Recorder()
@@ -312,10 +315,14 @@ def test_a_reload_without_a_channel_cancels_its_deliveries_and_status_counts_the
     async def run() -> None:
         async with httpx.AsyncClient() as client:
             daemon = Daemon(config, store, client, sender, clock)
-            add_alerts(store, clock, ["one"], ["pager"])
-            await daemon.drain()
-            assert statuses(store, "pager") == [("one", "pending", "connection refused")]
-            await daemon.reload(lambda: (load_config(config_with("mail")), sender))
+            await daemon.coord.start()  # as `ticker run` does: on PostgreSQL, the leases
+            try:
+                add_alerts(store, clock, ["one"], ["pager"])
+                await daemon.drain()
+                assert statuses(store, "pager") == [("one", "pending", "connection refused")]
+                await daemon.reload(lambda: (load_config(config_with("mail")), sender))
+            finally:
+                await daemon.coord.stop()
 
     asyncio.run(run())
     assert statuses(store, "pager") == [("one", "cancelled", "channel removed")]

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    # Its faults are a SQLite file's (the write lock held, a full tmpfs, a second instance
+    # refused by the lock file); replicas on PostgreSQL: tests/test_failover.py.
+    pytest.mark.sqlite_only("bench/chaos.py faults a SQLite file: its lock, a full tmpfs"),
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from conftest import Clock, database_at, lines
+import pytest
+from conftest import Clock, database_at, database_for, lines
 from test_outbox import URL, add_alerts, drain
 
 from ticker.notify import Failure, Limits, Message
@@ -58,7 +59,7 @@ def claims(store: Store) -> list[tuple[str | None, float | None]]:
 
 
 def test_an_outbox_never_sends_what_another_one_is_sending(tmp_path: Path) -> None:
-    clock, path = Clock(), tmp_path / "ticker.db"
+    clock, path = Clock(), database_for(tmp_path, "ticker.db")
     first, second = Store.open(path), Store.open(path)
     add_alerts(first, clock, separate(3), ["mail"])
     go = threading.Event()
@@ -85,7 +86,7 @@ def test_an_outbox_never_sends_what_another_one_is_sending(tmp_path: Path) -> No
 def test_two_outboxes_draining_side_by_side_send_each_alert_once(tmp_path: Path) -> None:
     """Two connections and two outboxes in two threads (as two processes would), draining
     over and over while alerts keep coming."""
-    clock, path = Clock(), tmp_path / "ticker.db"
+    clock, path = Clock(), database_for(tmp_path, "ticker.db")
     writer = Store.open(path)
     writer.record_poll("src", URL, lines("baseline"), clock(), ["mail", "phone"])
     sink = Sink()
@@ -129,6 +130,7 @@ def test_an_expired_claim_is_taken_over_and_a_live_one_is_not(store: Store) -> N
     assert store.claim([first], "b", clock(), clock() + CLAIM_TTL) == {first}
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_a_claim_that_cannot_be_written_sends_nothing(sqlite_store: Store) -> None:
     store = sqlite_store  # reaches into SQLite itself
     clock, sink = Clock(), Sink()
@@ -181,6 +183,7 @@ def test_owner_ids_name_host_and_process_and_differ_per_outbox() -> None:
     assert not owner_alive("garbage", one)
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_schema_5_adds_claims_to_a_database_with_pending_deliveries(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     conn = database_at(path, 4)  # a database as ticker left it before claims

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import lines
+from conftest import database_for, lines
 from servers import PageServer
 
 from ticker import tail as tailing
@@ -34,9 +35,10 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]
     return dirs
 
 
-def make_database(path: Path, source: str = "site") -> None:
-    """A database at `path` with one alert of `source`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def make_database(path: Any, source: str = "site") -> None:
+    """A database at `path` (a file, or database_for's) with one alert of `source`."""
+    if isinstance(path, Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     store = Store.open(path)
     try:
         store.record_poll(source, URL, lines("old"), T0, [])
@@ -55,7 +57,7 @@ def dry_run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def write_config(directory: Path, database: Path, source: str = "configured") -> Path:
+def write_config(directory: Path, database: Any, source: str = "configured") -> Path:
     path = directory / "my.toml"
     path.write_text(
         f'[ticker]\ndatabase = "{database}"\n'
@@ -189,7 +191,7 @@ def test_tail_of_an_unknown_source_names_the_known_ones(
 def test_tail_source_knows_configured_sources_not_yet_polled(
     isolated: dict[str, Path], tmp_path: Path
 ) -> None:
-    database = tmp_path / "t.db"
+    database = database_for(tmp_path)
     make_database(database, source="site")
     config = write_config(isolated["cwd"], database, source="newcomer")
 
@@ -208,7 +210,7 @@ def test_tail_source_knows_configured_sources_not_yet_polled(
 def test_config_option_before_or_after_the_command(
     isolated: dict[str, Path], tmp_path: Path, after: bool
 ) -> None:
-    database = tmp_path / "t.db"
+    database = database_for(tmp_path)
     make_database(database)
     config = write_config(isolated["home"], database, source="site")
     option = ["--config", str(config)]
@@ -309,7 +311,7 @@ def test_a_dry_run_of_a_closed_port_names_host_port_and_cause() -> None:
     assert f"127.0.0.1 cannot be reached on port {port}: the connection was refused" in output
 
 
-def no_channel_config(directory: Path, url: str, database: Path) -> Path:
+def no_channel_config(directory: Path, url: str, database: Any) -> Path:
     path = directory / "config.toml"
     path.write_text(
         f'[ticker]\ndatabase = "{database}"\n'
@@ -323,7 +325,7 @@ def test_poll_without_a_channel_says_once_that_ticker_only_logs(
     isolated: dict[str, Path], tmp_path: Path
 ) -> None:
     with PageServer(["<ul><li>Hamas: one</li></ul>"]) as site:
-        config = no_channel_config(isolated["cwd"], site.url, tmp_path / "t.db")
+        config = no_channel_config(isolated["cwd"], site.url, database_for(tmp_path))
         result = ticker("--config", str(config), "poll")
 
     assert result.exit_code == 0, result.output
@@ -348,7 +350,7 @@ def test_poll_with_a_channel_says_nothing_about_channels(
     isolated: dict[str, Path], tmp_path: Path
 ) -> None:
     with PageServer(["<ul><li>Hamas: one</li></ul>"]) as site:
-        config = no_channel_config(isolated["cwd"], site.url, tmp_path / "t.db")
+        config = no_channel_config(isolated["cwd"], site.url, database_for(tmp_path))
         with config.open("a", encoding="utf-8") as file:
             file.write('[[channel]]\nname = "hook"\nurls = ["json://127.0.0.1:9/"]\n')
         result = ticker("--config", str(config), "poll")

@@ -121,7 +121,7 @@ def test_polls_go_on_at_their_interval_when_the_wall_clock_is_stepped(
 
     async def run(site: PageServer) -> None:
         path = tmp_path / "config.toml"
-        path.write_text(config_text({"site": site.url}), encoding="utf-8")
+        path.write_text(config_text(tmp_path, {"site": site.url}), encoding="utf-8")
         config = load_config(path)
         # Faster than the config allows, so that the test takes a second or two.
         config = replace(config, sources=(replace(config.sources[0], interval=0.1, jitter=0),))
@@ -187,7 +187,7 @@ def test_ticker_run_stepped_back_an_hour_then_forward_a_day_keeps_polling_and_de
     page = ["Hamas: old line"]
     with PageServer([ticker_page(page)]) as site, SmtpSink() as smtp:
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"a": site.url}, smtp.url), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"a": site.url}, smtp.url), encoding="utf-8")
         daemon = start(config, **env)
         try:
             wait_until(lambda: site.requests >= 2, daemon)
@@ -215,7 +215,9 @@ def test_every_job_runs_however_late_it_is(tmp_path: Path) -> None:
     pending alerts until the next one. Every job of the daemon runs late rather than never
     (once: coalesced)."""
     path = tmp_path / "config.toml"
-    path.write_text(config_text({"a": "http://127.0.0.1:9/", "b": "http://127.0.0.1:9/b"}))
+    path.write_text(
+        config_text(tmp_path, {"a": "http://127.0.0.1:9/", "b": "http://127.0.0.1:9/b"})
+    )
     config = load_config(path)
     store = Store.open(config.settings.database)
 

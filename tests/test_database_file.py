@@ -31,6 +31,8 @@ from ticker.errors import DatabaseBroken
 from ticker.fetch import make_client
 from ticker.store import SCHEMA_VERSION, Store
 
+pytestmark = pytest.mark.sqlite_only("the SQLite file: damage, WAL, backup and check of the file")
+
 URL = "https://example.org/"
 DEADLINE = 40.0  # seconds; every wait below is bounded by it
 

@@ -108,6 +108,7 @@ def test_a_mark_that_cannot_be_written_holds_the_channel_and_nothing_is_sent_twi
     assert len(recovered) == 1
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_a_database_locked_by_another_process_after_a_send_sends_it_once(
     sqlite_store: Store, caplog
 ) -> None:
@@ -138,6 +139,7 @@ def test_a_database_locked_by_another_process_after_a_send_sends_it_once(
     assert statuses(store) == ["sent"] * 4
 
 
+@pytest.mark.sqlite_only("a SQLite file on a full tmpfs")
 def test_a_full_file_system_after_a_send_sends_it_once(
     tmp_path: Path,
     small_disk: Path,  # noqa: F811

@@ -28,6 +28,7 @@ dbus = pytest.importorskip("dbus", reason=BINDINGS)
 pytest.importorskip("dbus.mainloop.glib", reason=BINDINGS)
 pytest.importorskip("jeepney", reason="jeepney not installed: pip install 'ticker[test]'")
 
+from conftest import database_for  # noqa: E402
 from dbus_notifications import NotificationServer, private_session_bus  # noqa: E402
 
 # Markup, an entity-like ampersand, shell syntax and Arabic, all of which must arrive as text.
@@ -87,7 +88,8 @@ def test_site_markup_is_escaped_for_the_notification_server(
 def test_notify_test_reaches_the_desktop(session_bus: str, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        '[ticker]\ndatabase = "t.db"\n[[channel]]\nname = "desktop"\nurls = ["dbus://"]\n',
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
+        '[[channel]]\nname = "desktop"\nurls = ["dbus://"]\n',
         encoding="utf-8",
     )
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": session_bus}
@@ -118,12 +120,12 @@ def test_no_notification_server_is_a_readable_failure_then_recovers(session_bus:
 def test_a_burst_longer_than_ten_lines_arrives_whole_in_several_notifications(
     session_bus: str, tmp_path: Path
 ) -> None:
-    from conftest import Clock
+    from conftest import Clock, database_for
     from pipeline import Pipeline
 
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "src"\nurl = "https://example.org/"\nselector = "li"\n'
         '[[channel]]\nname = "desktop"\nurls = ["dbus://"]\n',
         encoding="utf-8",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import database_dump, database_for, database_rows
 from servers import PageServer, SmtpSink, free_port, ticker_page
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +27,7 @@ def write_config(tmp_path: Path, page_url: str, mail_url: str) -> Path:
     path.write_text(
         f"""
 [ticker]
-database = "ticker.db"
+database = "{database_for(tmp_path, "ticker.db")}"
 interval = 1
 
 [[source]]
@@ -194,11 +194,9 @@ def test_a_channel_password_never_reaches_logs_output_or_the_database(
         assert password not in result.stdout + result.stderr
     assert "***" in results[2].stdout
     assert "retrying" in results[1].stderr  # the failure was logged, without the secret
-    db = sqlite3.connect(tmp_path / "ticker.db")
-    (last_error,) = db.execute("SELECT last_error FROM deliveries").fetchone()
-    assert last_error == "connection refused"
-    assert password not in "\n".join(db.iterdump())
-    db.close()
+    database = database_for(tmp_path, "ticker.db")
+    assert database_rows(database, "SELECT last_error FROM deliveries") == [("connection refused",)]
+    assert password not in database_dump(database)
 
 
 def test_one_message_per_story_through_a_scripted_ticker(tmp_path: Path, seed_lines) -> None:

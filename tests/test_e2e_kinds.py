@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import database_for
 from servers import DocumentSite, SmtpSink, ticker_page
 from test_e2e import start_daemon, stop_daemon, tail_json, wait_until
 
@@ -36,7 +37,7 @@ def write_config(tmp_path: Path, urls: dict[str, str], mail_url: str) -> Path:
     path.write_text(
         f"""
 [ticker]
-database = "ticker.db"
+database = "{database_for(tmp_path, "ticker.db")}"
 interval = 1
 
 [[source]]

@@ -12,7 +12,7 @@ import pytest
 from apprise.plugins.email import NotifyEmail
 from apprise.plugins.telegram import NotifyTelegram
 from click.testing import CliRunner
-from conftest import Clock
+from conftest import Clock, database_for, untouched
 from pipeline import Pipeline
 from selectolax.lexbor import LexborHTMLParser
 from servers import PageServer, SmtpSink, TelegramFake
@@ -353,7 +353,7 @@ CHAT = "-1001234567890"
 def channel_config(tmp_path: Path, url: str) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "src"\nurl = "https://example.org/"\nselector = "li"\n'
         f'[[channel]]\nname = "c"\nurls = ["{url}"]\n',
         encoding="utf-8",
@@ -417,7 +417,8 @@ def test_poll_dry_run_reads_the_arabic_strip_by_its_label(tmp_path: Path) -> Non
     with PageServer([page("almayadeen_ar.html")]) as site:
         path = tmp_path / "config.toml"
         path.write_text(
-            f'[ticker]\ndatabase = "t.db"\n[[source]]\nname = "ar"\nurl = "{site.url}"\n'
+            f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
+            f'[[source]]\nname = "ar"\nurl = "{site.url}"\n'
             'label = "عاجل"\n',
             encoding="utf-8",
         )
@@ -446,4 +447,4 @@ def test_poll_dry_run_reads_the_arabic_strip_by_its_label(tmp_path: Path) -> Non
         in result.output
     )
     assert "  5. 44 شهيدا بنيران الاحتلال منذ فجر اليوم في قطاع غزة" in result.output
-    assert not (tmp_path / "t.db").exists()  # a dry run writes nothing
+    assert untouched(database_for(tmp_path))  # a dry run writes nothing

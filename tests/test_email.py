@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import Clock
+from conftest import Clock, database_for
 from pipeline import Pipeline
 from servers import SmtpSink, free_port
 
@@ -31,7 +31,7 @@ def smtp():
 def write_config(tmp_path: Path, mail_url: str, extra: str = "") -> Config:
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "src"\nurl = "https://example.org/"\nselector = "li"\n'
         f'[[channel]]\nname = "mail"\nurls = ["{mail_url}"]\n{extra}\n',
         encoding="utf-8",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import database_at
 
 from ticker.dedupe import Judge
@@ -177,6 +178,7 @@ def test_in_order_sorts_by_published_when_every_line_has_it() -> None:
     assert [line.text for line in in_order(items, "oldest-first")] == ["c", "a", "b"]
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_a_schema_6_database_gains_item_keys_and_keeps_its_items(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     conn = database_at(path, 6)

@@ -22,6 +22,8 @@ from ticker.cli import EXIT_IN_USE
 from ticker.errors import DatabaseInUse
 from ticker.instance import InstanceLock, lock_path, read_holder
 
+pytestmark = pytest.mark.sqlite_only("the instance lock file beside the SQLite file")
+
 
 def test_the_lock_file_says_who_holds_it_and_a_second_taker_is_refused(tmp_path: Path) -> None:
     database = tmp_path / "ticker.db"

@@ -199,6 +199,7 @@ def tallies_version() -> int:
     return next(v for v, step in MIGRATIONS.items() if "tallies" in (step.__doc__ or ""))
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_the_migration_counts_what_the_database_held(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = database_at(path, tallies_version() - 1)
@@ -246,6 +247,7 @@ def alerts_of(store: Store, start: int, count: int) -> None:
         store.mark_sent(delivery.id, float(start + 2))
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 def test_a_scrape_costs_the_same_at_100_and_5000_alerts(sqlite_store: Store) -> None:
     store = sqlite_store  # reaches into SQLite itself
     store.record_poll("bulk", "https://example.org/", [Line.from_text("seed")], 0.0, ["me"])

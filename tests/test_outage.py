@@ -33,6 +33,7 @@ def delivered(harness: Harness) -> list[str]:
     return [m.body.splitlines()[0] for m in harness.sender.messages]  # the line, not its link
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_a_database_locked_by_another_process_costs_a_poll_not_an_alert(tmp_path) -> None:
     with ScriptedSite(pages()) as site:
         harness = Harness(write_config(tmp_path, site.url), Clock())
@@ -86,16 +87,15 @@ def small_disk(tmp_path: Path):
     subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True, timeout=10)
 
 
+@pytest.mark.sqlite_only("a SQLite file on a full tmpfs")
 def test_a_full_file_system_loses_no_alert(tmp_path, small_disk: Path, caplog) -> None:
     with ScriptedSite(pages()) as site:
         config = write_config(tmp_path, site.url)
         path = config.path
-        path.write_text(
-            path.read_text(encoding="utf-8").replace(
-                'database = "t.db"', f'database = "{small_disk}/t.db"'
-            ),
-            encoding="utf-8",
-        )
+        text = path.read_text(encoding="utf-8")
+        moved = text.replace(f'database = "{tmp_path}/t.db"', f'database = "{small_disk}/t.db"')
+        assert moved != text, "the database was not moved to the small disk"
+        path.write_text(moved, encoding="utf-8")
         harness = Harness(load_config(path), Clock())
         harness.run(1)
         filler = small_disk / "filler"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import Clock, lines
+from conftest import Clock, database_for, lines
 
 from ticker.notify import Failure, Limits, Message
 from ticker.outbox import GIVE_UP_AFTER, Outbox, Shaping, retry_delay
@@ -100,7 +100,7 @@ def test_failure_reason_is_kept_and_delivery_gives_up_after_a_day(store: Store) 
 
 def test_pending_deliveries_survive_a_restart(tmp_path) -> None:
     clock, sender = Clock(), FlakySender()
-    path = tmp_path / "ticker.db"
+    path = database_for(tmp_path, "ticker.db")
     first = Store.open(path)
     add_alerts(first, clock, ["one", "two"], ["mail"])
     first.close()  # the process that recorded the alerts is gone before sending anything

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Clock, database_at
+import pytest
+from conftest import Clock, database_at, database_for
 from test_claims import Sink, claims, separate
 from test_outbox import add_alerts, drain
 
@@ -174,6 +175,7 @@ def test_the_send_counts_are_kept_a_few_minutes_and_per_channel(store: Store) ->
     assert store.sends_since("mail", 0) == 1  # rows far ahead of it are gone
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_schema_13_adds_the_send_counts_to_a_schema_12_database(
     tmp_path: Path,
 ) -> None:
@@ -209,7 +211,7 @@ def test_a_channel_that_comes_back_waits_out_the_other_holders_retry(store: Stor
 
 def test_two_connections_share_the_window_and_the_channel(tmp_path: Path) -> None:
     """As two processes would: each replica on its own connection to the database."""
-    clock, holders, path = Clock(), Holders(mail="a"), tmp_path / "ticker.db"
+    clock, holders, path = Clock(), Holders(mail="a"), database_for(tmp_path, "ticker.db")
     first, second = Store.open(path), Store.open(path)
     add_alerts(first, clock, separate(5), ["mail"])
     sink = HandOver(holders, after=2, to="b")

@@ -8,6 +8,7 @@ from pathlib import Path
 import apprise.url
 import pytest
 from click.testing import CliRunner
+from conftest import database_for
 from servers import PageServer, SmtpSink, ticker_page
 
 from ticker.cli import main
@@ -38,7 +39,7 @@ def test_messages_to_one_channel_go_out_without_apprises_pause(sleeps: list[floa
 def write_config(tmp_path: Path, page_url: str, mail_url: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[ticker]\ndatabase = "{tmp_path}/t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         f'[[source]]\nname = "src"\nurl = "{page_url}"\nselector = "li"\n'
         f'[[channel]]\nname = "mail"\nurls = ["{mail_url}"]\n',
         encoding="utf-8",

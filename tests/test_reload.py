@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder, lines, queued_datagrams
+from conftest import Clock, Recorder, database_for, lines, queued_datagrams
 from servers import PageServer, ticker_page
 
 from ticker.config import Config, load_config
@@ -36,7 +36,8 @@ def received(sock: socket.socket) -> list[str]:
 
 def write_config(tmp_path: Path, url: str, channels: tuple[str, ...] = ("me",)) -> Config:
     path = tmp_path / "config.toml"
-    text = f'[ticker]\ndatabase = "ticker.db"\n[[source]]\nname = "s"\nurl = "{url}"\n'
+    text = f'[ticker]\ndatabase = "{database_for(tmp_path, "ticker.db")}"\n'
+    text += f'[[source]]\nname = "s"\nurl = "{url}"\n'
     text += "interval = 3600\nselector = 'li'\n"
     for name in channels:
         text += f'[[channel]]\nname = "{name}"\nurls = ["json://127.0.0.1:9/"]\n'
@@ -44,6 +45,7 @@ def write_config(tmp_path: Path, url: str, channels: tuple[str, ...] = ("me",)) 
     return load_config(path)
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_a_reload_under_a_write_lock_ends_with_ready_and_retries_later(
     tmp_path: Path, notify_socket: socket.socket, caplog: pytest.LogCaptureFixture
 ) -> None:

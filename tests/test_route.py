@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import lines
+from conftest import database_for, lines, untouched
 
 from ticker.cli import main
 from ticker.config import Channel, load_config
@@ -141,7 +141,7 @@ def test_rate_allowance_is_what_the_minute_has_left() -> None:
 def write_channel(tmp_path: Path, extra: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "site"\nurl = "https://example.org/"\nselector = "li"\n'
         f'[[channel]]\nname = "me"\nurls = ["json://127.0.0.1"]\n{extra}\n',
         encoding="utf-8",
@@ -177,7 +177,7 @@ def test_bad_routing_rules_name_the_field_and_what_is_expected(
     result = CliRunner().invoke(main, ["--config", str(path), "config", "check"])
     assert result.exit_code == 2
     assert field in result.output
-    assert not (tmp_path / "t.db").exists()
+    assert untouched(database_for(tmp_path))
 
 
 def test_routing_rules_load_from_the_config(tmp_path) -> None:

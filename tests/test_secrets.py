@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import database_for
 from servers import SmtpSink, free_port
 
 from ticker.cli import main
@@ -21,7 +22,7 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 def write(tmp_path: Path, urls: str, mode: int = 0o600) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[ticker]\ndatabase = "t.db"\n[[source]]\nname = "s"\nurl = "https://example.org/"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n[[source]]\nname = "s"\nurl = "https://example.org/"\n'
         f'selector = "li"\n'
         f'[[channel]]\nname = "phone"\nurls = [{urls}]\n',
         encoding="utf-8",

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import Clock, Recorder
+from conftest import Clock, Recorder, database_for
 from servers import Reply, ScriptedSite, ticker_page
 
 from ticker import poll as poll_module
@@ -77,7 +77,7 @@ def write_config(
 ) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[ticker]\ndatabase = "t.db"\ninterval = 30\n{ticker_extra}\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\ninterval = 30\n{ticker_extra}\n'
         f'[[source]]\nname = "site"\nurl = "{url}"\nselector = ".breaking-news li"\n'
         f'label = "BREAKING"\n{source_extra}\n'
         '[[channel]]\nname = "me"\nurls = ["json://127.0.0.1:9/"]\n',
@@ -108,14 +108,18 @@ class Harness:
                 self.config, self.store, client, self.sender, self.clock, self.monotonic
             )
             daemon.schedule(SteadyScheduler(self.clock, self.monotonic))
-            for _ in range(count):
-                await daemon.poll(self.source)
-                state = self.store.source_state(self.source.name)
-                assert state is not None and state.next_poll is not None
-                delays.append(state.next_poll - self.clock())
-                wall, monotonic = moves[len(delays) - 1] if moves else (step, step)
-                self.clock.now += wall
-                self.monotonic.now += monotonic
+            await daemon.coord.start()  # as `ticker run` does: on PostgreSQL, the leases
+            try:
+                for _ in range(count):
+                    await daemon.poll(self.source)
+                    state = self.store.source_state(self.source.name)
+                    assert state is not None and state.next_poll is not None
+                    delays.append(state.next_poll - self.clock())
+                    wall, monotonic = moves[len(delays) - 1] if moves else (step, step)
+                    self.clock.now += wall
+                    self.monotonic.now += monotonic
+            finally:
+                await daemon.coord.stop()
         return delays
 
     def run(
@@ -244,7 +248,7 @@ def test_health_alerts_go_only_to_channels_that_want_them(tmp_path) -> None:
     with ScriptedSite([Reply(body=PAGE), Reply(status=500, body="x")]) as site:
         path = tmp_path / "config.toml"
         path.write_text(
-            '[ticker]\ndatabase = "t.db"\nhealth_failures = 1\n'
+            f'[ticker]\ndatabase = "{database_for(tmp_path)}"\nhealth_failures = 1\n'
             f'[[source]]\nname = "site"\nurl = "{site.url}"\nselector = "li"\n'
             '[[channel]]\nname = "ops"\nurls = ["json://127.0.0.1:9/"]\n'
             '[[channel]]\nname = "family"\nurls = ["json://127.0.0.1:9/"]\nhealth = false\n',
@@ -328,16 +332,20 @@ def test_a_scheduled_poll_does_not_wait_for_a_slow_channel(harness_for) -> None:
             async with make_client(harness.config.settings) as client:
                 daemon = Daemon(harness.config, harness.store, client, sender, harness.clock)
                 daemon.schedule(SteadyScheduler(harness.clock, harness.clock))
-                await daemon.poll(harness.source)  # the baseline: nothing to send
-                first = await daemon.poll(harness.source, deliver=False)
-                assert first.found_new
-                assert await asyncio.to_thread(sender.sending.wait, 10)
-                # The channel holds the first alert; the next poll runs and records anyway.
-                second = await daemon.poll(harness.source, deliver=False)
-                assert second.found_new and sender.messages == []
-                sender.gate.set()
-                await daemon.idle()
-                await daemon.drain()
+                await daemon.coord.start()  # as `ticker run` does: on PostgreSQL, the leases
+                try:
+                    await daemon.poll(harness.source)  # the baseline: nothing to send
+                    first = await daemon.poll(harness.source, deliver=False)
+                    assert first.found_new
+                    assert await asyncio.to_thread(sender.sending.wait, 10)
+                    # The channel holds the first alert; the next poll runs and records anyway.
+                    second = await daemon.poll(harness.source, deliver=False)
+                    assert second.found_new and sender.messages == []
+                    sender.gate.set()
+                    await daemon.idle()
+                    await daemon.drain()
+                finally:
+                    await daemon.coord.stop()
                 return [m.body for m in sender.messages]
 
         bodies = asyncio.run(run())

@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import database_for
 from servers import PageServer, SmtpSink, ticker_page
 from test_e2e import stop_daemon, tail_json, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
-def config_text(sources: dict[str, str], mail_url: str | None = None) -> str:
-    text = '[ticker]\ndatabase = "ticker.db"\ninterval = 1\n'
+def config_text(tmp_path: Path, sources: dict[str, str], mail_url: str | None = None) -> str:
+    text = f'[ticker]\ndatabase = "{database_for(tmp_path, "ticker.db")}"\ninterval = 1\n'
     for name, url in sources.items():
         text += f'[[source]]\nname = "{name}"\nurl = "{url}"\nselector = ".breaking-news li"\n'
     if mail_url:
@@ -70,7 +71,7 @@ def test_sd_notify_ready_status_watchdog_and_stopping(tmp_path: Path) -> None:
     notify = NotifySocket(tmp_path / "notify.sock")
     with PageServer([ticker_page(["Hamas: a line"])]) as site:
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"site": site.url}), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"site": site.url}), encoding="utf-8")
         daemon = start(config, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
         try:
             wait_until(lambda: notify.fields().count("WATCHDOG=1") >= 3, daemon)
@@ -88,7 +89,7 @@ def test_sd_notify_ready_status_watchdog_and_stopping(tmp_path: Path) -> None:
 def test_outside_systemd_there_is_no_notify_traffic(tmp_path: Path) -> None:
     with PageServer([ticker_page(["Hamas: a line"])]) as site:
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"site": site.url}), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"site": site.url}), encoding="utf-8")
         daemon = start(config, NOTIFY_SOCKET="")
         wait_until(lambda: site.requests >= 2, daemon)
         output = stop_daemon(daemon)
@@ -106,7 +107,7 @@ def test_sighup_reload_keeps_a_good_config_and_takes_a_new_one(tmp_path: Path) -
         SmtpSink() as smtp,
     ):
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"a": site_a.url}, smtp.url), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"a": site_a.url}, smtp.url), encoding="utf-8")
         daemon = start(config)
         try:
             wait_until(lambda: site_a.requests >= 2, daemon)
@@ -118,7 +119,8 @@ def test_sighup_reload_keeps_a_good_config_and_takes_a_new_one(tmp_path: Path) -
             assert site_b.requests == 0
             # A valid one with a second source: it is polled and its new line delivered.
             config.write_text(
-                config_text({"a": site_a.url, "b": site_b.url}, smtp.url), encoding="utf-8"
+                config_text(tmp_path, {"a": site_a.url, "b": site_b.url}, smtp.url),
+                encoding="utf-8",
             )
             daemon.send_signal(signal.SIGHUP)
             wait_until(lambda: len(smtp.messages) >= 1, daemon)
@@ -137,7 +139,7 @@ def test_a_reload_retries_pending_deliveries_at_once(tmp_path: Path) -> None:
     with PageServer(pages) as site, SmtpSink() as smtp:
         smtp.refusing = True
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"a": site.url}, smtp.url), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"a": site.url}, smtp.url), encoding="utf-8")
         daemon = start(config)
         try:
             wait_until(lambda: smtp.refused >= 1, daemon)
@@ -154,7 +156,7 @@ def test_sigterm_during_a_delivery_loses_nothing(tmp_path: Path) -> None:
     with PageServer(pages) as site, SmtpSink() as smtp:
         smtp.delay = 3.0  # a slow server: the delivery is in flight when SIGTERM comes
         config = tmp_path / "config.toml"
-        config.write_text(config_text({"a": site.url}, smtp.url), encoding="utf-8")
+        config.write_text(config_text(tmp_path, {"a": site.url}, smtp.url), encoding="utf-8")
         daemon = start(config)
         wait_until(smtp.receiving.is_set, daemon)
         started = time.monotonic()

@@ -341,6 +341,7 @@ def test_status_without_a_database_says_what_to_do(tmp_path: Path) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
+@pytest.mark.sqlite_only("an older SQLite schema's file")
 def test_status_of_an_old_database_says_how_to_upgrade_it(tmp_path: Path) -> None:
     conn = database_at(tmp_path / "ticker.db", 2)
     conn.close()
@@ -453,6 +454,7 @@ def test_status_shows_that_the_last_reload_failed_when_and_why(
     assert json.loads(run_cli(config, "--json").stdout)["reload"]["ok"] is True
 
 
+@pytest.mark.sqlite_only("migrates an older SQLite schema")
 def test_a_database_from_before_service_state_gets_it_when_upgraded(tmp_path: Path) -> None:
     database_at(tmp_path / "ticker.db", 9).close()  # service state came with schema 10
     store = Store.open(tmp_path / "ticker.db")

@@ -20,6 +20,7 @@ def alert_texts(store: Store) -> list[str]:
     return [alert.text for alert in store.recent_alerts(100)]
 
 
+@pytest.mark.sqlite_only("the SQLite file's WAL mode and user_version")
 def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
     db = Store.open(tmp_path / "sub" / "ticker.db")
     assert db.schema_version() == SCHEMA_VERSION
@@ -36,6 +37,7 @@ def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
     again.close()
 
 
+@pytest.mark.sqlite_only("a SQLite file's user_version")
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     conn = sqlite3.connect(path)
@@ -152,6 +154,7 @@ def test_prune_keeps_pending_deliveries_and_recent_lines(store: Store) -> None:
     assert indexed == {_item_of(store, c.text)}
 
 
+@pytest.mark.sqlite_only("a SQLite write lock held by another connection")
 def test_readonly_store_reads_while_a_writer_holds_the_database(tmp_path: Path) -> None:
     path = tmp_path / "ticker.db"
     writer = Store.open(path)
@@ -180,6 +183,7 @@ def _store_with_alerts(path: Path, count: int) -> Store:
     return store
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 def test_reading_the_newest_alerts_costs_the_same_whatever_the_history(tmp_path: Path) -> None:
     # `ticker tail` shows, for an update, the newest alert of the item it updates: without
     # an index on alerts(item_id) that look-up read every alert, 20 times per tail.
@@ -191,6 +195,7 @@ def test_reading_the_newest_alerts_costs_the_same_whatever_the_history(tmp_path:
     assert cost_large <= cost_small + 2, (cost_small, cost_large)
 
 
+@pytest.mark.sqlite_only("SQLite's query plan")
 def test_forgetting_an_item_finds_its_alerts_through_an_index(sqlite_store: Store) -> None:
     store = sqlite_store
     # The foreign key check SQLite makes for each deleted item is this look-up.
@@ -281,6 +286,7 @@ def test_pruning_never_takes_the_change_sequence_back(store: Store) -> None:
     assert _changes(store)[0][2] == newest + 1  # never a number a follower has seen
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 def test_following_delivery_changes_costs_the_same_whatever_the_outbox(tmp_path: Path) -> None:
     from ticker.store import Mark
 
@@ -320,6 +326,7 @@ def test_changes_of_one_transaction_are_read_in_pages_without_a_gap(store: Store
     assert read == [d for d, _, _ in _changes(store)]
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 def test_channel_stats_cost_the_same_whatever_the_sent_history(tmp_path: Path) -> None:
     """`ticker status` and the web page read each channel's state every few seconds: its
     last success comes from an index (schema 12), not from a scan of every delivery."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import lines
+from conftest import database_for, lines
 
 from ticker import tail as tailing
 from ticker.cli import main
@@ -22,7 +22,7 @@ URL = "https://example.org/"
 def make_db(tmp_path: Path, database: Any = None) -> tuple[Path, Store]:
     """A config of two sources and a channel, and its database (`database`: the
     `database` fixture's, on each engine; None: SQLite, ticker.db) with four alerts."""
-    database = database or tmp_path / "ticker.db"
+    database = database or database_for(tmp_path, "ticker.db")
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -295,6 +295,7 @@ def test_tail_follow_json_emits_delivery_events_beside_unchanged_alert_records(
     }
 
 
+@pytest.mark.sqlite_only("an older SQLite schema's file")
 def test_follow_on_a_database_of_an_older_schema_shows_alerts_only(tmp_path: Path) -> None:
     from conftest import database_at
 

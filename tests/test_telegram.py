@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apprise.plugins.telegram import NotifyTelegram
 from click.testing import CliRunner
-from conftest import Clock
+from conftest import Clock, database_for
 from pipeline import Pipeline
 from servers import TELEGRAM_LIMIT, TelegramFake, free_port
 
@@ -37,7 +37,7 @@ def telegram(monkeypatch, clock):
 def write_config(tmp_path: Path, extra: str = "", chat: str = CHAT) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(
-        '[ticker]\ndatabase = "t.db"\n'
+        f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n'
         '[[source]]\nname = "src"\nurl = "https://example.org/"\nselector = "li"\n'
         f'[[channel]]\nname = "phone"\nurls = ["tgram://{TOKEN}/{chat}"]\n{extra}\n',
         encoding="utf-8",

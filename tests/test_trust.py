@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import trustme
 from click.testing import CliRunner
+from conftest import database_for, untouched
 from cryptography import x509
 from servers import PageServer, ticker_page
 
@@ -122,7 +123,7 @@ def test_a_store_that_is_not_there_is_a_clear_error(store: TrustStore, message: 
 @pytest.mark.parametrize("command", ["run", "poll"])
 def test_ticker_says_so_and_polls_nothing(tmp_path: Path, command: str) -> None:
     config = tmp_path / "config.toml"
-    database = tmp_path / "ticker.db"
+    database = database_for(tmp_path, "ticker.db")
     config.write_text(
         f'[ticker]\ndatabase = "{database}"\n\n[[source]]\nname = "s"\n'
         'url = "https://127.0.0.1:9/"\nselector = "li"\n',
@@ -141,7 +142,7 @@ def test_ticker_says_so_and_polls_nothing(tmp_path: Path, command: str) -> None:
     assert result.output.strip() == (
         f"ticker: error: SSL_CERT_FILE names {tmp_path / 'missing.pem'}, which is not a file"
     )
-    assert not database.exists()
+    assert untouched(database)
 
 
 def test_a_poll_of_http_sites_needs_no_ca_store(tmp_path: Path) -> None:
@@ -150,7 +151,8 @@ def test_a_poll_of_http_sites_needs_no_ca_store(tmp_path: Path) -> None:
     with PageServer([ticker_page([LINE])]) as site:
         config = tmp_path / "config.toml"
         config.write_text(
-            f'[ticker]\ndatabase = "{tmp_path / "ticker.db"}"\n\n[[source]]\nname = "s"\n'
+            f'[ticker]\ndatabase = "{database_for(tmp_path, "ticker.db")}"\n\n'
+            '[[source]]\nname = "s"\n'
             f'url = "{site.url}"\nselector = ".breaking-news li"\n',
             encoding="utf-8",
         )

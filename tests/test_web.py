@@ -11,6 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from click.testing import CliRunner
+from conftest import database_for
 from starlette.testclient import TestClient
 from web_site import (
     ALSO,
@@ -260,7 +261,7 @@ def test_only_get_without_a_body(site: Site) -> None:
 
 def serve_cli(tmp_path: Path, *args: str, web: str = "") -> tuple[int, str]:
     config = tmp_path / "config.toml"
-    config.write_text(f'[ticker]\ndatabase = "{tmp_path / "t.db"}"\n{web}', encoding="utf-8")
+    config.write_text(f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n{web}', encoding="utf-8")
     result = CliRunner().invoke(main, ["--config", str(config), "serve", *args])
     return result.exit_code, result.output
 
@@ -416,6 +417,7 @@ def test_a_database_that_cannot_be_read_is_one_warning_per_outage(caplog) -> Non
     ]
 
 
+@pytest.mark.sqlite_only("counts SQLite's virtual-machine steps")
 def test_counting_the_days_lines_reads_only_recent_items(tmp_path: Path) -> None:
     """The chart and the status panel count recent lines per source (Store.lines_since):
     the last_seen index must bound the work, not a scan of every item ever seen (SQLite

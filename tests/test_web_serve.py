@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import database_for
 from web_site import Site, web_config
 
 START_TIMEOUT = 30.0
@@ -26,7 +27,7 @@ def free_port() -> int:
 
 def write_config(tmp_path: Path, web: str = "") -> Path:
     config = tmp_path / "config.toml"
-    config.write_text(f'[ticker]\ndatabase = "{tmp_path / "t.db"}"\n{web}', encoding="utf-8")
+    config.write_text(f'[ticker]\ndatabase = "{database_for(tmp_path)}"\n{web}', encoding="utf-8")
     return config
 
 
@@ -65,7 +66,7 @@ def database(tmp_path: Path) -> Iterator[Path]:
     site = Site(web_config(tmp_path))
     site.fill()
     site.close()
-    yield tmp_path / "t.db"
+    yield database_for(tmp_path)
 
 
 def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, database: Path) -> None:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import lines
+from conftest import database_for, lines
 
 from ticker.config import Config, parse_config
 from ticker.poll import judge_for
@@ -36,7 +36,7 @@ def web_config(tmp_path: Path, **web: Any) -> Config:
     """Two sources; channels "all" (everything) and "hamas" (Hamas's lines only)."""
     never = ["json://127.0.0.1:9/"]
     data: dict[str, Any] = {
-        "ticker": {"database": str(tmp_path / "t.db")},
+        "ticker": {"database": str(database_for(tmp_path))},
         "source": [
             {"name": STRIP, "url": URL[STRIP], "selector": "li"},
             {"name": CHANNEL, "url": URL[CHANNEL], "kind": "telegram"},

@@ -1607,8 +1607,9 @@ class Store:
     ) -> dict[str, int]:
         """Cancel the pending deliveries of every channel not in `keep` (channels that left
         the config), with `reason`; returns how many per channel."""
-        marks = ",".join("?" * len(keep))
-        where = f"status = 'pending' AND channel NOT IN ({marks})"
+        where = "status = 'pending'"
+        if keep:  # `NOT IN ()`: SQLite reads it as true, PostgreSQL refuses it
+            where += f" AND channel NOT IN ({','.join('?' * len(keep))})"
         with self.transaction() as conn:
             rows = conn.execute(
                 f"SELECT channel, count(*) FROM deliveries WHERE {where} GROUP BY channel",
