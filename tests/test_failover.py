@@ -533,7 +533,9 @@ def test_partition_stops_a_replica_and_it_rejoins(
     explained, _ = check_exactly_once(c, channels, [Event("the cut", cut.pid, cut_at)])
     assert statuses == [0] * len(statuses), logs
     assert "Traceback" not in logs, logs
-    assert "PostgreSQL database" in log, log  # it said why it stopped (never a password)
+    said = [line for line in log.splitlines() if " ERROR " in line and "cannot be reached" in line]
+    dbname = postgres_db.rpartition("dbname=")[2]
+    assert said and dbname in said[0], log  # it said why it stopped, naming the database
     assert took is not None
     print(
         f"\npartition: pid {cut.pid} (pages {cut_pages}, channel desk) cut off for "
