@@ -410,7 +410,7 @@ def toml_string(value: str) -> str:
 
 
 def config_text(
-    database: Path,
+    database: Path | str,  # a file, or a postgresql:// URL (bench.scale --replicas)
     interval: float,
     sources: Sequence[tuple[str, str]],
     channels: Sequence[tuple[str, str, str]],

@@ -233,6 +233,13 @@ class SmtpSink:
         self.refuse_rcpt: str | None = None
         self.refuse_data: str | None = None
         self.refuse_marker: bytes | None = None
+        # Replicas (tests/test_failover.py): when each message arrived and which of
+        # `senders` (pids) sent it; `quit_delay` holds the answer to QUIT, after the
+        # message was accepted and before the sender can mark it sent (the crash window).
+        self.arrivals: list[tuple[float, int | None]] = []  # beside `messages`
+        self.senders: Sequence[int] = ()
+        self.quit_delay = 0.0
+        self.quits: list[tuple[float, int | None]] = []  # QUITs held: (time, sender)
         self.port = free_port()
         sink = self
 
@@ -252,6 +259,7 @@ class SmtpSink:
 
             async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
                 sink.receiving.set()
+                sender = sink.sender(session)  # while the client is surely still connected
                 await asyncio.sleep(sink.delay)
                 content = envelope.content  # type: ignore[attr-defined]
                 if sink.refusing:
@@ -263,8 +271,15 @@ class SmtpSink:
                     sink.refused += 1
                     return sink.refuse_data
                 message = email.message_from_bytes(content, policy=email.policy.default)
+                sink.arrivals.append((time.time(), sender))
                 sink.messages.append(message)  # type: ignore[arg-type]
                 return "250 OK"
+
+            async def handle_QUIT(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+                if sink.quit_delay:
+                    sink.quits.append((time.time(), sink.sender(session)))
+                    await asyncio.sleep(sink.quit_delay)
+                return "221 Bye"
 
         def authenticate(
             server: object, session: object, envelope: object, mechanism: str, data: object
@@ -295,6 +310,14 @@ class SmtpSink:
             f"mailto://ticker:{password}@{LOOPBACK}:{self.port}"
             "?from=ticker@example.com&to=reader@example.com&mode=insecure"
         )
+
+    def sender(self, session: object) -> int | None:
+        """Which of `senders` (pids) holds the client end of `session` (None: none of them,
+        or none listed)."""
+        if not self.senders:
+            return None
+        peer = session.peer  # type: ignore[attr-defined]
+        return socket_owner(peer[1], self.port, self.senders)
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
@@ -607,3 +630,250 @@ def gzipped(chunks: Iterable[bytes]) -> Iterator[bytes]:
         if out:
             yield out
     yield compress.flush()
+
+
+# --- replicas on PostgreSQL (tests/test_failover.py) --------------------------------------
+
+import contextlib  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import select  # noqa: E402
+
+
+def _tcp_inodes(local_port: int, remote_port: int) -> set[str]:
+    """The socket inodes of loopback TCP connections from `local_port` to `remote_port`."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as rows_file:
+                rows = rows_file.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, remote = fields[1], fields[2]
+            if (
+                int(local.rsplit(":", 1)[1], 16) == local_port
+                and int(remote.rsplit(":", 1)[1], 16) == remote_port
+            ):
+                inodes.add(fields[9])
+    return inodes
+
+
+def socket_owner(local_port: int, remote_port: int, pids: Iterable[int]) -> int | None:
+    """Which of `pids` holds the loopback TCP connection from `local_port` to `remote_port`
+    (the client's end, as a server sees it in its peer address): /proc/net/tcp gives the
+    socket's inode, /proc/PID/fd who has it open. None if no one of them (or it is gone)."""
+    inodes = _tcp_inodes(local_port, remote_port)
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+_WIRE_TEXT = (
+    "army convoy border crossing hospital school market port airport bridge village valley "
+    "ridge coast harbour station tower district camp field road tunnel factory warehouse "
+    "ministry council embassy court prison clinic mosque church square garden river dam "
+    "railway depot stadium library bakery refinery pipeline checkpoint quarry orchard mill "
+    "barracks lighthouse pier ferry terminal reservoir substation motorway junction"
+)
+
+
+class WireSite(LoopbackHTTP):
+    """`pages` ticker pages at /w/0 ... /w/N-1 (one source each) that the test makes grow:
+    `add(page)` puts a new line on top of one page, `produce(every)` adds one every `every`
+    seconds round the pages, `burst()` one on every page at once. Every line is unique
+    ("Wire N: eight random words"), so no two are one story. A page shows its newest
+    `shown` lines, with no ETag (each poll reads it whole). `log` keeps (time, page, pid)
+    per request, the pid being which of `clients` asked (socket_owner; None if none)."""
+
+    def __init__(self, pages: int, *, shown: int = 40) -> None:
+        self.lines: list[list[str]] = [
+            [f"Desk {p}-{i}: baseline line {i} of page {p}" for i in range(3)] for p in range(pages)
+        ]
+        self.added: list[tuple[float, int, str]] = []  # (time, page, line) of every new line
+        self.log: list[tuple[float, int, int | None]] = []
+        self.clients: Sequence[int] = ()
+        self.shown = shown
+        self.lock = threading.Lock()
+        self._rng = random.Random(17)
+        self._count = 0
+        self._stop = threading.Event()
+        self._producer: threading.Thread | None = None
+        site = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                prefix, _, number = self.path.partition("/w/")
+                if prefix or not number.isdigit() or int(number) >= len(site.lines):
+                    self.answer(404, "text/plain", b"not found")
+                    return
+                page = int(number)
+                pid = socket_owner(self.client_address[1], site.port, site.clients)
+                with site.lock:
+                    site.log.append((time.time(), page, pid))
+                    shown = list(reversed(site.lines[page][-site.shown :]))
+                self.answer(200, "text/html; charset=utf-8", ticker_page(shown).encode("utf-8"))
+
+        super().__init__(Handler)
+        self.port = int(self.httpd.server_address[1])
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def url(self, page: int) -> str:
+        return f"{self.base_url}/w/{page}"
+
+    def add(self, page: int) -> str:
+        """A new line on top of `page`; its text."""
+        with self.lock:
+            words = " ".join(self._rng.sample(_WIRE_TEXT.split(), 8))
+            line = f"Wire {self._count}: {words}"
+            self._count += 1
+            self.lines[page].append(line)
+            self.added.append((time.time(), page, line))
+        return line
+
+    def burst(self) -> list[str]:
+        """One new line on every page at once."""
+        return [self.add(page) for page in range(len(self.lines))]
+
+    def produce(self, every: float) -> None:
+        """Add a line every `every` seconds, round the pages, until `pause()` (or the end)."""
+        self._stop.clear()
+
+        def run() -> None:
+            page = 0
+            while not self._stop.wait(every):
+                self.add(page % len(self.lines))
+                page += 1
+
+        self._producer = threading.Thread(target=run, daemon=True)
+        self._producer.start()
+
+    def pause(self) -> None:
+        """Stop `produce`."""
+        self._stop.set()
+        if self._producer is not None:
+            self._producer.join(timeout=5)
+
+    def produced(self) -> list[str]:
+        with self.lock:
+            return [line for _, _, line in self.added]
+
+    def requests(
+        self, page: int | None = None, since: float = 0.0
+    ) -> list[tuple[float, int, int | None]]:
+        """The requests (time, page, pid) since `since`, of one page or all."""
+        with self.lock:
+            return [r for r in self.log if r[0] >= since and (page is None or r[1] == page)]
+
+    def __exit__(self, *exc: object) -> None:
+        self.pause()
+        super().__exit__(*exc)
+
+
+class DbProxy:
+    """The network between one replica and its database: a TCP relay from 127.0.0.1:`port`
+    to a unix socket (PostgreSQL's). `cut()` ends every connection through it and refuses
+    new ones (closed as soon as accepted), as a partition looks to the replica: its
+    connections drop and reconnecting fails; `heal()` lets connections through again."""
+
+    def __init__(self, unix_socket: str) -> None:
+        self.target = unix_socket
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind((LOOPBACK, 0))
+        self.listener.listen(64)
+        self.port = int(self.listener.getsockname()[1])
+        self.cut_off = False
+        self.refused = 0  # connections refused while cut
+        self.lock = threading.Lock()
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        self.listener.settimeout(0.1)  # notices `closing` ten times a second
+        while not self.closing.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                if self.cut_off:
+                    self.refused += 1
+                    _close(client)
+                    continue
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(self.target)
+            except OSError:
+                _close(client)
+                continue
+            with self.lock:
+                self.pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        """Relay both ways until either end closes (or `cut` closes both)."""
+        peers = {a: b, b: a}
+        try:
+            while not self.closing.is_set():
+                ready, _, _ = select.select([a, b], [], [], 0.2)
+                for end in ready:
+                    data = end.recv(65536)
+                    if not data:
+                        return
+                    peers[end].sendall(data)
+        except (OSError, ValueError):  # closed under us by cut()
+            return
+        finally:
+            _close(a)
+            _close(b)
+            with self.lock:
+                if (a, b) in self.pairs:
+                    self.pairs.remove((a, b))
+
+    def cut(self) -> None:
+        """End every connection now, and refuse new ones until `heal`."""
+        with self.lock:
+            self.cut_off = True
+            pairs, self.pairs = self.pairs, []
+        for a, b in pairs:
+            _close(a)
+            _close(b)
+
+    def heal(self) -> None:
+        with self.lock:
+            self.cut_off = False
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closing.set()
+        self.cut()
+        self.thread.join(timeout=2)
+        self.listener.close()
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed, or never connected
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

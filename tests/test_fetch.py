@@ -532,3 +532,42 @@ def test_a_proxy_the_environment_names_is_used(monkeypatch: pytest.MonkeyPatch) 
         page = fetch("http://news.example.test/")
     assert page.text is not None and "Served by the proxy" in page.text
     assert proxy.requests == 1
+
+
+def test_polls_due_together_queue_in_ticker_and_their_deadline_starts_with_the_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # httpcore scans every waiting request at each change of its pool (quadratic in them):
+    # 3,000 polls due at once spent all of `ticker run`'s CPU there and timed out
+    # (bench.scale). They now wait for one of the client's slots (as many as its pool has
+    # connections) before their deadline starts: none reaches the pool beyond that, and a
+    # poll's wait behind the others is not counted against the site.
+    inside, peak = 0, 0
+    connections: asyncio.Semaphore | None = None  # the pool's 20, as httpcore has them
+
+    async def answer(self: Any, request: httpx.Request) -> httpx.Response:
+        nonlocal inside, peak, connections
+        inside += 1
+        peak = max(peak, inside)
+        connections = connections or asyncio.Semaphore(20)
+        async with connections:
+            await asyncio.sleep(0.03)
+        inside -= 1
+        return httpx.Response(
+            200,
+            headers={"Content-Type": "text/html"},
+            stream=httpx.ByteStream(b"<p>ok</p>"),
+            request=request,
+        )
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", answer)
+
+    async def many() -> list[Page]:
+        async with make_client(SETTINGS) as client:
+            urls = [f"http://127.0.0.1:9/{n}" for n in range(100)]
+            fetches = (fetch_page(client, url, max_bytes=1000, deadline=0.1) for url in urls)
+            return await asyncio.gather(*fetches)
+
+    pages = asyncio.run(many())  # five rounds of 20, 0.15 s in all: more than one deadline
+    assert [page.status for page in pages] == [200] * 100
+    assert peak == fetch_module.FETCH_SLOTS == 20

@@ -14,6 +14,7 @@ import email.utils
 import re
 import ssl
 import time
+import weakref
 import zlib
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import aclosing
@@ -29,6 +30,10 @@ from ticker.targets import Target, describe, literal_ip, range_of, resolve_async
 from ticker.trust import default_context
 
 MAX_REDIRECTS = 5
+FETCH_SLOTS = 20  # fetches in flight per client: the connections its pool may open
+_SLOTS: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 MAX_ENCODINGS = 2  # Content-Encoding layers ticker undoes ("gzip, gzip" is the most)
 ACCEPT_ENCODING = "gzip, deflate"  # only what _Inflater undoes, whatever httpx could decode
 _ZLIB_WBITS = {
@@ -78,7 +83,7 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
     is made (see _Transport); a request that needs it when the environment names a store
     that is not there fails with FetchError (reason "trust-store")."""
     timeout = httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout))
-    limits = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+    limits = httpx.Limits(max_connections=FETCH_SLOTS, max_keepalive_connections=10)
     # httpx honours HTTP_PROXY and the like only with its own transport, whose proxies
     # need the TLS context up front: then it is made now, as it always was.
     lazy = not _proxied()
@@ -453,10 +458,36 @@ async def fetch_page(
         headers["If-Modified-Since"] = last_modified
     if deadline is None:
         deadline = client.timeout.read
-    started = time.perf_counter()
+    async with _slot(client):  # a wait here is ticker's own queue, not the site's time
+        started = time.perf_counter()
+        page = await _bounded(client, url, headers, max_bytes, allow_private, media_types, deadline)
+    return replace(page, elapsed=time.perf_counter() - started)
+
+
+def _slot(client: httpx.AsyncClient) -> asyncio.Semaphore:
+    """The client's fetch slots, one per connection its pool may open. Polls due together
+    (thousands of sources at start-up) wait for one in a FIFO before their deadline starts:
+    in httpcore's pool, whose every change scans all waiting requests, 3,000 waiting polls
+    spent all of `ticker run`'s CPU and timed out (bench.scale)."""
+    slot = _SLOTS.get(client)
+    if slot is None:
+        slot = _SLOTS[client] = asyncio.Semaphore(FETCH_SLOTS)
+    return slot
+
+
+async def _bounded(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    allow_private: bool,
+    media_types: frozenset[str],
+    deadline: float | None,
+) -> Page:
+    """_fetch within `deadline` seconds, its failures as FetchError."""
     try:
         async with asyncio.timeout(deadline):
-            page = await _fetch(client, url, headers, max_bytes, allow_private, media_types)
+            return await _fetch(client, url, headers, max_bytes, allow_private, media_types)
     except TimeoutError:
         within = f": no complete answer within {deadline:g} s" if deadline is not None else ""
         raise FetchError(f"timed out{within}", reason="timeout") from None
@@ -466,7 +497,6 @@ async def fetch_page(
         raise FetchError(f"{type(exc).__name__}: {exc}", reason="connect") from None
     except httpx.InvalidURL as exc:  # a bad `url`, or a bad Location without _check_redirect
         raise FetchError(f"invalid URL: {exc}", reason="invalid-url") from None
-    return replace(page, elapsed=time.perf_counter() - started)
 
 
 async def _fetch(

@@ -140,8 +140,26 @@ class Connection:
             self._transaction = False
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        """Run one statement; its cursor (rows fetched already: fetchone, fetchall, iter)."""
+        """Run one statement; its cursor (rows fetched already: fetchone, fetchall, iter).
+        A connection the server ended while it lay idle (a restart, an idle timeout, a
+        firewall) shows only when used: a BEGIN, or a read outside a transaction, then goes
+        again once on a new one, rather than failing a poll and making a replica drop its
+        leases (tests/test_failover.py)."""
         self._ready(sql)
+        try:
+            return self._execute(sql, parameters)
+        except DatabaseUnreachable:
+            if not (self.raw.closed and self.dial is not None and self._repeatable(sql)):
+                raise
+        self._ready(sql)
+        return self._execute(sql, parameters)
+
+    def _repeatable(self, sql: str) -> bool:
+        """Whether `sql` may be sent again on a new connection: a BEGIN, or a read outside a
+        transaction (a write may have landed before its connection went)."""
+        return sql.startswith("BEGIN") or (sql.startswith("SELECT") and not self._transaction)
+
+    def _execute(self, sql: str, parameters: Sequence[Any]) -> Any:
         if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             with self.errors():
                 cursor = self.raw.execute(translate(sql, parameters=False))
