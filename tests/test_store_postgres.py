@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import lines
 from servers import PageServer, SmtpSink, ticker_page
+from test_e2e import wait_until
 
 from ticker.cli import main
 from ticker.config import load_config
@@ -366,17 +367,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wait_until(condition: Callable[[], bool], daemon: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if daemon.poll() is not None:
-            pytest.fail(f"ticker run exited early:\n{daemon.communicate()[0]}")
-        if time.monotonic() > deadline:
-            daemon.kill()
-            pytest.fail(f"timed out; ticker said:\n{daemon.communicate()[0]}")
-        time.sleep(0.1)  # polling what the daemon did, not timing it
-
-
 @pytest.mark.e2e
 def test_ticker_run_on_postgresql_alerts_by_mail_and_tail_shows_it(
     tmp_path: Path, target: PostgresTarget, seed_lines: list[str]
@@ -400,7 +390,7 @@ def test_ticker_run_on_postgresql_alerts_by_mail_and_tail_shows_it(
             env=_env(),
         )
         try:
-            _wait_until(lambda: len(smtp.messages) >= 1, daemon)
+            wait_until(lambda: len(smtp.messages) >= 1, daemon)
         finally:
             daemon.send_signal(signal.SIGTERM)
             output, _ = daemon.communicate(timeout=30)
