@@ -42,15 +42,12 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ticker.errors import DatabaseUnreachable
+from ticker.pg import CONNECT_TIMEOUT, MIGRATION_LOCK, SERVER_GONE
 
 Connection = psycopg.Connection[Any]
 
 COMPONENT = "leases"  # this module's rows in schema_versions
-MIGRATION_LOCK = 0x7469636B6572  # pg_advisory_xact_lock key ("ticker"): one migrator at a time
 FORGET_AFTER = 24 * 3600.0  # seconds a dead replica stays listed (each start is a new replica)
-# SQLSTATEs of a server that is stopping or starting (class 08, connection exceptions, too)
-SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
-CONNECT_TIMEOUT = 5  # seconds; libpq's default is to wait forever
 CHANNEL_PREFIX = "channel:"  # a channel's lease: "channel:<name>", beside the sources' leases
 
 MIGRATIONS: tuple[str, ...] = (

@@ -38,12 +38,12 @@ if TYPE_CHECKING:
     import psycopg
 
 COMPONENT = "store"  # this schema's rows in schema_versions (leases has its own)
-MIGRATION_LOCK = 0x7469636B6572  # the advisory lock ticker.leases migrates under, too
+MIGRATION_LOCK = 0x7469636B6572  # pg_advisory_xact_lock key ("ticker"): one migrator at a time
 CONNECT_TIMEOUT = 5  # seconds; libpq's default is to wait forever
 SERVER_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
 # Seconds between tries to dial a lost connection again (the first try comes at the next
 # call): a database that stays away costs each call an error, not a 5 s connect timeout.
-RECONNECT_WAIT = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+RECONNECT_WAIT = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 LISTEN_WAIT = 1.0  # seconds: how soon a listener (`listen`) notices it should stop
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,7 @@ class Connection:
         try:
             self.raw = self.dial()
         except DatabaseUnreachable:
-            self._next_dial = (
-                self.clock() + RECONNECT_WAIT[min(self._failed_dials, len(RECONNECT_WAIT) - 1)]
-            )
+            self._next_dial = self.clock() + reconnect_wait(self._failed_dials)
             self._failed_dials += 1
             raise
         self._failed_dials = 0
@@ -160,15 +158,13 @@ class Connection:
         return sql.startswith("BEGIN") or (sql.startswith("SELECT") and not self._transaction)
 
     def _execute(self, sql: str, parameters: Sequence[Any]) -> Any:
-        if sql.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            with self.errors():
-                cursor = self.raw.execute(translate(sql, parameters=False))
-            self._track(sql)
-            return cursor
         with self.errors():
-            if not parameters:  # sent as it is (and may hold several statements)
-                return self.raw.execute(translate(sql, parameters=False))
-            return self.raw.execute(translate(sql), parameters)
+            if parameters:
+                cursor = self.raw.execute(translate(sql), parameters)
+            else:  # sent as it is (and may hold several statements)
+                cursor = self.raw.execute(translate(sql, parameters=False))
+        self._track(sql)
+        return cursor
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each set of parameters (psycopg pipelines them)."""
@@ -205,6 +201,12 @@ class Connection:
             yield
         except psycopg.Error as exc:
             raise wrapped(exc, self.where, gone=self.raw.closed) from exc
+
+
+def reconnect_wait(failures: int) -> float:
+    """Seconds to wait before dialling a lost database again, after `failures` failed
+    tries in a row (RECONNECT_WAIT, its last figure once they run out)."""
+    return RECONNECT_WAIT[min(failures, len(RECONNECT_WAIT) - 1)]
 
 
 def wrapped(exc: Exception, where: str, gone: bool = False) -> Exception:
@@ -269,7 +271,7 @@ def listen(
         except (psycopg.Error, DatabaseUnreachable) as exc:
             reason = wrapped(exc, str(target)) if isinstance(exc, psycopg.Error) else exc
             log.debug("listening for %s: %s", topic, reason)
-            stop.wait(RECONNECT_WAIT[min(failures, len(RECONNECT_WAIT) - 1)])
+            stop.wait(reconnect_wait(failures))
             failures += 1
 
 

@@ -47,8 +47,7 @@ MIN_LEASE = 10.0  # seconds: the default ttl is never shorter
 # within ttl x (1 + RENEW_EVERY) = two poll intervals, as issue 17 asks (2 x, as first
 # proposed, gives up to 2.7 intervals).
 LEASE_PER_INTERVAL = 1.5
-CONNECT_WAIT = 10.0  # seconds a join may take beyond the ttl (leases.CONNECT_TIMEOUT is 5)
-BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # seconds between reconnection attempts
+CONNECT_WAIT = 10.0  # seconds a join may take beyond the ttl (pg.CONNECT_TIMEOUT is 5)
 CHANNEL_PREFIX = "channel:"  # = leases.CHANNEL_PREFIX (that module needs psycopg)
 log = logging.getLogger(__name__)
 
@@ -385,9 +384,11 @@ class Leased:
 
     async def _reconnect(self) -> None:
         """Join again, waiting 1, 2, 4 ... 30 s before each attempt; logs once when back."""
+        from ticker.pg import reconnect_wait
+
         attempt = 0
         while self._conn is None:  # until it joins, or the daemon stops (cancelled)
-            await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+            await asyncio.sleep(reconnect_wait(attempt))
             attempt += 1
             try:
                 await self._in_thread(self.join, self.ttl + CONNECT_WAIT)
